@@ -1,0 +1,73 @@
+"""The ``jasco-bridge`` command: a table of sub-commands, each in its own module.
+
+Every module named here defines ``add_arguments(parser)`` and ``run(args) -> int``
+and imports nothing heavy (no torch) at module level, so ``jasco-bridge --help``
+and the torch-free commands stay fast. Errors from the project's hierarchy are
+printed as ``error [code]: message`` with exit status 2; nothing else prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+from bridge import __version__
+from bridge.errors import JascoError
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    module: str
+    help: str
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("serve", "bridge.serve_cli", "run the OSC/MIDI server"),
+    Command("render", "engine.cli", "render one clip with the engine"),
+    Command("chords", "midi.cli", "recognise or map chords (MIDI file or typed symbols)"),
+    Command("melody", "midi.melody_cli", "turn a MIDI line into a [53, T] melody matrix"),
+    Command("build-tiny", "engine.tiny_cli", "build the embedded tiny (noise-making) test model"),
+    Command("doctor", "bridge.doctor", "check the environment and say what to fix"),
+    Command("osc-docs", "bridge.osc_docs", "print the OSC address table as Markdown"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jasco-bridge",
+        description="Meta's JASCO music model inside the DAW (OSC/MIDI bridge).",
+    )
+    parser.add_argument("--version", action="version", version=f"jasco-bridge {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS:
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        module = importlib.import_module(cmd.module)
+        module.add_arguments(p)
+        p.set_defaults(_module=cmd.module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args) or 0)
+    except JascoError as err:
+        print(f"error [{err.code}]: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
