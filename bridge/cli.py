@@ -18,6 +18,8 @@ from typing import Sequence
 from bridge import __version__
 from bridge.errors import JascoError
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Command:
@@ -47,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS:
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
-        module = importlib.import_module(cmd.module)
+        try:
+            module = importlib.import_module(cmd.module)
+        except ImportError as exc:  # a broken install must not take every command down
+            logger.debug("command %s unavailable: %s", cmd.name, exc)
+            p.set_defaults(_module=None, _import_error=f"{cmd.module}: {exc}")
+            continue
         module.add_arguments(p)
         p.set_defaults(_module=cmd.module)
     return parser
@@ -58,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args._module is None:
+        print(f"error [environment]: '{args.command}' is unavailable ({args._import_error}); "
+              "reinstall with: bash scripts/dev.sh setup", file=sys.stderr)
+        return 2
     module = importlib.import_module(args._module)
     try:
         return int(module.run(args) or 0)

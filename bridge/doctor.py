@@ -1,0 +1,243 @@
+"""``jasco-bridge doctor``: check the environment and say what to fix.
+
+Each check is a small function returning a ``Check`` (ok / warn / fail, what was
+found, what to do). torch is probed in a child interpreter so that ``bridge``
+itself never imports it. Exit status: 0 when nothing failed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes.util
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from bridge.defaults import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_REPLY_PORT,
+    OFFICIAL_MODELS,
+    default_clip_dir,
+)
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    found: str
+    fix: str = ""
+
+
+def check_python() -> Check:
+    v = sys.version_info
+    found = f"Python {v.major}.{v.minor}.{v.micro} ({sys.executable})"
+    if v < (3, 10):
+        return Check("python", FAIL, found, "install Python 3.10 or newer")
+    return Check("python", OK, found)
+
+
+_TORCH_PROBE = """
+import json, torch
+info = {"version": torch.__version__, "cuda": torch.cuda.is_available(), "devices": []}
+if info["cuda"]:
+    info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    info["bf16"] = torch.cuda.is_bf16_supported()
+print(json.dumps(info))
+"""
+
+
+def check_torch() -> Check:
+    if importlib.util.find_spec("torch") is None:
+        return Check("torch", FAIL, "not installed", "pip install torch==2.13.0 (bash scripts/dev.sh setup does it)")
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _TORCH_PROBE], capture_output=True, text=True, timeout=120, check=True
+        ).stdout
+        info = json.loads(out.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+        return Check("torch", FAIL, f"import failed: {exc}", "reinstall torch: pip install --force-reinstall torch==2.13.0")
+    if info["cuda"]:
+        dev = ", ".join(info["devices"])
+        return Check("torch", OK, f"torch {info['version']}, CUDA: {dev} (bf16: {info.get('bf16')})")
+    return Check(
+        "torch",
+        WARN,
+        f"torch {info['version']}, CPU only",
+        "renders work on CPU but slowly with the real models; a CUDA GPU and a CUDA build of torch are much faster",
+    )
+
+
+def check_module(name: str, purpose: str, fix: str) -> Callable[[], Check]:
+    def run() -> Check:
+        if importlib.util.find_spec(name) is None:
+            return Check(name, FAIL, "not installed", fix)
+        return Check(name, OK, f"importable ({purpose})")
+
+    return run
+
+
+def check_portaudio() -> Check:
+    lib = ctypes.util.find_library("portaudio")
+    if importlib.util.find_spec("sounddevice") is None:
+        return Check("audition", WARN, "sounddevice not installed", "pip install 'jasco-bridge[audition]' to hear clips (optional)")
+    if lib is None:
+        return Check("audition", WARN, "PortAudio library not found", "apt-get install libportaudio2 (optional: only --audition needs it)")
+    return Check("audition", OK, f"sounddevice + {lib}")
+
+
+def check_midi() -> Check:
+    try:
+        import rtmidi
+    except ImportError:
+        return Check("midi", FAIL, "python-rtmidi not installed", "pip install python-rtmidi")
+    names = {getattr(rtmidi, a): a for a in dir(rtmidi) if a.startswith("API_")}
+    apis = [names.get(a, str(a)) for a in rtmidi.get_compiled_api()]
+    usable = []
+    if "API_LINUX_ALSA" in apis and os.path.exists("/dev/snd/seq"):
+        usable.append("ALSA")
+    if "API_UNIX_JACK" in apis and ctypes.util.find_library("jack"):
+        usable.append("JACK (needs a running jackd)")
+    if "API_MACOSX_CORE" in apis:
+        usable.append("CoreMIDI")
+    if "API_WINDOWS_MM" in apis:
+        usable.append("WinMM")
+    found = f"compiled: {', '.join(apis) or 'none'}; usable: {', '.join(usable) or 'none'}"
+    if not usable:
+        return Check(
+            "midi",
+            WARN,
+            found,
+            "live MIDI input (--midi-in) needs ALSA (/dev/snd/seq) or JACK (apt-get install jackd2; jackd -d dummy); OSC works without it",
+        )
+    return Check("midi", OK, found)
+
+
+def check_models() -> Check:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return Check("models", FAIL, "huggingface_hub not installed", "pip install huggingface_hub")
+    cached = [m for m in OFFICIAL_MODELS if isinstance(try_to_load_from_cache(m, "state_dict.bin"), str)]
+    if cached:
+        return Check("models", OK, f"cached: {', '.join(cached)}")
+    return Check(
+        "models",
+        WARN,
+        "no official JASCO checkpoint in the Hugging Face cache",
+        "huggingface-cli download facebook/jasco-chords-drums-400M (plus t5-base and facebook/encodec_32khz); "
+        "until then --model tiny runs the embedded noise-making test model",
+    )
+
+
+def check_clip_dir(clip_dir: Path) -> Callable[[], Check]:
+    def run() -> Check:
+        try:
+            clip_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=clip_dir, prefix=".doctor-"):
+                pass
+        except OSError as exc:
+            return Check("clip folder", FAIL, f"{clip_dir}: {exc.strerror or exc}", "pass --clip-dir to a writable folder")
+        free = shutil.disk_usage(clip_dir).free
+        if free < 200 * 2**20:
+            return Check("clip folder", WARN, f"{clip_dir}: only {free // 2**20} MiB free", "free some disk space")
+        return Check("clip folder", OK, f"{clip_dir} is writable ({free // 2**30} GiB free)")
+
+    return run
+
+
+def check_port(host: str, port: int, role: str) -> Callable[[], Check]:
+    def run() -> Check:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return Check(f"{role} port", FAIL, f"udp {host}:{port} is busy ({exc.strerror})", "stop the other program or pass " + ("--port" if role == "listen" else "--reply-port"))
+        finally:
+            sock.close()
+        return Check(f"{role} port", OK, f"udp {host}:{port} is free")
+
+    return run
+
+
+def check_tool(name: str, purpose: str, fix: str) -> Callable[[], Check]:
+    def run() -> Check:
+        path = shutil.which(name)
+        if path is None:
+            return Check(name, WARN, "not found", fix)
+        return Check(name, OK, f"{path} ({purpose})")
+
+    return run
+
+
+def all_checks(args: argparse.Namespace) -> list[Callable[[], Check]]:
+    return [
+        check_python,
+        check_torch,
+        check_module("transformers", "T5 text encoder, EnCodec", "pip install transformers"),
+        check_module("torchdiffeq", "dopri5 solver", "pip install torchdiffeq"),
+        check_module("soundfile", "audio files", "pip install soundfile"),
+        check_module("soxr", "resampling", "pip install soxr"),
+        check_module("pyloudnorm", "loudness normalisation", "pip install pyloudnorm"),
+        check_module("pythonosc", "OSC", "pip install python-osc"),
+        check_module("mido", "MIDI files", "pip install mido"),
+        check_portaudio,
+        check_midi,
+        check_models,
+        check_clip_dir(Path(args.clip_dir)),
+        check_port(args.host, args.port, "listen"),
+        check_port(args.host, args.reply_port, "reply"),
+        check_tool("node", "runs the device's tests", "apt-get install nodejs (tests only)"),
+        check_tool("oscsend", "liblo peer used by tests", "apt-get install liblo-tools (tests only)"),
+    ]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--reply-port", type=int, default=DEFAULT_REPLY_PORT)
+    parser.add_argument("--clip-dir", default=str(default_clip_dir()))
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run_checks(args: argparse.Namespace) -> list[Check]:
+    results = []
+    for check in all_checks(args):
+        try:
+            results.append(check())
+        except Exception as exc:  # a broken check is itself a finding, never a crash
+            results.append(Check(getattr(check, "__name__", "check"), FAIL, f"check crashed: {exc!r}", "report this"))
+    return results
+
+
+def format_table(results: Sequence[Check]) -> str:
+    width = max(len(r.name) for r in results)
+    lines = []
+    for r in results:
+        lines.append(f"[{r.status:>4}] {r.name:<{width}}  {r.found}")
+        if r.fix and r.status != OK:
+            lines.append(f"       {'':<{width}}  -> {r.fix}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    results = run_checks(args)
+    if args.json:
+        print(json.dumps([r.__dict__ for r in results], indent=1))
+    else:
+        print(format_table(results))
+        fails = sum(r.status == FAIL for r in results)
+        warns = sum(r.status == WARN for r in results)
+        print(f"\n{fails} problem(s) to fix, {warns} warning(s)")
+    return 1 if any(r.status == FAIL for r in results) else 0
