@@ -145,3 +145,8 @@ def all_codes() -> dict[str, type[JascoError]]:
         out.setdefault(cls.code, cls)
         stack.extend(cls.__subclasses__())
     return dict(sorted(out.items()))
+
+
+# --- transport (appended by the OSC server) ------------------------------------
+class BadPacket(BadArguments):
+    code = "bad_packet"  # a datagram that is not valid OSC (garbage, truncated, bad padding)

@@ -65,6 +65,17 @@ class XpConfig:
             raise BadConfig(f"{self.source}: missing key {key!r}")
         return value
 
+    def keys(self, key: str) -> list[str]:
+        """Keys of the mapping at ``key`` without resolving its values (they may hold '???')."""
+        node: Any = self.tree
+        for part in key.split("."):
+            if not (isinstance(node, Mapping) and part in node):
+                raise BadConfig(f"{self.source}: missing key {key!r}")
+            node = node[part]
+        if not isinstance(node, Mapping) or not node:
+            raise BadConfig(f"{self.source}: key {key!r} must be a non-empty mapping")
+        return [str(k) for k in node]
+
     def _lookup(self, key: str, default: Any, stack: tuple[str, ...]) -> Any:
         if key in stack:
             raise BadConfig(f"{self.source}: circular reference through {' -> '.join(stack + (key,))}")
@@ -249,11 +260,8 @@ def parse_config(xp: XpConfig) -> JascoConfig:
     if not xp.bool_(f"{lm}.norm_first", True):
         raise BadConfig(f"{xp.source}: {lm}.norm_first = false (post-norm) is not supported by this engine")
 
-    conds = xp.get("conditioners", None)
-    if not isinstance(conds, Mapping) or not conds:
-        raise BadConfig(f"{xp.source}: key 'conditioners' must be a mapping of conditioner settings")
     kinds: dict[str, str] = {}
-    for name in conds:
+    for name in xp.keys("conditioners"):
         kinds[name] = xp.str_(f"conditioners.{name}.model")
 
     text = chords = drums = melody = None
@@ -300,10 +308,8 @@ def parse_config(xp: XpConfig) -> JascoConfig:
 
     drops: list[str] = []
     for group in ("symbolic", "wav"):
-        entries = xp.get(f"attribute_dropout.{group}", None) or {}
-        if not isinstance(entries, Mapping):
-            raise BadConfig(f"{xp.source}: attribute_dropout.{group} must be a mapping, got {entries!r}")
-        drops.extend(str(k) for k in entries)
+        if xp.get(f"attribute_dropout.{group}", None):  # absent / null / {} -> nothing dropped
+            drops.extend(xp.keys(f"attribute_dropout.{group}"))
 
     def dim_of(key: str, present: bool) -> int:
         if not present:

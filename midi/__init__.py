@@ -1,0 +1,12 @@
+"""MIDI -> JASCO conditions, without torch.
+
+- :mod:`midi.vocab`      the model's chord vocabulary (label <-> index), loaded safely
+- :mod:`midi.symbols`    typed chord symbols -> the nearest vocabulary label, with the reason
+- :mod:`midi.notes`      the validated :class:`~midi.notes.Note` (beats) and Live's note JSON
+- :mod:`midi.recognize`  notes -> a chord :class:`~midi.recognize.Progression` (seconds and beats)
+- :mod:`midi.files`      standard MIDI files (tempo map, meter, sustain) via mido
+- :mod:`midi.melody`     a MIDI line -> the ``[53, T]`` one-hot melody matrix (50 Hz)
+- :mod:`midi.live`       live MIDI input (python-rtmidi, ALSA or JACK): chords, clock, triggers
+
+Nothing is imported here, so ``import midi`` stays cheap.
+"""

@@ -1,0 +1,114 @@
+"""Jobs: what the render worker tracks for each request, and what it reports.
+
+Plain data, no torch. ``Job`` is the worker's mutable record of one request
+(guarded by the worker's lock); ``WorkerStatus`` and ``InterruptedJob`` are the
+frozen views the OSC side reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.requests import JobListener, RenderRequest
+
+# Job states, as stored in the journal.
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+CANCELLED = "cancelled"
+INTERRUPTED = "interrupted"
+STATES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED)
+ACTIVE_STATES = (QUEUED, RUNNING)
+
+# Worker states (``/jasco/status <state> ...``).
+IDLE = "idle"
+RENDERING = "rendering"
+LOADING = "loading"
+ERROR = "error"
+WORKER_STATES = (IDLE, RENDERING, LOADING, ERROR)
+
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+def new_job_id() -> str:
+    """A short id, unique across restarts of the server (time + pid + counter).
+
+    ``j`` + base36 seconds + pid + sequence: ASCII, no spaces, < 32 characters,
+    so it fits any OSC string and any file name.
+    """
+    with _counter_lock:
+        n = next(_counter)
+    return f"j{_b36(int(time.time()))}{_b36(os.getpid())}{_b36(n)}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (ours or another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _b36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """What ``/jasco/status`` answers: ``state queued model device`` (+ details)."""
+
+    state: str  # "idle" | "rendering" | "loading" | "error"
+    queued: int  # jobs waiting (not counting the one rendering)
+    model: str
+    device: str
+    running: str | None = None  # id of the job rendering now
+    engine_pid: int | None = None
+    error: str = ""  # last model-load error message when state == "error"
+    error_code: str = ""  # its code: "model_unavailable" | "model_load_failed" | ...
+
+
+@dataclass(frozen=True)
+class InterruptedJob:
+    """A job the journal found queued or running when the worker started."""
+
+    job_id: str
+    client: str  # "host:port" of the client that asked for it
+    tag: str
+    state: str  # what it was when the previous server died: "queued" | "running"
+    created: float  # unix time
+    request: dict[str, Any]  # RenderRequest.to_dict() as journaled
+
+
+@dataclass
+class Job:
+    """The worker's record of one request (mutable; guarded by the worker lock)."""
+
+    job_id: str
+    request: RenderRequest
+    listener: JobListener
+    state: str = QUEUED
+    created: float = field(default_factory=time.time)
+    cancel_requested: bool = False
+    cancel_time: float | None = None
+    closed: bool = False  # the final callback (done/error/cancelled) is claimed; set under the lock
+    finished: threading.Event = field(default_factory=threading.Event)  # set after that callback
+    output_path: str | None = None
+    engine_seconds: float | None = None  # wall time of the engine's generate() call
+    error_code: str | None = None
+    error_message: str | None = None

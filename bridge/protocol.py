@@ -1,0 +1,510 @@
+"""The OSC address space, declared once.
+
+``MESSAGES`` lists every address a client may send, with its arguments
+(name, type, range, optional trailing group, repeating group), the replies it
+can cause and a description; ``REPLIES`` lists every message the server sends;
+``SETTINGS`` lists the names ``/jasco/set`` accepts; ``ERROR_HELP`` describes
+every stable error code. ``parse`` validates an incoming message against the
+table into a frozen ``Message``; ``reply`` checks an outgoing one against it.
+``docs/osc.md`` is generated from these tables (``jasco-bridge osc-docs``).
+
+Argument types (on the way in, ints and floats are interchangeable):
+
+- ``i`` integer: an OSC int, int64, or a float with no fractional part
+- ``f`` number: any OSC int or float, must be finite
+- ``s`` string: an OSC string (or symbol)
+- ``*`` any of the above (``T``/``F`` read as 1/0)
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass, fields
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+from bridge import errors
+from bridge.errors import BadAddress, BadArguments, BadValue, TooLarge
+from bridge.jobs import WORKER_STATES
+from bridge.osc import OscArg, to_wire
+from bridge.requests import (
+    FORMATS,
+    MAX_CHORDS,
+    MAX_NOTES,
+    MAX_PROMPT_CHARS,
+    NORMALIZE,
+    SOLVERS,
+    RenderParams,
+)
+
+PREFIX = "/jasco"
+MAX_BEAT = 16384.0  # beats; 64 bars of 32/4 at most is 2048, so this is generous
+MAX_PATH_CHARS = 4096
+MAX_TAG_CHARS = 200
+MAX_JOB_CHARS = 64
+MAX_PING_ARGS = 64
+NOTES_PER_PACKET = 1024
+TYPE_NAMES = {"i": "an int", "f": "a number (int or float)", "s": "a string", "*": "an int, float or string"}
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument: name, type (``i``, ``f``, ``s``, ``*``), range and help."""
+
+    name: str
+    type: str
+    help: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[Any, ...] = ()
+    max_len: int | None = None
+    exclusive_lo: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPE_NAMES:
+            raise ValueError(f"unknown argument type {self.type!r}")
+
+    @property
+    def signature(self) -> str:
+        return f"<{self.name}:{self.type}>"
+
+    @property
+    def constraint(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        if self.lo is not None and self.hi is not None:
+            op = "<" if self.exclusive_lo else "≤"
+            return f"{self.lo:g} {op} {self.name} ≤ {self.hi:g}"
+        if self.lo is not None:
+            return f"≥ {self.lo:g}"
+        if self.max_len is not None:
+            return f"at most {self.max_len} characters"
+        return ""
+
+    def convert(self, address: str, position: int, arg: OscArg) -> Any:
+        where = f"{address}: argument {position} <{self.name}>"
+        value = arg.value
+        if arg.tag in ("T", "F") and self.type in ("i", "*"):
+            value = int(value)
+        elif self.type in ("i", "f", "*") and arg.tag in ("i", "h", "f", "d"):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise BadValue(f"{where} must be a finite number, got {value}")
+            if self.type == "i":
+                if isinstance(value, float):
+                    if not value.is_integer():
+                        raise BadValue(f"{where} must be a whole number, got {value:g}")
+                    value = int(value)
+            elif self.type == "f":
+                value = float(value)
+        elif arg.tag == "s" and self.type in ("s", "*"):
+            if self.max_len is not None and len(value) > self.max_len:
+                raise TooLarge(f"{where} is {len(value)} characters; the limit is {self.max_len}")
+        else:
+            raise BadArguments(f"{where} must be {TYPE_NAMES[self.type]}, got OSC type '{arg.tag}'")
+        if self.choices and value not in self.choices:
+            raise BadValue(f"{where} must be one of {', '.join(map(str, self.choices))}, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            low_bad = self.lo is not None and (value <= self.lo if self.exclusive_lo else value < self.lo)
+            if low_bad or (self.hi is not None and value > self.hi):
+                raise BadValue(f"{where} must satisfy {self.constraint}, got {value:g}")
+        return value
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One address: fixed arguments, an optional all-or-nothing trailing group,
+    and a repeating group (``min_repeat``..``max_repeat`` times) after them."""
+
+    address: str
+    help: str
+    args: tuple[Arg, ...] = ()
+    optional: tuple[Arg, ...] = ()
+    repeat: tuple[Arg, ...] = ()
+    min_repeat: int = 0
+    max_repeat: int | None = None
+    replies: tuple[str, ...] = ()
+
+    @property
+    def signature(self) -> str:
+        parts = [a.signature for a in self.args]
+        if self.optional:
+            parts.append("[" + " ".join(a.signature for a in self.optional) + "]")
+        if self.repeat:
+            group = " ".join(a.signature for a in self.repeat)
+            parts.append(f"{group} …" if self.min_repeat else f"[{group} …]")
+        return " ".join([self.address, *parts])
+
+    def arities(self) -> str:
+        n = len(self.args)
+        if self.repeat:
+            k = len(self.repeat)
+            first = n + k * self.min_repeat
+            return f"{first}, {first + k}, {first + 2 * k}, … arguments"
+        if self.optional:
+            return f"{n} or {n + len(self.optional)} arguments"
+        return f"{n} argument{'s' if n != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A validated incoming message: named values plus the repeated groups."""
+
+    address: str
+    values: Mapping[str, Any]
+    groups: tuple[tuple[Any, ...], ...] = ()
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+
+# --- the address space ------------------------------------------------------------
+_NOTE = (
+    Arg("pitch", "i", "MIDI note number", lo=0, hi=127),
+    Arg("start_beat", "f", "start in beats (quarter notes) from the clip start", lo=0, hi=MAX_BEAT),
+    Arg("duration_beat", "f", "length in beats", lo=0, hi=MAX_BEAT, exclusive_lo=True),
+    Arg("velocity", "f", "0 = a silent note (ignored, like a muted one)", lo=0, hi=127),
+)
+
+MESSAGES: tuple[Spec, ...] = (
+    Spec(
+        "/jasco/ping",
+        "Liveness check, answered at once even while a render runs. Echoes up to "
+        f"{MAX_PING_ARGS} arguments.",
+        repeat=(Arg("value", "*"),),
+        max_repeat=MAX_PING_ARGS,
+        replies=("/jasco/pong",),
+    ),
+    Spec(
+        "/jasco/hello",
+        "Register: replies to messages from this sender's address and port go to its host at "
+        "`reply_port` (without it they go to the server's `--reply-port`). State is kept per "
+        "(host, reply port), so two devices on one machine must use different reply ports.",
+        args=(Arg("reply_port", "i", "UDP port the client listens on", lo=1, hi=65535),),
+        replies=("/jasco/hello",),
+    ),
+    Spec(
+        "/jasco/status",
+        "Ask for the worker's state.",
+        replies=("/jasco/status",),
+    ),
+    Spec(
+        "/jasco/prompt",
+        "Text description of the music.",
+        args=(Arg("text", "s", max_len=MAX_PROMPT_CHARS),),
+    ),
+    Spec(
+        "/jasco/tempo",
+        "Session tempo (quarter notes per minute) and time signature (default 4/4). Beats in "
+        "chords and notes are quarter notes at this tempo.",
+        args=(Arg("bpm", "f", lo=20, hi=999),),
+        optional=(
+            Arg("numerator", "i", lo=1, hi=32),
+            Arg("denominator", "i", choices=(1, 2, 4, 8, 16, 32)),
+        ),
+    ),
+    Spec(
+        "/jasco/chords",
+        "The chord progression as typed symbols in any spelling (`C`, `Am7`, `F#m7b5`, "
+        "`Bbmaj7/D`, `N` for no chord), each with its start beat; each is mapped to the "
+        "model's vocabulary at once (unknown strings get `bad_chord`). Replaces the previous "
+        "progression; no arguments clears it. Explicit chords take precedence over chords "
+        "recognised from `/jasco/notes/add`.",
+        repeat=(
+            Arg("label", "s", "chord symbol", max_len=64),
+            Arg("start_beat", "f", lo=0, hi=MAX_BEAT),
+        ),
+        max_repeat=MAX_CHORDS,
+        replies=("/jasco/chords/mapped",),
+    ),
+    Spec("/jasco/chords/clear", "Forget the typed progression (notes are used again)."),
+    Spec("/jasco/notes/clear", "Forget the notes of the chord clip."),
+    Spec(
+        "/jasco/notes/add",
+        "Append notes of a chord clip (send many per packet, in chunks). At generate time the "
+        f"chords are recognised from them. At most {MAX_NOTES} notes per session.",
+        repeat=_NOTE,
+        min_repeat=1,
+        max_repeat=NOTES_PER_PACKET,
+    ),
+    Spec(
+        "/jasco/notes/loop",
+        "The clip's loop region in beats (chords are recognised inside it); end 0 = whole clip.",
+        args=(Arg("start_beat", "f", lo=0, hi=MAX_BEAT), Arg("end_beat", "f", lo=0, hi=MAX_BEAT)),
+    ),
+    Spec("/jasco/melody/clear", "Forget the melody line."),
+    Spec(
+        "/jasco/melody/add",
+        "Append notes of a melody line (the highest sounding note wins; only models with "
+        "melody conditioning use it).",
+        repeat=_NOTE,
+        min_repeat=1,
+        max_repeat=NOTES_PER_PACKET,
+    ),
+    Spec(
+        "/jasco/drums",
+        "A drum loop: any audio file the server's host can read (absolute path; `~` and Max's "
+        "`Volume:/path` form are understood). Checked when received.",
+        args=(Arg("path", "s", max_len=MAX_PATH_CHARS),),
+        replies=("/jasco/drums/loaded",),
+    ),
+    Spec("/jasco/drums/clear", "No drum condition."),
+    Spec(
+        "/jasco/set",
+        "Set one render parameter for this client (see *Settings* below).",
+        args=(Arg("name", "s", max_len=64), Arg("value", "*", max_len=512)),
+    ),
+    Spec("/jasco/reset", "Forget this client's whole state (prompt, tempo, chords, notes, drums, settings)."),
+    Spec(
+        "/jasco/generate",
+        "Render a clip from this client's state. The reply sequence is queued, started, "
+        "progress (throttled) and done, or error; a full queue answers `queue_full`.",
+        optional=(Arg("tag", "s", "a label for this take, stored in the clip's sidecar", max_len=MAX_TAG_CHARS),),
+        replies=("/jasco/queued", "/jasco/started", "/jasco/progress", "/jasco/done", "/jasco/error"),
+    ),
+    Spec(
+        "/jasco/cancel",
+        "Cancel a queued or running job (a running one stops between function evaluations).",
+        args=(Arg("job", "s", max_len=MAX_JOB_CHARS),),
+        replies=("/jasco/cancelled",),
+    ),
+)
+
+REPLIES: tuple[Spec, ...] = (
+    Spec("/jasco/pong", "Answer to `/jasco/ping`, same arguments.", repeat=(Arg("value", "*"),)),
+    Spec(
+        "/jasco/hello",
+        "Answer to `/jasco/hello`.",
+        args=(Arg("version", "s"), Arg("model", "s")),
+    ),
+    Spec(
+        "/jasco/status",
+        "`state` is " + ", ".join(f"`{st}`" for st in WORKER_STATES) + " (after `error` a `/jasco/error` "
+        "says why, e.g. `model_unavailable` with what to do).",
+        args=(Arg("state", "s"), Arg("queued", "i"), Arg("model", "s"), Arg("device", "s")),
+    ),
+    Spec(
+        "/jasco/chords/mapped",
+        "How each typed chord was mapped (`exact` 0 means the nearest vocabulary chord was used).",
+        repeat=(Arg("given", "s"), Arg("label", "s"), Arg("start_beat", "f"), Arg("exact", "i")),
+    ),
+    Spec(
+        "/jasco/drums/loaded",
+        "The drum file was read.",
+        args=(Arg("path", "s"), Arg("seconds", "f"), Arg("sample_rate", "i")),
+    ),
+    Spec("/jasco/queued", "The job is queued with `position` jobs ahead of it (0 = it starts now).", args=(Arg("job", "s"), Arg("position", "i"))),
+    Spec("/jasco/started", "The job is rendering.", args=(Arg("job", "s"),)),
+    Spec("/jasco/progress", "Throttled progress, 0..1.", args=(Arg("job", "s"), Arg("fraction", "f"))),
+    Spec(
+        "/jasco/done",
+        "The clip is complete at `path` (written atomically, with a JSON sidecar beside it).",
+        args=(Arg("job", "s"), Arg("path", "s"), Arg("seconds", "f"), Arg("bpm", "f")),
+    ),
+    Spec("/jasco/cancelled", "The job was cancelled.", args=(Arg("job", "s"),)),
+    Spec(
+        "/jasco/error",
+        "Something failed: `job` is empty for a bad message, `code` is stable (see below).",
+        args=(Arg("job", "s"), Arg("code", "s"), Arg("message", "s")),
+    ),
+)
+
+_IN = {s.address: s for s in MESSAGES}
+_OUT = {s.address: s for s in REPLIES}
+
+# --- /jasco/set -------------------------------------------------------------------
+SETTING_HELP: dict[str, str] = {
+    "seed": "random seed (same seed + same inputs = same clip)",
+    "solver": "ODE solver: " + ", ".join(SOLVERS),
+    "steps": "steps for euler / midpoint",
+    "rtol": "relative tolerance for dopri5",
+    "atol": "absolute tolerance for dopri5",
+    "cfg_all": "classifier-free guidance on all conditions",
+    "cfg_txt": "extra guidance on the text prompt",
+    "bars": "cut the clip to exactly this many bars at the session tempo (0 = the full 10 s window)",
+    "sample_rate": "output sample rate (the DAW's)",
+    "format": "file format: " + ", ".join(FORMATS),
+    "bit_depth": "wav/flac bit depth: 16 or 24",
+    "normalize": "loudness normalisation: " + ", ".join(NORMALIZE),
+    "loudness_lufs": "target loudness for `normalize loudness`",
+    "drums_fill": "fill the window with the drum loop: repeat or pad",
+    "separate_drums": "separate drums from a full mix first (needs demucs): 0 or 1",
+    "model": "model for this client's renders: `tiny`, a hub id or a local folder (the engine loads one "
+    "model at a time: switching reloads it)",
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: str  # "int" | "float" | "str" | "bool"
+    default: Any
+    help: str
+
+
+def _settings() -> tuple[Setting, ...]:
+    hints = typing.get_type_hints(RenderParams)
+    out = []
+    defaults = RenderParams()
+    for f in fields(RenderParams):
+        kind = {int: "int", float: "float", str: "str", bool: "bool"}[hints[f.name]]
+        out.append(Setting(f.name, kind, getattr(defaults, f.name), SETTING_HELP.get(f.name, "")))
+    out.append(Setting("model", "str", "the server's --model", SETTING_HELP["model"]))
+    return tuple(out)
+
+
+SETTINGS: tuple[Setting, ...] = _settings()
+SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
+
+
+def convert_setting(name: str, value: Any) -> Any:
+    """Turn an OSC value into the Python type of setting ``name`` (``BadValue`` names it)."""
+    setting = SETTINGS_BY_NAME.get(name)
+    if setting is None:
+        raise BadValue(f"unknown setting {name!r}; known: {', '.join(SETTINGS_BY_NAME)}")
+    kind = setting.type
+    if kind == "str":
+        if isinstance(value, str):
+            return value
+        raise BadValue(f"{name} must be a string, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if kind == "bool" and text in ("true", "on", "yes", "1", "false", "off", "no", "0"):
+            return text in ("true", "on", "yes", "1")
+        try:
+            value = float(text) if kind == "float" else int(text)
+        except ValueError:
+            raise BadValue(f"{name} must be a {kind}, got {value!r}") from None
+    if kind == "bool":
+        if value in (0, 1):
+            return bool(value)
+        raise BadValue(f"{name} must be 0 or 1, got {value!r}")
+    if kind == "int":
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise BadValue(f"{name} must be a whole number, got {value:g}")
+            value = int(value)
+        return int(value)
+    return float(value)
+
+
+# --- error codes --------------------------------------------------------------------
+ERROR_HELP: dict[str, str] = {
+    "internal": "a bug: the message says where (please report it)",
+    "bad_address": "unknown OSC address",
+    "bad_args": "wrong argument types or number of arguments",
+    "bad_packet": "the datagram is not valid OSC",
+    "bad_value": "right type, but the value is out of range or not allowed (names the field)",
+    "bad_chord": "a string that is not a chord",
+    "bad_notes": "note data that cannot be interpreted",
+    "bad_midi": "a file that is not a readable MIDI file",
+    "bad_audio": "unreadable, corrupt or empty audio",
+    "bad_melody": "a melody that cannot be used",
+    "bad_config": "a configuration that makes no sense",
+    "unsupported_format": "an audio format the server cannot read",
+    "too_large": "a size bound was exceeded (packet, notes, prompt, audio length)",
+    "forbidden_path": "a path that escapes the allowed folder",
+    "forbidden": "the client's address is not on the server's allow-list",
+    "not_found": "a file the message names does not exist",
+    "model_unavailable": "the model is not available offline; the message says how to get it",
+    "model_load_failed": "the model's files are there but wrong",
+    "vocab_unavailable": "no chord vocabulary (start the server with --vocab PATH)",
+    "queue_full": "too many jobs waiting; try again when one is done",
+    "unknown_job": "no such job (or it already finished)",
+    "cancelled": "the job was cancelled",
+    "render_failed": "the render raised an error",
+    "engine_died": "the engine process died mid-render (it is restarted)",
+    "interrupted": "the server stopped while the job was queued or running",
+    "io_error": "the clip could not be written",
+    "clip_dir_unwritable": "the clip folder is missing or read-only",
+    "disk_full": "no space left for the clip",
+    "environment": "something in the environment is missing (the message says what)",
+}
+
+
+def error_codes() -> dict[str, str]:
+    """Every stable code with its description (codes come from ``bridge.errors``)."""
+    return {code: ERROR_HELP.get(code, (cls.__doc__ or "").strip()) for code, cls in errors.all_codes().items()}
+
+
+# --- validation ------------------------------------------------------------------------
+def spec_for(address: str) -> Spec:
+    spec = _IN.get(address)
+    if spec is None:
+        hint = "" if address.startswith(PREFIX + "/") else f" (addresses start with {PREFIX}/)"
+        raise BadAddress(f"unknown address {address[:200]!r}{hint}")
+    return spec
+
+
+def parse(address: str, args: Sequence[OscArg]) -> Message:
+    """Validate one incoming message against ``MESSAGES`` into a frozen ``Message``."""
+    spec = spec_for(address)
+    n_fixed = len(spec.args)
+    if len(args) < n_fixed:
+        raise BadArguments(f"{spec.address} expects {spec.signature}; got {len(args)} argument(s)")
+    values: dict[str, Any] = {}
+    for k, (arg_spec, arg) in enumerate(zip(spec.args, args), start=1):
+        values[arg_spec.name] = arg_spec.convert(address, k, arg)
+    rest = list(args[n_fixed:])
+    groups: list[tuple[Any, ...]] = []
+    if spec.optional and rest:
+        if len(rest) != len(spec.optional):
+            raise BadArguments(f"{spec.address} expects {spec.signature} ({spec.arities()}); got {len(args)}")
+        for k, (arg_spec, arg) in enumerate(zip(spec.optional, rest), start=n_fixed + 1):
+            values[arg_spec.name] = arg_spec.convert(address, k, arg)
+        rest = []
+    if spec.repeat:
+        k = len(spec.repeat)
+        if len(rest) % k:
+            raise BadArguments(
+                f"{spec.address} expects {spec.signature}: arguments come in groups of {k}; got {len(rest)}"
+            )
+        count = len(rest) // k
+        if count < spec.min_repeat:
+            raise BadArguments(f"{spec.address} expects {spec.signature}; got {len(args)} argument(s)")
+        if spec.max_repeat is not None and count > spec.max_repeat:
+            raise TooLarge(f"{spec.address}: {count} groups in one message; the limit is {spec.max_repeat}")
+        for g in range(count):
+            chunk = rest[g * k : (g + 1) * k]
+            groups.append(
+                tuple(
+                    a.convert(address, n_fixed + g * k + j + 1, arg)
+                    for j, (a, arg) in enumerate(zip(spec.repeat, chunk))
+                )
+            )
+        rest = []
+    if rest:
+        raise BadArguments(f"{spec.address} expects {spec.signature} ({spec.arities()}); got {len(args)}")
+    return Message(spec.address, MappingProxyType(values), tuple(groups))
+
+
+def reply(address: str, *values: Any) -> tuple[str, list[tuple[str, Any]]]:
+    """Type an outgoing message from ``REPLIES`` (a programming error raises ``ValueError``)."""
+    spec = _OUT.get(address)
+    if spec is None:
+        raise ValueError(f"{address} is not a declared reply")
+    typed: list[tuple[str, Any]] = []
+    if spec.repeat:
+        k = len(spec.repeat)
+        n = len(spec.args)
+        if len(values) < n or (len(values) - n) % k:
+            raise ValueError(f"{address}: wrong number of values {len(values)}")
+        kinds = [a.type for a in spec.args] + [spec.repeat[j % k].type for j in range(len(values) - n)]
+    else:
+        if len(values) != len(spec.args):
+            raise ValueError(f"{address}: expected {len(spec.args)} values, got {len(values)}")
+        kinds = [a.type for a in spec.args]
+
+    for kind, value in zip(kinds, values):
+        if kind == "i":
+            typed.append(("i", int(value)))
+        elif kind == "f":
+            typed.append(("f", float(value)))
+        elif kind == "s":
+            typed.append(("s", "" if value is None else str(value)))
+        else:
+            typed.append(to_wire(value))
+    return address, typed

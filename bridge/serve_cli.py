@@ -1,0 +1,310 @@
+"""``jasco-bridge serve``: run the OSC/MIDI server until Ctrl-C.
+
+Starts the render worker (which loads the model in its engine process), the
+OSC server, and optionally live MIDI input (``--midi-in``), audition of
+finished clips (``--audition``) and a demo render (``--demo``). No torch here:
+the model lives in the worker's engine process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bridge.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT, default_clip_dir
+from bridge.errors import BadConfig, EnvironmentProblem, JascoError, VocabularyError
+from bridge.requests import RenderParams
+from bridge.session import looks_like_hub_id
+
+log = logging.getLogger(__name__)
+
+DEMO_PROMPT = "warm lo-fi hip hop with dusty drums and mellow electric piano"
+DEMO_CHORDS = (("C", 0.0), ("Am", 4.0), ("F", 8.0), ("G", 12.0))
+DEMO_BPM = 120.0
+DEMO_BARS = 4
+LOAD_WAIT_S = 600.0  # how long --demo waits for the model before giving up
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}; "
+                        "anything but loopback needs --allow)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"UDP port to listen on (default {DEFAULT_PORT}; 0 = any free port)")
+    parser.add_argument("--reply-port", type=int, default=DEFAULT_REPLY_PORT,
+                        help=f"where replies go for clients that did not send /jasco/hello (default {DEFAULT_REPLY_PORT}; "
+                        "0 = back to the sender's own port)")
+    parser.add_argument("--clip-dir", type=Path, default=None, help=f"folder for rendered clips (default {default_clip_dir()})")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"hub id, local folder, or 'tiny' (the embedded noise model); default {DEFAULT_MODEL}")
+    parser.add_argument("--vocab", type=Path, default=None, help="chord vocabulary (chord_to_index_mapping.pkl or .json)")
+    parser.add_argument("--allow", nargs="+", default=[], metavar="IP",
+                        help="client addresses or networks allowed to connect (needed with a non-loopback --host)")
+    parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (default 16); more answer queue_full")
+    parser.add_argument("--device", default="cpu", help="torch device for the engine: cpu, cuda, cuda:1, mps (default cpu)")
+    parser.add_argument("--midi-in", metavar="PORT", default=None,
+                        help="MIDI input port (name or part of it): played chords become the progression, "
+                        "a mapped note/CC triggers a generation")
+    parser.add_argument("--midi-map", type=Path, default=None, help='JSON file mapping notes/CCs to actions, e.g. {"trigger": {"note": 36}, "record": {"cc": 20, "bars": 4}, "params": {"cfg_all": {"cc": 21, "min": 0, "max": 10}}} (with --midi-in)')
+    parser.add_argument("--midi-api", choices=("jack", "alsa"), default=None, help="MIDI backend for --midi-in (default: the system's)")
+    parser.add_argument("--audition", nargs="?", const="", default=None, metavar="DEVICE",
+                        help="play finished clips through this audio output (default device if none is named)")
+    parser.add_argument("--demo", action="store_true",
+                        help=f"render one demo clip at start ({', '.join(c for c, _ in DEMO_CHORDS)}, {DEMO_BARS} bars "
+                        f"at {DEMO_BPM:g} bpm), print its path, keep serving")
+    parser.add_argument("--engine-factory", default=None, help=argparse.SUPPRESS)  # tests and benchmarks
+
+
+# --- chord vocabulary -----------------------------------------------------------------------
+def _tiny_vocab_candidates() -> list[Path]:
+    from midi.vocab import JSON_FILENAME, default_cache_dir
+
+    root = default_cache_dir() / "models"
+    return sorted(root.glob(f"tiny-*/{JSON_FILENAME}")) if root.is_dir() else []
+
+
+class VocabProvider:
+    """Resolves the chord vocabulary once it can: at start, or (tiny model) when built."""
+
+    def __init__(self, explicit: Path | None, model: str) -> None:
+        self.explicit = explicit
+        self.model = model
+        self._vocab: Any = None
+        self._lock = threading.Lock()
+        self.error = ""
+
+    def startup(self) -> Any:
+        from midi.vocab import ChordVocabulary
+
+        if self.explicit is not None:
+            self._vocab = ChordVocabulary.load(self.explicit)  # an unreadable --vocab is fatal
+            return self._vocab
+        try:
+            folder = Path(self.model).expanduser()
+            if folder.is_dir():
+                self._vocab = ChordVocabulary.resolve(model_dir=folder, download=False)
+            elif looks_like_hub_id(self.model):
+                self._vocab = ChordVocabulary.resolve()  # cache, else the pinned one-time download
+            else:
+                self.error = (f"no chord vocabulary for model {self.model!r}: start the server with --vocab PATH")
+        except VocabularyError as err:
+            self.error = str(err)
+            log.warning("%s", err)
+        return self._vocab
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._vocab is None and self.model == "tiny":
+                from midi.vocab import ChordVocabulary
+
+                for path in _tiny_vocab_candidates():
+                    try:
+                        self._vocab = ChordVocabulary.load(path)
+                        break
+                    except VocabularyError as err:
+                        log.warning("%s", err)
+            if self._vocab is None:
+                raise VocabularyError(
+                    self.error
+                    or "no chord vocabulary yet (the model is still loading?): try again, or start the "
+                    "server with --vocab PATH"
+                )
+            return self._vocab
+
+    __call__ = get
+
+    @property
+    def pending(self) -> bool:
+        """True while the vocabulary may still appear (the tiny model is built by the engine)."""
+        return self._vocab is None and self.model == "tiny"
+
+
+# --- audition ------------------------------------------------------------------------------------
+class Auditioner:
+    """Plays finished clips through sounddevice on its own thread (never blocks the server)."""
+
+    def __init__(self, device: str | None) -> None:
+        try:
+            import sounddevice  # noqa: F401  (PortAudio is loaded here)
+        except (OSError, ImportError) as err:
+            raise EnvironmentProblem(
+                f"--audition needs PortAudio and the sounddevice package ({err}); "
+                "install libportaudio2 (Debian/Ubuntu) or portaudio (Homebrew); the server runs on without it"
+            ) from err
+        self.device: str | int | None = int(device) if device and device.isdigit() else (device or None)
+
+    def play(self, path: str) -> None:
+        threading.Thread(target=self._play, args=(path,), name="jasco-audition", daemon=True).start()
+
+    def _play(self, path: str) -> None:
+        try:
+            import sounddevice as sd
+            import soundfile as sf
+
+            data, rate = sf.read(path, dtype="float32", always_2d=True)
+            sd.play(data, rate, device=self.device, blocking=True)
+        except Exception as err:  # a missing output device must not disturb rendering
+            log.warning("could not play %s: %s", path, err)
+
+
+# --- demo -----------------------------------------------------------------------------------------
+class _DemoListener:
+    """Prints where the demo clip went (CLI output)."""
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+
+    def queued(self, job_id: str, position: int) -> None:
+        print(f"demo: job {job_id} queued", flush=True)
+
+    def started(self, job_id: str) -> None:
+        print(f"demo: rendering {job_id}", flush=True)
+
+    def progress(self, job_id: str, fraction: float) -> None:
+        log.debug("demo %s %.0f%%", job_id, fraction * 100)
+
+    def done(self, job_id: str, path: str, seconds: float, bpm: float) -> None:
+        print(f"demo clip: {path} ({seconds:.2f} s at {bpm:g} bpm)", flush=True)
+        self.finished.set()
+
+    def error(self, job_id: str, code: str, message: str) -> None:
+        print(f"demo failed [{code}]: {message}", file=sys.stderr, flush=True)
+        self.finished.set()
+
+    def cancelled(self, job_id: str) -> None:
+        print(f"demo {job_id} cancelled", flush=True)
+        self.finished.set()
+
+
+def demo_request(vocab: Any, model: str) -> Any:
+    from bridge.session import Session, TypedChord, map_chords
+
+    s = Session(("demo", 0))
+    s.prompt = DEMO_PROMPT
+    s.set_tempo(DEMO_BPM, 4, 4)
+    if vocab is not None:
+        s.chords = map_chords(DEMO_CHORDS, vocab)
+    else:
+        s.chords = tuple(TypedChord(c, c, b, True, "demo") for c, b in DEMO_CHORDS)
+    s.params = RenderParams(bars=DEMO_BARS, seed=1)
+    return s.build_request(vocab=vocab, default_model=model, tag="demo", client="")
+
+
+# --- main -------------------------------------------------------------------------------------------
+def _report_state(worker: Any, last: list[str]) -> None:
+    """Say once when the model is ready, and each time loading it fails (CLI output)."""
+    st = worker.status()
+    if st.state == "loading":
+        return
+    key = "error|" + getattr(st, "error", "") if st.state == "error" else "ready"
+    if key == last[0]:
+        return
+    last[0] = key
+    if st.state == "error":
+        code = getattr(st, "error_code", None) or "model_unavailable"
+        print(f"error [{code}]: {getattr(st, 'error', '') or 'the model could not be loaded'}", file=sys.stderr, flush=True)
+        print("the server keeps answering OSC; /jasco/status and /jasco/generate report this error",
+              file=sys.stderr, flush=True)
+    else:
+        print(f"model {st.model} ready on {st.device}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bridge.server import BridgeServer, check_bind
+    from bridge.worker import RenderWorker
+
+    check_bind(args.host, args.allow)  # refuse before loading anything
+    if args.max_queue < 1:
+        raise BadConfig(f"--max-queue must be at least 1, got {args.max_queue}")
+    if args.midi_map is not None and args.midi_in is None:
+        raise BadConfig("--midi-map needs --midi-in PORT")
+    clip_dir = (args.clip_dir or default_clip_dir()).expanduser()
+    vocab = VocabProvider(args.vocab, args.model)
+    vocab.startup()
+
+    auditioner: Auditioner | None = None
+    if args.audition is not None:
+        try:
+            auditioner = Auditioner(args.audition)
+        except EnvironmentProblem as err:
+            print(f"warning [{err.code}]: {err}", file=sys.stderr, flush=True)
+
+    worker_kwargs: dict[str, Any] = {"model": args.model, "clip_dir": clip_dir, "max_queue": args.max_queue, "device": args.device}
+    if args.engine_factory:
+        worker_kwargs["engine_factory"] = args.engine_factory
+    worker = RenderWorker(**worker_kwargs)
+    server = BridgeServer(
+        worker,
+        host=args.host,
+        port=args.port,
+        reply_port=args.reply_port,
+        vocab=vocab,
+        allow=args.allow,
+        model=args.model,
+        on_clip=auditioner.play if auditioner is not None else None,
+    )
+    stop = threading.Event()
+
+    def _signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    old_int = signal.signal(signal.SIGINT, _signal)
+    old_term = signal.signal(signal.SIGTERM, _signal)
+    live = None
+    try:
+        worker.start()
+        server.start()
+        print(f"jasco-bridge listening on {server.host}:{server.port} (OSC/UDP), replies to port "
+              f"{args.reply_port or 'of the sender'}, clips in {clip_dir}", flush=True)
+        server.report_interrupted()
+        if args.midi_in is not None:
+            from bridge.live_midi import start_live_input
+
+            chord_vocab = _vocab_or_none(vocab, worker, stop)
+            if chord_vocab is None:
+                raise VocabularyError(f"--midi-in needs a chord vocabulary: {vocab.error or 'pass --vocab PATH'}")
+            live = start_live_input(server, args.midi_in, midi_map=args.midi_map, api=args.midi_api, vocab=chord_vocab)
+            print(f"live MIDI input from {live.port_name}", flush=True)
+        if args.demo:
+            threading.Thread(target=_submit_demo, args=(vocab, worker, args.model, stop), name="jasco-demo",
+                             daemon=True).start()
+        last = [""]
+        while not stop.wait(0.2):
+            _report_state(worker, last)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        if live is not None:
+            live.close()
+        worker.stop()  # queued/running jobs are told "interrupted" while the socket is still open
+        server.stop()
+        print("jasco-bridge stopped", flush=True)
+
+
+def _vocab_or_none(vocab: VocabProvider, worker: Any, stop: threading.Event) -> Any:
+    """The vocabulary for the demo; for the tiny model, wait until the engine has built it."""
+    deadline = time.monotonic() + LOAD_WAIT_S
+    while vocab.pending and worker.status().state == "loading" and time.monotonic() < deadline:
+        if stop.wait(0.2):
+            return None
+    try:
+        return vocab.get()
+    except JascoError:
+        return None
+
+
+def _submit_demo(vocab: VocabProvider, worker: Any, model: str, stop: threading.Event) -> None:
+    try:
+        request = demo_request(_vocab_or_none(vocab, worker, stop), model)
+        if not stop.is_set():
+            worker.submit(request, _DemoListener())
+    except JascoError as err:
+        print(f"demo failed [{err.code}]: {err}", file=sys.stderr, flush=True)
+
+
+__all__ = ["add_arguments", "run", "VocabProvider", "Auditioner", "demo_request"]

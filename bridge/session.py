@@ -1,0 +1,198 @@
+"""Per-client session state, and turning it into a frozen ``RenderRequest``.
+
+A session is what one client (one Max for Live device, one controller app)
+has said so far: prompt, tempo, typed chords, the notes of a chord clip,
+a melody line, a drum file and render settings. Only the OSC thread (and the
+live-MIDI thread, under the server's lock) mutates sessions; the worker only
+ever sees the frozen request built from one.
+
+Chord precedence: typed chords (``/jasco/chords``) win over chords recognised
+from notes (``/jasco/notes/add``); with neither, the clip has no chord condition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from bridge.errors import BadNotes, BadValue, TooLarge, VocabularyError
+from bridge.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
+from midi.notes import Note
+
+MELODY_FRAME_RATE = 50.0
+MELODY_FRAMES = 500  # the model's 10 s window at 50 Hz
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_MAX_VOLUME = re.compile(r"^[^/:]+:(/.*)$")  # Max's "Macintosh HD:/Users/..." form
+
+
+@dataclass(frozen=True)
+class TypedChord:
+    """A typed chord as mapped when it arrived (seconds are computed at generate time)."""
+
+    given: str
+    label: str
+    start_beat: float
+    exact: bool
+    reason: str
+
+
+@dataclass
+class Session:
+    """Everything one client has set (mutable; guarded by the server)."""
+
+    key: tuple[str, int]
+    prompt: str = ""
+    bpm: float = 120.0
+    time_signature: tuple[int, int] = (4, 4)
+    chords: tuple[TypedChord, ...] = ()
+    notes: list[Note] = field(default_factory=list)
+    loop: tuple[float, float] | None = None
+    melody: list[Note] = field(default_factory=list)
+    drums_path: str | None = None
+    drums_sha256: str | None = None
+    params: RenderParams = field(default_factory=RenderParams)
+    model: str | None = None  # None: the server's model
+    last_seen: float = field(default_factory=time.monotonic)
+
+    @property
+    def client(self) -> str:
+        return f"{self.key[0]}:{self.key[1]}"
+
+    def reset(self) -> None:
+        fresh = Session(self.key)
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(fresh, f.name))
+
+    # --- setters (values already validated by the protocol table) ----------------
+    def set_tempo(self, bpm: float, numerator: int | None = None, denominator: int | None = None) -> None:
+        self.bpm = float(bpm)
+        if numerator is not None and denominator is not None:
+            self.time_signature = (int(numerator), int(denominator))
+
+    def add_notes(self, target: list[Note], groups: Sequence[tuple[Any, ...]], what: str) -> None:
+        if len(target) + len(groups) > MAX_NOTES:
+            raise TooLarge(
+                f"{what}: {len(target) + len(groups)} notes in this session; the limit is {MAX_NOTES} "
+                f"(send /jasco/{what}/clear first)"
+            )
+        target.extend(Note(int(p), float(s), float(d), float(v)) for p, s, d, v in groups)
+
+    def set_setting(self, name: str, value: Any) -> None:
+        if name == "model":
+            self.model = validate_model(value)
+            return
+        try:
+            self.params = dataclasses.replace(self.params, **{name: value})
+        except TypeError as err:  # a field name the protocol table let through by mistake
+            raise BadValue(f"unknown setting {name!r}") from err
+
+    # --- request -----------------------------------------------------------------
+    def chord_events(self, vocab: Any) -> tuple[ChordEvent, ...]:
+        spb = 60.0 / self.bpm
+        if self.chords:
+            return tuple(
+                ChordEvent(c.given, c.label, c.start_beat, c.start_beat * spb, c.exact, c.reason)
+                for c in self.chords
+            )
+        notes = [n for n in self.notes if n.audible]
+        if not notes:
+            return ()
+        if vocab is None:
+            raise VocabularyError("no chord vocabulary: start the server with --vocab PATH to use chord clips")
+        from midi.recognize import recognize
+
+        num, den = self.time_signature
+        kwargs: dict[str, Any] = {"beats_per_bar": num * 4.0 / den}
+        if self.loop is not None:
+            kwargs.update(loop_start=self.loop[0], loop_end=self.loop[1])
+        progression = recognize(notes, bpm=self.bpm, vocab=vocab, **kwargs)
+        events = []
+        mappings = list(getattr(progression, "mappings", ()) or ())
+        for k, ((label, start_beat), (_, start_s)) in enumerate(zip(progression.beats, progression.seconds)):
+            m = mappings[k] if k < len(mappings) else None
+            events.append(
+                ChordEvent(
+                    given=str(getattr(m, "input", label)) if m is not None else str(label),
+                    label=str(label),
+                    start_beat=float(start_beat),
+                    start_seconds=float(start_s),
+                    exact=bool(getattr(m, "exact", True)) if m is not None else True,
+                    reason=str(getattr(m, "reason", "recognised from notes")) if m is not None else "recognised from notes",
+                )
+            )
+        return tuple(events)
+
+    def melody_frames(self) -> tuple[int, ...] | None:
+        """The melody as MIDI note numbers per 50 Hz frame (0 = silence), highest note wins."""
+        notes = [n for n in self.melody if n.audible]
+        if not notes:
+            return None
+        frames = [0] * MELODY_FRAMES
+        spb = 60.0 / self.bpm
+        for n in notes:
+            first = int(math.floor(n.start * spb * MELODY_FRAME_RATE))
+            last = int(math.ceil((n.start + n.duration) * spb * MELODY_FRAME_RATE))
+            for t in range(max(0, first), min(MELODY_FRAMES, last)):
+                if n.pitch > frames[t]:
+                    frames[t] = n.pitch
+        if not any(frames):
+            raise BadNotes("the melody has no notes inside the model's 10 s window at this tempo")
+        return tuple(frames)
+
+    def build_request(self, *, vocab: Any, default_model: str, tag: str = "", client: str = "") -> RenderRequest:
+        return RenderRequest(
+            prompt=self.prompt,
+            bpm=self.bpm,
+            time_signature=self.time_signature,
+            chords=self.chord_events(vocab),
+            drums_path=self.drums_path,
+            drums_sha256=self.drums_sha256,
+            melody_frames=self.melody_frames(),
+            params=self.params,
+            model=self.model or default_model,
+            tag=tag,
+            client=client or self.client,
+        )
+
+
+def map_chords(groups: Sequence[tuple[str, float]], vocab: Any) -> tuple[TypedChord, ...]:
+    """Map typed symbols to the vocabulary (``BadChord`` names the first bad one)."""
+    if vocab is None:
+        raise VocabularyError("no chord vocabulary: start the server with --vocab PATH to use chords")
+    from midi.symbols import map_symbol
+
+    out = []
+    for text, beat in groups:
+        m = map_symbol(text, vocab)
+        out.append(TypedChord(text, m.label, float(beat), bool(m.exact), str(m.reason)))
+    out.sort(key=lambda c: c.start_beat)
+    return tuple(out)
+
+
+def normalise_path(text: str) -> str:
+    """``~`` expanded, Max's ``Volume:/path`` form stripped, made absolute."""
+    text = text.strip()
+    m = _MAX_VOLUME.match(text)
+    if m and not os.path.exists(text):
+        text = m.group(1)
+    return str(Path(text).expanduser().absolute())
+
+
+def looks_like_hub_id(text: str) -> bool:
+    return bool(_HUB_ID.match(text))
+
+
+def validate_model(value: str) -> str:
+    """``tiny``, a hub id (``owner/name``) or an existing local folder."""
+    text = value.strip()
+    if not text:
+        raise BadValue("model must not be empty")
+    if text == "tiny" or _HUB_ID.match(text) or Path(text).expanduser().is_dir():
+        return text
+    raise BadValue(f"model must be 'tiny', a hub id like facebook/jasco-chords-drums-400M or a folder; got {text!r}")

@@ -1,0 +1,94 @@
+"""Chords conditioner: frame-level chord indices -> learned embedding ``emb``.
+
+``frame_chords`` turns ``(label, start_seconds)`` pairs into one vocabulary index
+per latent frame: frame k (time k / frame_rate) takes the last chord whose start
+is <= its time; before the first chord the label is ``N``. Unlike audiocraft, an
+unsorted list is sorted (stably) by start time first, so list order only matters
+for chords that start at the same time (the later one wins).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from bridge.errors import BadChord
+from midi.vocab import ChordVocabulary
+
+NO_CHORD = "N"
+
+
+class ChordsConditioner(nn.Module):
+    def __init__(self, card: int, out_dim: int) -> None:
+        super().__init__()
+        self.card = card  # vocabulary size; index ``card`` is the null chord
+        self.emb = nn.Embedding(card + 1, out_dim)  # [card + 1, out_dim]
+
+    @property
+    def null_index(self) -> int:
+        return self.card
+
+    def forward(self, frame_chords: torch.Tensor) -> torch.Tensor:
+        """frame_chords [N, T] int64 -> [N, T, out_dim]."""
+        return self.emb(frame_chords)
+
+
+def suggest(label: str, vocab: ChordVocabulary, n: int = 3) -> list[str]:
+    """Nearest vocabulary labels to an unknown one (case-insensitive first)."""
+    labels = list(vocab.labels)
+    exact_ci = [lab for lab in labels if lab.lower() == label.lower()]
+    close = difflib.get_close_matches(label, labels, n=n, cutoff=0.4)
+    out: list[str] = []
+    for lab in exact_ci + close:
+        if lab not in out:
+            out.append(lab)
+    return out[:n]
+
+
+def check_label(label: object, vocab: ChordVocabulary) -> int:
+    """Index of ``label``; BadChord naming it (with suggestions) when it is not in the vocabulary."""
+    if not isinstance(label, str) or not label:
+        raise BadChord(f"chord label must be a non-empty string, got {label!r}")
+    if label in vocab:
+        return vocab.index(label)
+    near = suggest(label, vocab)
+    hint = f"; nearest labels: {', '.join(near)}" if near else ""
+    raise BadChord(f"chord {label!r} is not in the model's chord vocabulary{hint}")
+
+
+def frame_chords(
+    chords: Sequence[tuple[str, float]] | None,
+    vocab: ChordVocabulary,
+    *,
+    frame_rate: float,
+    num_frames: int,
+) -> list[int] | None:
+    """``[(label, start_s), ...]`` -> ``num_frames`` vocabulary indices, or None when there are no chords."""
+    if not chords:
+        return None
+    parsed: list[tuple[float, int]] = []
+    for item in chords:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise BadChord(f"a chord must be a (label, start_seconds) pair, got {item!r}")
+        label, start = item
+        idx = check_label(label, vocab)
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not math.isfinite(start):
+            raise BadChord(f"chord {label!r} has an invalid start time {start!r}")
+        if start < 0:
+            raise BadChord(f"chord {label!r} starts at {start} s; start times must be >= 0")
+        parsed.append((float(start), idx))
+    parsed.sort(key=lambda p: p[0])  # stable: equal starts keep list order
+    out: list[int] = []
+    current = vocab.index(NO_CHORD)
+    j = 0
+    for k in range(num_frames):
+        time = k / frame_rate
+        while j < len(parsed) and time >= parsed[j][0]:
+            current = parsed[j][1]
+            j += 1
+        out.append(current)
+    return out

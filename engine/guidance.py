@@ -1,0 +1,180 @@
+"""Multi-source classifier-free guidance around the JASCO vector field.
+
+Terms: ``all`` (every condition, weight cfg_all), ``text`` (text only: the
+conditions listed in ``attribute_dropout.symbolic/wav`` are nulled, weight
+cfg_txt) and ``null`` (everything nulled, weight 1 - cfg_all - cfg_txt). Terms
+with |weight| < 1e-6 are dropped. All kept terms of all batch items run as ONE
+batched forward; rows are term-major (rows 0..B-1 = first term, ...).
+
+Modes:
+- ``"independent"`` (default): an item's result does not depend on its batch
+  mates. Cross-attention gets a key padding mask from the text mask (a row with
+  no text keeps its first key, which equals rendering it alone), and the nulled
+  drums of an item are encoded silence only if that item has drums.
+- ``"audiocraft"``: bit-for-bit audiocraft semantics where they differ: no key
+  mask (padding of longer prompts leaks into shorter ones), nulled drums are
+  encoded silence as soon as any row of the CFG batch has drums, audiocraft's
+  term-pruning quirk (a term right after a removed one is never checked) and
+  its symbolic-dropout quirk (with no chords, the melody is never nulled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from bridge.errors import BadValue
+
+from .jasco import ConditionTensors, JascoModel
+
+MIN_WEIGHT = 1e-6
+MODES = ("independent", "audiocraft")
+
+
+@dataclass(frozen=True)
+class CfgTerm:
+    name: str  # "all" | "text" | "null"
+    weight: float
+
+
+@dataclass(frozen=True)
+class ItemConditions:
+    """One batch item's prepared conditions (model rate, model frame count)."""
+
+    prompt: str = ""
+    chords: tuple[int, ...] | None = None  # [T] vocabulary indices, None = no chords
+    drums: np.ndarray | None = None  # mono float32 [S] at the model rate, full segment
+    melody: np.ndarray | None = None  # float32 [bins, T]
+
+
+def cfg_terms(cfg_all: float, cfg_txt: float, mode: str = "independent") -> list[CfgTerm]:
+    if mode not in MODES:
+        raise BadValue(f"guidance mode must be one of {', '.join(MODES)}, got {mode!r}")
+    terms = [CfgTerm("all", float(cfg_all)), CfgTerm("text", float(cfg_txt))]
+    terms.append(CfgTerm("null", 1.0 - sum(t.weight for t in terms)))
+    if mode == "independent":
+        return [t for t in terms if abs(t.weight) >= MIN_WEIGHT]
+    # audiocraft removes from the list it iterates over: the term after a removed one is skipped
+    i = 0
+    while i < len(terms):
+        if abs(terms[i].weight) < MIN_WEIGHT:
+            del terms[i]
+        i += 1
+    return terms
+
+
+@dataclass(frozen=True)
+class _Row:
+    text: str | None
+    chords: tuple[int, ...] | None  # None = null chord on every frame
+    drums: int | str  # item index with drums, "silence" or "zeros"
+    melody: np.ndarray | None  # None = zeros
+
+
+def _rows(items: Sequence[ItemConditions], terms: Sequence[CfgTerm], drops: Sequence[str], mode: str) -> list[_Row]:
+    any_drums = any(it.drums is not None for it in items)
+    rows: list[_Row] = []
+    for term in terms:
+        for i, it in enumerate(items):
+            if mode == "audiocraft":
+                null_drums = "silence" if any_drums else "zeros"
+            else:
+                null_drums = "silence" if it.drums is not None else "zeros"
+            # audiocraft never nulls symbolic conditions when the item has no chords
+            melody_droppable = mode == "independent" or it.chords is not None
+            own_drums: int | str = i if it.drums is not None else null_drums
+            if term.name == "all":
+                rows.append(_Row(it.prompt, it.chords, own_drums, it.melody))
+            elif term.name == "text":
+                rows.append(_Row(
+                    it.prompt,
+                    None if "chords" in drops else it.chords,
+                    null_drums if "self_wav" in drops else own_drums,
+                    None if ("melody" in drops and melody_droppable) else it.melody,
+                ))
+            else:
+                rows.append(_Row(None, None, null_drums, None if melody_droppable else it.melody))
+    if mode == "audiocraft" and any_drums:
+        rows = [_Row(r.text, r.chords, "silence" if r.drums == "zeros" else r.drums, r.melody) for r in rows]
+    return rows
+
+
+def build_conditions(
+    model: JascoModel,
+    items: Sequence[ItemConditions],
+    terms: Sequence[CfgTerm],
+    mode: str = "independent",
+) -> ConditionTensors:
+    """Condition tensors for ``len(terms) * len(items)`` rows (term-major)."""
+    cfg = model.cfg
+    T = cfg.sequence_length
+    rows = _rows(items, terms, cfg.text_term_drops, mode)
+    conds = model.conditioners
+    device = model.emb.weight.device
+    text, mask = conds["description"]([r.text for r in rows])  # [N, L, dim], [N, L]
+    temporal: dict[str, torch.Tensor] = {}
+    if "chords" in conds:
+        null = conds["chords"].null_index
+        idx = torch.tensor([list(r.chords) if r.chords is not None else [null] * T for r in rows],
+                           dtype=torch.long, device=device)  # [N, T]
+        temporal["chords"] = conds["chords"](idx)
+    if "self_wav" in conds:
+        drums = conds["self_wav"]
+        wanted: list[int | str] = []
+        for r in rows:
+            if r.drums != "zeros" and r.drums not in wanted:
+                wanted.append(r.drums)
+        latents = torch.zeros(len(rows), T, drums.latent_dim, device=device)  # [N, T, D]
+        if wanted:
+            n_samples = int(round(cfg.segment_duration * cfg.sample_rate))
+            wavs = [np.zeros(n_samples, np.float32) if w == "silence" else items[int(w)].drums for w in wanted]
+            blurred = drums.blurred_cached(wavs, T)  # U x [T, D]
+            for n, r in enumerate(rows):
+                if r.drums != "zeros":
+                    latents[n] = blurred[wanted.index(r.drums)]
+        temporal["self_wav"] = drums(latents)
+    if "melody" in conds:
+        bins = conds["melody"].card
+        mel = np.stack([r.melody if r.melody is not None else np.zeros((bins, T), np.float32) for r in rows])
+        temporal["melody"] = conds["melody"](torch.from_numpy(mel).to(device))
+    key_mask = None
+    if mode == "independent":
+        key_mask = mask.bool()
+        key_mask[:, 0] |= ~key_mask.any(dim=1)  # a row without text attends to its first (null) key
+        if bool(key_mask.all()):
+            key_mask = None
+    return ConditionTensors(text=text, text_mask=mask, temporal=temporal, key_mask=key_mask)
+
+
+class GuidedField:
+    """v(t, z) = sum_i w_i * model(z, t, cond_i): one forward over all terms."""
+
+    def __init__(self, model: JascoModel, cond: ConditionTensors, terms: Sequence[CfgTerm],
+                 autocast_dtype: torch.dtype | None = None) -> None:
+        self.model = model
+        self.cond = cond
+        self.terms = list(terms)
+        self.autocast_dtype = autocast_dtype
+
+    def per_term(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Raw model output [terms*B, T, D] for z [B, T, D] repeated per term."""
+        zz = z.repeat(len(self.terms), 1, 1) if len(self.terms) > 1 else z
+        if self.autocast_dtype is not None:
+            with torch.autocast(device_type=z.device.type, dtype=self.autocast_dtype):
+                return self.model(zz, t, self.cond).float()
+        return self.model(zz, t, self.cond)
+
+    def combine(self, v: torch.Tensor) -> torch.Tensor:
+        if len(self.terms) <= 1:
+            return v
+        chunks = v.chunk(len(self.terms))
+        out = self.terms[0].weight * chunks[0]
+        for term, chunk in zip(self.terms[1:], chunks[1:]):
+            out = out + term.weight * chunk
+        return out
+
+    def __call__(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.combine(self.per_term(t, z))

@@ -1,0 +1,386 @@
+"""JascoPipeline: load a checkpoint, turn requests into conditions, sample, decode.
+
+``JascoPipeline.from_pretrained(model)`` takes a hub id, a local folder
+(``state_dict.bin`` + ``compression_state_dict.bin``) or ``"tiny"`` (the embedded
+random model, built on demand). ``generate(inputs, params)`` returns audio
+``[B, 1, S]`` at 32 kHz, the latents ``[B, T, D]`` before denormalisation, and
+the number of vector-field evaluations.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from bridge.errors import BadValue, Cancelled, ModelLoadError, TooLarge, VocabularyError
+from midi.vocab import ChordVocabulary
+
+from .chords import frame_chords
+from .config import JascoConfig, config_from_yaml
+from .drums import FILLS, prepare_waveform, separate_drums
+from .encodec import CompressionModel
+from .guidance import MODES, CfgTerm, GuidedField, ItemConditions, build_conditions, cfg_terms
+from .hub import COMPRESSION_STATE_DICT, STATE_DICT, load_torch_file, offline_mode, resolve_model_dir, resolve_named
+from .jasco import ConditionTensors, JascoModel
+from .melody import prepare_melody
+from .samplers import SAMPLERS, get_sampler
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 64
+MAX_PROMPT_CHARS = 2000
+MAX_CHORDS = 10000
+_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+           "float16": torch.float16, "fp16": torch.float16, "half": torch.float16}
+
+
+def _num(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadValue(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    seed: int = 0
+    solver: str = "dopri5"  # "euler" | "midpoint" | "dopri5"
+    steps: int = 16  # euler / midpoint
+    rtol: float = 1e-5  # dopri5
+    atol: float = 1e-5
+    cfg_all: float = 5.0
+    cfg_txt: float = 0.0
+    guidance: str = "independent"  # "independent" | "audiocraft" (see engine.guidance)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise BadValue(f"seed must be an integer in [0, 2^63), got {self.seed!r}")
+        if self.solver not in SAMPLERS:
+            raise BadValue(f"unknown solver {self.solver!r}; choose one of {', '.join(SAMPLERS)}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= 10000:
+            raise BadValue(f"steps must be an integer in 1..10000, got {self.steps!r}")
+        for name in ("rtol", "atol"):
+            v = _num(name, getattr(self, name))
+            if not 0 < v < 1:
+                raise BadValue(f"{name} must be in (0, 1), got {v}")
+        for name in ("cfg_all", "cfg_txt"):
+            if abs(_num(name, getattr(self, name))) > 100:
+                raise BadValue(f"{name} must be within [-100, 100], got {getattr(self, name)}")
+        if self.guidance not in MODES:
+            raise BadValue(f"guidance must be one of {', '.join(MODES)}, got {self.guidance!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class GenerationInput:
+    prompt: str = ""
+    chords: tuple[tuple[str, float], ...] | None = None  # vocabulary labels, start seconds
+    drums: np.ndarray | None = None  # float32 [C, S] or [S]
+    drums_sample_rate: int = 32000
+    drums_fill: str = "repeat"  # "repeat" | "pad"
+    separate_drums: bool = False  # demucs when installed
+    melody: np.ndarray | None = None  # [53, T] or [T, 53]
+
+    def __post_init__(self) -> None:
+        if self.prompt is None:
+            object.__setattr__(self, "prompt", "")
+        if not isinstance(self.prompt, str):
+            raise BadValue(f"prompt must be a string, got {type(self.prompt).__name__}")
+        if len(self.prompt) > MAX_PROMPT_CHARS:
+            raise TooLarge(f"prompt has {len(self.prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
+        if self.chords is not None:
+            if isinstance(self.chords, (str, bytes)) or not isinstance(self.chords, (tuple, list)):
+                raise BadValue("chords must be a sequence of (label, start_seconds) pairs")
+            if len(self.chords) > MAX_CHORDS:
+                raise TooLarge(f"{len(self.chords)} chords is more than the limit of {MAX_CHORDS}")
+            object.__setattr__(self, "chords", tuple(tuple(c) if isinstance(c, list) else c for c in self.chords))
+        if self.drums_fill not in FILLS:
+            raise BadValue(f"drums_fill must be one of {', '.join(FILLS)}, got {self.drums_fill!r}")
+        if not isinstance(self.separate_drums, bool):
+            raise BadValue("separate_drums must be true or false")
+
+
+@dataclass(frozen=True, eq=False)
+class GenerationOutput:
+    audio: np.ndarray  # float32 [B, 1, S] at sample_rate
+    latents: np.ndarray  # float32 [B, T, D], before denormalisation
+    nfe: int  # vector-field evaluations (each one batched over CFG terms and items)
+    sample_rate: int = 32000
+    eval_times: tuple[float, ...] = field(default=())
+
+
+def _resolve_dtype(device: torch.device, dtype: object) -> torch.dtype:
+    if dtype is None:
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if isinstance(dtype, torch.dtype):
+        resolved = dtype
+    elif isinstance(dtype, str) and dtype.lower() in _DTYPES:
+        resolved = _DTYPES[dtype.lower()]
+    else:
+        raise BadValue(f"dtype must be one of float32, bfloat16, float16, got {dtype!r}")
+    if resolved not in (torch.float32, torch.bfloat16, torch.float16):
+        raise BadValue(f"dtype must be one of float32, bfloat16, float16, got {dtype!r}")
+    if device.type == "cpu" and resolved == torch.float16:
+        raise BadValue("float16 needs a CUDA device; use float32 or bfloat16 on CPU")
+    return resolved
+
+
+def _resolve_device(device: object) -> torch.device:
+    try:
+        dev = torch.device(device if device is not None else "cpu")  # type: ignore[arg-type]
+    except (RuntimeError, TypeError) as exc:
+        raise BadValue(f"not a torch device: {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise BadValue("device cuda was requested but no CUDA GPU is available")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise BadValue(f"unsupported device {device!r} (cpu, cuda, mps)")
+    return dev
+
+
+def load_state_strict(model: torch.nn.Module, state: Mapping[str, Any], source: str) -> None:
+    """``load_state_dict(strict=True)`` with an error that lists what is wrong and names the file."""
+    if not isinstance(state, Mapping):
+        raise ModelLoadError(f"{source}: best_state is not a mapping of tensors")
+    own = model.state_dict()
+    missing = sorted(k for k in own if k not in state)
+    unexpected = sorted(k for k in state if k not in own)
+    bad = [k for k in state if k in own and not isinstance(state[k], torch.Tensor)]
+    shapes = [f"{k}: checkpoint {list(state[k].shape)} vs model {list(own[k].shape)}"
+              for k in state if k in own and isinstance(state[k], torch.Tensor) and state[k].shape != own[k].shape]
+    if missing or unexpected or shapes or bad:
+        def listing(title: str, items: list[str]) -> str:
+            shown = ", ".join(items[:12]) + (f", ... ({len(items) - 12} more)" if len(items) > 12 else "")
+            return f"{title} ({len(items)}): {shown}"
+        parts = [listing(t, i) for t, i in (("missing keys", missing), ("unexpected keys", unexpected),
+                                            ("wrong shapes", shapes), ("not tensors", bad)) if i]
+        raise ModelLoadError(f"checkpoint {source} does not match the model built from its xp.cfg: " + "; ".join(parts))
+    try:
+        model.load_state_dict(dict(state), strict=True)
+    except RuntimeError as exc:
+        raise ModelLoadError(f"checkpoint {source}: {exc}") from exc
+
+
+class JascoPipeline:
+    """A loaded JASCO model ready to render. Thread-compatible, not thread-safe: one generate at a time."""
+
+    def __init__(self, model: JascoModel, vocab: ChordVocabulary | None, *, device: torch.device,
+                 dtype: torch.dtype, model_id: str = "<memory>", model_revision: str | None = None,
+                 model_dir: Path | None = None) -> None:
+        self.model = model.eval()
+        self.cfg: JascoConfig = model.cfg
+        self.vocab = vocab
+        self._device = device
+        self.dtype = dtype
+        self.model_id = model_id
+        self.model_revision = model_revision
+        self.model_dir = model_dir
+        if self.cfg.chords is not None:
+            if vocab is None:
+                raise VocabularyError("a model with chord conditioning needs its chord vocabulary")
+            if len(vocab) != self.cfg.chords.card:
+                raise VocabularyError(
+                    f"the chord vocabulary {vocab.source} has {len(vocab)} labels but the model expects "
+                    f"{self.cfg.chords.card} (conditioners.chords.chords_emb.card)"
+                )
+
+    # --- properties of the architecture contract ---------------------------------
+    @property
+    def sample_rate(self) -> int:
+        return self.cfg.sample_rate
+
+    @property
+    def frame_rate(self) -> float:
+        return self.cfg.frame_rate
+
+    @property
+    def segment_duration(self) -> float:
+        return self.cfg.segment_duration
+
+    @property
+    def supports_melody(self) -> bool:
+        return self.cfg.supports_melody
+
+    @property
+    def device(self) -> str:
+        return str(self._device)
+
+    # --- loading ---------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, model: str | os.PathLike[str], *, device: object = "cpu", dtype: object = None,
+                        t5: str | os.PathLike[str] | None = None,
+                        compression: str | os.PathLike[str] | None = None,
+                        vocab: str | os.PathLike[str] | None = None,
+                        local_files_only: bool | None = None) -> "JascoPipeline":
+        dev = _resolve_device(device)
+        dt = _resolve_dtype(dev, dtype)
+        if not isinstance(model, (str, os.PathLike)):
+            raise BadValue(f"model must be a hub id, a folder or 'tiny', got {type(model).__name__}")
+        spec = os.fspath(model)
+        from . import tiny as _tiny  # lazy: engine-tools' builder
+
+        if _tiny.is_tiny_name(spec):
+            folder = _tiny.ensure_tiny_model(variant=_tiny.variant_from_name(spec))
+            resolved_dir, model_id, revision = Path(folder), spec, None
+        else:
+            resolved = resolve_model_dir(spec, local_files_only)
+            resolved_dir, model_id, revision = resolved.path, resolved.model_id, resolved.revision
+        jasco = load_model(resolved_dir, t5=t5, compression=compression, local_files_only=local_files_only)
+        chord_vocab = None
+        if jasco.cfg.chords is not None:
+            chord_vocab = ChordVocabulary.resolve(explicit=vocab, model_dir=resolved_dir,
+                                                  download=not offline_mode(local_files_only))
+        jasco.to(dev)
+        if "description" in jasco.conditioners:
+            jasco.conditioners["description"].move_encoder(dev)
+        logger.info("loaded %s from %s (%s, %s)", model_id, resolved_dir, dev, dt)
+        return cls(jasco, chord_vocab, device=dev, dtype=dt, model_id=model_id, model_revision=revision,
+                   model_dir=resolved_dir)
+
+    # --- inputs -> conditions --------------------------------------------------------
+    def prepare(self, inp: GenerationInput) -> ItemConditions:
+        if not isinstance(inp, GenerationInput):
+            raise BadValue(f"expected a GenerationInput, got {type(inp).__name__}")
+        cfg = self.cfg
+        T = cfg.sequence_length
+        chords = None
+        if inp.chords:
+            if cfg.chords is None or self.vocab is None:
+                raise BadValue(f"model {self.model_id} has no chord conditioning")
+            fc = frame_chords(inp.chords, self.vocab, frame_rate=cfg.frame_rate, num_frames=T)
+            chords = tuple(fc) if fc is not None else None
+        drums = None
+        if inp.drums is not None:
+            if cfg.drums is None:
+                raise BadValue(f"model {self.model_id} has no drums conditioning")
+            n = int(round(cfg.segment_duration * cfg.sample_rate))
+            drums = prepare_waveform(inp.drums, inp.drums_sample_rate, target_rate=cfg.sample_rate,
+                                     num_samples=n, fill=inp.drums_fill)
+            if inp.separate_drums:
+                drums = separate_drums(drums, cfg.sample_rate)
+        melody = None
+        if inp.melody is not None:
+            if cfg.melody is None:
+                logger.info("model %s has no melody conditioning: the melody is ignored", self.model_id)
+            else:
+                melody = prepare_melody(inp.melody, bins=cfg.melody.card, num_frames=T)
+        return ItemConditions(prompt=inp.prompt, chords=chords, drums=drums, melody=melody)
+
+    def conditions(self, inputs: Sequence[GenerationInput], params: SamplingParams
+                   ) -> tuple[ConditionTensors, list[CfgTerm]]:
+        items = [self.prepare(i) for i in self._check_batch(inputs)]
+        terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
+        with torch.inference_mode():
+            cond = build_conditions(self.model, items, terms, params.guidance)
+        return cond, terms
+
+    def noise(self, seed: int, batch: int) -> torch.Tensor:
+        """z0 = ``torch.manual_seed(seed); torch.randn(B, T, D)`` on CPU (without touching the global RNG)."""
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn((batch, self.cfg.sequence_length, self.cfg.latent_dim), generator=gen)
+
+    def field(self, cond: ConditionTensors, terms: Sequence[CfgTerm]) -> GuidedField:
+        autocast = self.dtype if self._device.type == "cuda" and self.dtype != torch.float32 else None
+        if self._device.type == "cpu" and self.dtype == torch.bfloat16:
+            autocast = torch.bfloat16
+        return GuidedField(self.model, cond, terms, autocast)
+
+    @staticmethod
+    def _check_batch(inputs: Sequence[GenerationInput]) -> list[GenerationInput]:
+        if isinstance(inputs, GenerationInput):
+            inputs = [inputs]
+        items = list(inputs)
+        if not items:
+            raise BadValue("generate needs at least one GenerationInput")
+        if len(items) > MAX_BATCH:
+            raise TooLarge(f"batch of {len(items)} is larger than the limit of {MAX_BATCH}")
+        return items
+
+    # --- generation ------------------------------------------------------------------
+    def generate(self, inputs: Sequence[GenerationInput], params: SamplingParams | None = None, *,
+                 progress: Callable[[int, float], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None,
+                 z0: torch.Tensor | None = None) -> GenerationOutput:
+        """Render a batch. ``z0`` overrides the seeded noise (tests, reproductions)."""
+        params = params if params is not None else SamplingParams()
+        if not isinstance(params, SamplingParams):
+            raise BadValue(f"expected SamplingParams, got {type(params).__name__}")
+        items = self._check_batch(inputs)
+        cond, terms = self.conditions(items, params)
+        if z0 is None:
+            z0 = self.noise(params.seed, len(items))
+        expected = (len(items), self.cfg.sequence_length, self.cfg.latent_dim)
+        if tuple(z0.shape) != expected:
+            raise BadValue(f"z0 must have shape {list(expected)}, got {list(z0.shape)}")
+        sampler = get_sampler(params.solver)
+        with torch.inference_mode():
+            result = sampler(self.field(cond, terms), z0.to(self._device, torch.float32), steps=params.steps,
+                             rtol=params.rtol, atol=params.atol, callback=progress, cancelled=cancelled)
+            if cancelled is not None and cancelled():
+                raise Cancelled(f"generation cancelled after {result.nfe} function evaluations")
+            latents = result.latents.float()
+            audio = self.decode(latents)
+        return GenerationOutput(
+            audio=np.ascontiguousarray(audio.cpu().numpy(), dtype=np.float32),
+            latents=np.ascontiguousarray(latents.cpu().numpy(), dtype=np.float32),
+            nfe=result.nfe, sample_rate=self.sample_rate, eval_times=tuple(result.times),
+        )
+
+    def decode(self, latents: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Normalised latents [B, T, D] -> audio [B, 1, S] (denormalise, EnCodec decoder, float32)."""
+        comp = self.model.compression
+        if comp is None:
+            raise ModelLoadError("this model has no compression model to decode with")
+        z = torch.as_tensor(latents, dtype=torch.float32).to(self._device)
+        if z.dim() != 3 or z.shape[-1] != self.cfg.latent_dim:
+            raise BadValue(f"latents must have shape [B, T, {self.cfg.latent_dim}], got {list(z.shape)}")
+        with torch.inference_mode(), torch.autocast(device_type=self._device.type, enabled=False):
+            z = z * self.cfg.latent_std + self.cfg.latent_mean
+            return comp.decode(z.permute(0, 2, 1)).float()
+
+
+def load_model(folder: Path, *, t5: str | os.PathLike[str] | None = None,
+               compression: str | os.PathLike[str] | None = None,
+               local_files_only: bool | None = None) -> JascoModel:
+    """Build and load a JascoModel from a checkpoint folder (T5 attached, EnCodec from the checkpoint)."""
+    folder = Path(folder)
+    sd_path = folder / STATE_DICT
+    pkg = load_torch_file(sd_path)
+    if not isinstance(pkg, Mapping) or "best_state" not in pkg or "xp.cfg" not in pkg:
+        keys = list(pkg)[:8] if isinstance(pkg, Mapping) else type(pkg).__name__
+        raise ModelLoadError(f"{sd_path} is not an exported JASCO checkpoint (needs best_state and xp.cfg; has {keys})")
+    cfg = config_from_yaml(pkg["xp.cfg"], source=f"{sd_path} (xp.cfg)")
+    comp_path = folder / COMPRESSION_STATE_DICT
+    comp_pkg = load_torch_file(comp_path)
+    name = comp_pkg.get("pretrained") if isinstance(comp_pkg, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise ModelLoadError(
+            f"{comp_path} does not name a pretrained compression model ('pretrained' key); "
+            "only exported checkpoints that refer to a transformers EnCodec are supported"
+        )
+    comp_dir = resolve_named(name, folder, override=compression, local_files_only=local_files_only,
+                             what="compression model")
+    comp = CompressionModel.from_folder(comp_dir, load_weights=cfg.drums is None)
+    if comp.sample_rate != cfg.sample_rate or abs(comp.frame_rate - cfg.frame_rate) > 1e-6:
+        raise ModelLoadError(
+            f"compression model {comp_dir} runs at {comp.sample_rate} Hz / {comp.frame_rate} frames/s but the "
+            f"checkpoint expects {cfg.sample_rate} Hz / {cfg.frame_rate} frames/s"
+        )
+    if comp.latent_dim != cfg.latent_dim:
+        raise ModelLoadError(f"compression model {comp_dir} has latent width {comp.latent_dim}, "
+                             f"the checkpoint expects {cfg.latent_dim}")
+    try:
+        model = JascoModel(cfg, comp)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"cannot build the model described by {sd_path}: {exc}") from exc
+    load_state_strict(model, pkg["best_state"], str(sd_path))
+    model.eval().requires_grad_(False)
+    if cfg.text is not None:
+        t5_dir = resolve_named(cfg.text.name, folder, override=t5, local_files_only=local_files_only,
+                               what="text encoder")
+        model.conditioners["description"].load_t5(t5_dir)
+    return model

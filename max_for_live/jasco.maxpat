@@ -1,0 +1,2306 @@
+{
+	"patcher": {
+		"fileversion": 1,
+		"appversion": {
+			"major": 8,
+			"minor": 6,
+			"revision": 0,
+			"architecture": "x64",
+			"modernui": 1
+		},
+		"classnamespace": "box",
+		"rect": [
+			100.0,
+			100.0,
+			1180.0,
+			860.0
+		],
+		"openrect": [
+			0.0,
+			0.0,
+			612.0,
+			169.0
+		],
+		"openinpresentation": 1,
+		"devicewidth": 612.0,
+		"default_fontsize": 10.0,
+		"default_fontname": "Arial Bold",
+		"gridsize": [
+			8.0,
+			8.0
+		],
+		"description": "JASCO: type a prompt, press Generate, get an audio clip in time with the song (needs jasco-bridge serve running).",
+		"tags": "jasco ai music generation osc",
+		"boxes": [
+			{
+				"box": {
+					"id": "obj-1",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						420.0,
+						520.0,
+						138.0,
+						22.0
+					],
+					"text": "js jasco_device.js",
+					"varname": "jasco_js"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-2",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						420.0,
+						640.0,
+						166.0,
+						22.0
+					],
+					"text": "udpsend 127.0.0.1 9000",
+					"varname": "jasco_udpsend"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-3",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						700.0,
+						440.0,
+						117.0,
+						22.0
+					],
+					"text": "udpreceive 9001",
+					"varname": "jasco_udpreceive"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-4",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 9,
+					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						""
+					],
+					"patching_rect": [
+						560.0,
+						580.0,
+						551.0,
+						22.0
+					],
+					"text": "route status progress path target_tracks drums_tracks seed udpsend udpreceive",
+					"varname": "jasco_route"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-5",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"bang",
+						"int",
+						"int"
+					],
+					"patching_rect": [
+						20.0,
+						20.0,
+						117.0,
+						22.0
+					],
+					"text": "live.thisdevice"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-6",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						50.0,
+						34.0,
+						22.0
+					],
+					"text": "init"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-7",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						"int"
+					],
+					"patching_rect": [
+						900.0,
+						20.0,
+						54.0,
+						22.0
+					],
+					"text": "midiin"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-8",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						900.0,
+						60.0,
+						61.0,
+						22.0
+					],
+					"text": "midiout"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-9",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						704.0,
+						702.0,
+						50.0,
+						16.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						2.0,
+						50.0,
+						16.0
+					],
+					"text": "Prompt"
+				}
+			},
+			{
+				"box": {
+					"bangmode": 0,
+					"fontsize": 11.0,
+					"hint": "Describe the music: 'warm lofi piano with vinyl crackle'. Return or Generate sends it.",
+					"id": "obj-10",
+					"keymode": 1,
+					"lines": 2,
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"outlettype": [
+						"",
+						"int",
+						"",
+						""
+					],
+					"outputmode": 1,
+					"patching_rect": [
+						20.0,
+						120.0,
+						300.0,
+						40.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						18.0,
+						300.0,
+						38.0
+					],
+					"varname": "prompt",
+					"wordwrap": 1
+				}
+			},
+			{
+				"box": {
+					"id": "obj-11",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						170.0,
+						110.0,
+						22.0
+					],
+					"text": "prepend prompt"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-12",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						704.0,
+						760.0,
+						46.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						60.0,
+						46.0,
+						18.0
+					],
+					"text": "Chords"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-13",
+					"maxclass": "live.menu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						340.0,
+						120.0,
+						100.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						52.0,
+						61.0,
+						100.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Chords",
+							"parameter_shortname": "Chords",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 2,
+							"parameter_enum": [
+								"selected clip",
+								"playing clip",
+								"none"
+							],
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							]
+						}
+					},
+					"varname": "chords"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-14",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						340.0,
+						170.0,
+						110.0,
+						22.0
+					],
+					"text": "prepend chords"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-15",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						704.0,
+						780.0,
+						46.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						80.0,
+						46.0,
+						18.0
+					],
+					"text": "Drums"
+				}
+			},
+			{
+				"box": {
+					"fontsize": 10.0,
+					"id": "obj-16",
+					"items": [
+						"none"
+					],
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"patching_rect": [
+						460.0,
+						120.0,
+						100.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						52.0,
+						79.0,
+						100.0,
+						18.0
+					],
+					"varname": "drums_track"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-17",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						460.0,
+						170.0,
+						145.0,
+						22.0
+					],
+					"text": "prepend drums_track"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-18",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						580.0,
+						120.0,
+						40.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						156.0,
+						80.0,
+						36.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Drums scene",
+							"parameter_shortname": "Scene",
+							"parameter_type": 1,
+							"parameter_mmin": 1,
+							"parameter_mmax": 999,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								1
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "drums_scene"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-19",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						580.0,
+						170.0,
+						145.0,
+						22.0
+					],
+					"text": "prepend drums_scene"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-20",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						704.0,
+						800.0,
+						46.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						100.0,
+						46.0,
+						18.0
+					],
+					"text": "Target"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-21",
+					"maxclass": "live.menu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						20.0,
+						220.0,
+						90.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						52.0,
+						101.0,
+						80.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Target",
+							"parameter_shortname": "Target",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 2,
+							"parameter_enum": [
+								"session",
+								"arrangement",
+								"folder"
+							],
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							]
+						}
+					},
+					"varname": "target"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-22",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						260.0,
+						110.0,
+						22.0
+					],
+					"text": "prepend target"
+				}
+			},
+			{
+				"box": {
+					"fontsize": 10.0,
+					"id": "obj-23",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"patching_rect": [
+						140.0,
+						220.0,
+						120.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						136.0,
+						99.0,
+						110.0,
+						18.0
+					],
+					"varname": "target_track"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-24",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						140.0,
+						260.0,
+						152.0,
+						22.0
+					],
+					"text": "prepend target_track"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-25",
+					"maxclass": "live.text",
+					"mode": 0,
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						20.0,
+						320.0,
+						80.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						122.0,
+						80.0,
+						18.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Generate",
+							"parameter_shortname": "Generate",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 1,
+							"parameter_enum": [
+								"val1",
+								"val2"
+							]
+						}
+					},
+					"text": "Generate",
+					"varname": "generate"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-26",
+					"maxclass": "live.text",
+					"mode": 0,
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						120.0,
+						320.0,
+						60.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						88.0,
+						122.0,
+						60.0,
+						18.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Cancel",
+							"parameter_shortname": "Cancel",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 1,
+							"parameter_enum": [
+								"val1",
+								"val2"
+							]
+						}
+					},
+					"text": "Cancel",
+					"varname": "cancel"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-27",
+					"maxclass": "live.text",
+					"mode": 0,
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						200.0,
+						320.0,
+						60.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						152.0,
+						122.0,
+						56.0,
+						18.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Refresh",
+							"parameter_shortname": "Refresh",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 1,
+							"parameter_enum": [
+								"val1",
+								"val2"
+							]
+						}
+					},
+					"text": "Tracks",
+					"varname": "refresh"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-28",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"bang",
+						"bang"
+					],
+					"patching_rect": [
+						20.0,
+						360.0,
+						47.0,
+						22.0
+					],
+					"text": "t b b"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-29",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						400.0,
+						60.0,
+						22.0
+					],
+					"text": "generate"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-30",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						120.0,
+						400.0,
+						50.0,
+						22.0
+					],
+					"text": "cancel"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-31",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						200.0,
+						400.0,
+						50.0,
+						22.0
+					],
+					"text": "refresh"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-32",
+					"ignoreclick": 1,
+					"maxclass": "slider",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"orientation": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						700.0,
+						300.0,
+						10.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						144.0,
+						300.0,
+						6.0
+					],
+					"size": 101.0,
+					"thickness": 100.0,
+					"varname": "progress"
+				}
+			},
+			{
+				"box": {
+					"fontsize": 9.0,
+					"id": "obj-33",
+					"lines": 1,
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"outlettype": [
+						"",
+						"int",
+						"",
+						""
+					],
+					"patching_rect": [
+						20.0,
+						740.0,
+						600.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						152.0,
+						604.0,
+						15.0
+					],
+					"readonly": 1,
+					"varname": "status"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-34",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1012.0,
+						702.0,
+						40.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						312.0,
+						2.0,
+						40.0,
+						18.0
+					],
+					"text": "Model"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-35",
+					"maxclass": "live.menu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						20.0,
+						460.0,
+						180.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						352.0,
+						3.0,
+						200.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Model",
+							"parameter_shortname": "Model",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 5,
+							"parameter_enum": [
+								"server default",
+								"tiny",
+								"facebook/jasco-chords-drums-400M",
+								"facebook/jasco-chords-drums-1B",
+								"facebook/jasco-chords-drums-melody-400M",
+								"facebook/jasco-chords-drums-melody-1B"
+							],
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							]
+						}
+					},
+					"varname": "model"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-36",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						480.0,
+						103.0,
+						22.0
+					],
+					"text": "prepend model"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-37",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1012.0,
+						720.0,
+						40.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						312.0,
+						20.0,
+						40.0,
+						18.0
+					],
+					"text": "Solver"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-38",
+					"maxclass": "live.menu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						220.0,
+						460.0,
+						70.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						352.0,
+						21.0,
+						70.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Solver",
+							"parameter_shortname": "Solver",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 2,
+							"parameter_enum": [
+								"dopri5",
+								"euler",
+								"midpoint"
+							],
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							]
+						}
+					},
+					"varname": "solver"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-39",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						220.0,
+						480.0,
+						110.0,
+						22.0
+					],
+					"text": "prepend solver"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-40",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						300.0,
+						460.0,
+						40.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						426.0,
+						21.0,
+						40.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Steps",
+							"parameter_shortname": "Steps",
+							"parameter_type": 1,
+							"parameter_mmin": 1,
+							"parameter_mmax": 200,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								16
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "steps"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-41",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						300.0,
+						480.0,
+						103.0,
+						22.0
+					],
+					"text": "prepend steps"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-42",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1170.0,
+						720.0,
+						30.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						470.0,
+						20.0,
+						30.0,
+						18.0
+					],
+					"text": "Seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-43",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						360.0,
+						460.0,
+						60.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						500.0,
+						21.0,
+						60.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Seed",
+							"parameter_shortname": "Seed",
+							"parameter_type": 1,
+							"parameter_mmin": 0,
+							"parameter_mmax": 999999,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-44",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						360.0,
+						480.0,
+						96.0,
+						22.0
+					],
+					"text": "prepend seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-45",
+					"maxclass": "live.toggle",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						430.0,
+						460.0,
+						15.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						564.0,
+						21.0,
+						15.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Random seed",
+							"parameter_shortname": "Rnd",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 1,
+							"parameter_enum": [
+								"off",
+								"on"
+							],
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								1
+							]
+						}
+					},
+					"varname": "random_seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-46",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						430.0,
+						480.0,
+						145.0,
+						22.0
+					],
+					"text": "prepend random_seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-47",
+					"maxclass": "live.dial",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						20.0,
+						600.0,
+						44.0,
+						48.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						312.0,
+						40.0,
+						44.0,
+						48.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "CFG all",
+							"parameter_shortname": "CFG",
+							"parameter_type": 0,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 20.0,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								5.0
+							],
+							"parameter_unitstyle": 1
+						}
+					},
+					"varname": "cfg_all"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-48",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						660.0,
+						117.0,
+						22.0
+					],
+					"text": "prepend cfg_all"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-49",
+					"maxclass": "live.dial",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						80.0,
+						600.0,
+						44.0,
+						48.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						360.0,
+						40.0,
+						44.0,
+						48.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "CFG text",
+							"parameter_shortname": "CFG txt",
+							"parameter_type": 0,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 20.0,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0.0
+							],
+							"parameter_unitstyle": 1
+						}
+					},
+					"varname": "cfg_txt"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-50",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						80.0,
+						660.0,
+						117.0,
+						22.0
+					],
+					"text": "prepend cfg_txt"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-51",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1110.0,
+						740.0,
+						80.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						410.0,
+						40.0,
+						80.0,
+						18.0
+					],
+					"text": "Bars (0 = clip)"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-52",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						140.0,
+						600.0,
+						40.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						410.0,
+						58.0,
+						40.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Bars",
+							"parameter_shortname": "Bars",
+							"parameter_type": 1,
+							"parameter_mmin": 0,
+							"parameter_mmax": 64,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "bars"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-53",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						140.0,
+						660.0,
+						96.0,
+						22.0
+					],
+					"text": "prepend bars"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-54",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1194.0,
+						740.0,
+						110.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						494.0,
+						40.0,
+						110.0,
+						18.0
+					],
+					"text": "Bridge / reply port"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-55",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						200.0,
+						600.0,
+						50.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						494.0,
+						58.0,
+						52.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Bridge port",
+							"parameter_shortname": "Port",
+							"parameter_type": 1,
+							"parameter_mmin": 1,
+							"parameter_mmax": 65535,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								9000
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "bridge_port"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-56",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						200.0,
+						660.0,
+						145.0,
+						22.0
+					],
+					"text": "prepend bridge_port"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-57",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						260.0,
+						600.0,
+						50.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						550.0,
+						58.0,
+						52.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Reply port",
+							"parameter_shortname": "Reply",
+							"parameter_type": 1,
+							"parameter_mmin": 1,
+							"parameter_mmax": 65535,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								9001
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "reply_port"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-58",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						260.0,
+						660.0,
+						138.0,
+						22.0
+					],
+					"text": "prepend reply_port"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-59",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1012.0,
+						790.0,
+						296.0,
+						16.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						312.0,
+						90.0,
+						296.0,
+						16.0
+					],
+					"text": "Last clip (drag from Live's browser if it could not be placed)"
+				}
+			},
+			{
+				"box": {
+					"fontsize": 9.0,
+					"id": "obj-60",
+					"lines": 2,
+					"maxclass": "textedit",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"outlettype": [
+						"",
+						"int",
+						"",
+						""
+					],
+					"patching_rect": [
+						340.0,
+						700.0,
+						280.0,
+						30.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						312.0,
+						106.0,
+						296.0,
+						34.0
+					],
+					"readonly": 1,
+					"varname": "path",
+					"wordwrap": 1
+				}
+			}
+		],
+		"lines": [
+			{
+				"patchline": {
+					"source": [
+						"obj-7",
+						0
+					],
+					"destination": [
+						"obj-8",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-5",
+						0
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-1",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-1",
+						1
+					],
+					"destination": [
+						"obj-4",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-3",
+						0
+					],
+					"destination": [
+						"obj-1",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						6
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						7
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-10",
+						0
+					],
+					"destination": [
+						"obj-11",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-11",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-13",
+						0
+					],
+					"destination": [
+						"obj-14",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-14",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-16",
+						0
+					],
+					"destination": [
+						"obj-17",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-17",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-18",
+						0
+					],
+					"destination": [
+						"obj-19",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-19",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-21",
+						0
+					],
+					"destination": [
+						"obj-22",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-22",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-23",
+						0
+					],
+					"destination": [
+						"obj-24",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-24",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-25",
+						0
+					],
+					"destination": [
+						"obj-28",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						1
+					],
+					"destination": [
+						"obj-10",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						0
+					],
+					"destination": [
+						"obj-29",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-26",
+						0
+					],
+					"destination": [
+						"obj-30",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-30",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-27",
+						0
+					],
+					"destination": [
+						"obj-31",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-31",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-35",
+						0
+					],
+					"destination": [
+						"obj-36",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-36",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-38",
+						0
+					],
+					"destination": [
+						"obj-39",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-39",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						0
+					],
+					"destination": [
+						"obj-41",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-43",
+						0
+					],
+					"destination": [
+						"obj-44",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-44",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-45",
+						0
+					],
+					"destination": [
+						"obj-46",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-46",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-47",
+						0
+					],
+					"destination": [
+						"obj-48",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						0
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-50",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-52",
+						0
+					],
+					"destination": [
+						"obj-53",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-53",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-55",
+						0
+					],
+					"destination": [
+						"obj-56",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-56",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-57",
+						0
+					],
+					"destination": [
+						"obj-58",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-58",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						0
+					],
+					"destination": [
+						"obj-33",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						1
+					],
+					"destination": [
+						"obj-32",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						2
+					],
+					"destination": [
+						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						3
+					],
+					"destination": [
+						"obj-23",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						4
+					],
+					"destination": [
+						"obj-16",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						5
+					],
+					"destination": [
+						"obj-43",
+						0
+					]
+				}
+			}
+		],
+		"dependency_cache": [
+			{
+				"name": "jasco_device.js",
+				"bootpath": ".",
+				"patcherrelativepath": ".",
+				"type": "TEXT",
+				"implicit": 1
+			},
+			{
+				"name": "jasco_core.js",
+				"bootpath": ".",
+				"patcherrelativepath": ".",
+				"type": "TEXT"
+			}
+		]
+	}
+}

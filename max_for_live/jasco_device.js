@@ -1,0 +1,106 @@
+// jasco_device.js: Max glue for the JASCO device ([js jasco_device.js]).
+//
+// ES5 for Max 8's classic [js] object (runs unchanged in Max 9's [v8]).
+// All logic lives in jasco_core.js; this file only connects it to Max:
+//   inlet 0  <- settings and commands from the UI: "prompt ...", "steps 16",
+//               "generate", "cancel", "refresh", "init" (from live.thisdevice) ...
+//   inlet 1  <- OSC replies from [udpreceive <reply_port>] ("/jasco/done job path ...")
+//   outlet 0 -> OSC messages to [udpsend 127.0.0.1 <bridge_port>] (address first)
+//   outlet 1 -> display messages for [route status progress path target_tracks
+//               drums_tracks seed udpsend udpreceive]
+// Max's JS cannot open sockets, so UDP goes through [udpsend]/[udpreceive].
+// Note: Max outputs a whole-valued JS number as an int, so a float such as a
+// tempo of 120.0 leaves [udpsend] with type tag i; the bridge accepts ints
+// where it expects floats.
+
+autowatch = 1;
+inlets = 2;
+outlets = 2;
+setinletassist(0, "settings and commands: prompt, model, steps, ..., generate, cancel, init");
+setinletassist(1, "OSC replies from [udpreceive]");
+setoutletassist(0, "OSC messages to [udpsend]");
+setoutletassist(1, "display: status, progress, path, track menus, ports");
+
+var jascoCore = require("jasco_core");
+var jascoTicker = null;
+var jascoTracksObserver = null;
+
+var jascoDevice = jascoCore.createDevice({
+    live: jascoCore.makeLiveAdapter(LiveAPI),
+    send: function (m) {
+        var atoms = [m.address], i;
+        for (i = 0; i < m.args.length; i++) {
+            atoms.push(m.args[i].value);
+        }
+        outlet(0, atoms);
+    },
+    ui: function () {
+        var atoms = [], i;
+        for (i = 0; i < arguments.length; i++) {
+            atoms.push(arguments[i]);
+        }
+        outlet(1, atoms);
+    }
+});
+
+function jascoInit() {
+    // Live's API is only usable once live.thisdevice has banged.
+    jascoDevice.init();
+    if (jascoTracksObserver === null) {
+        jascoTracksObserver = new LiveAPI(function (args) {
+            if (args && args[0] === "tracks") {
+                jascoDevice.refreshTracks();
+            }
+        }, "live_set");
+        jascoTracksObserver.property = "tracks";
+    }
+    if (jascoTicker === null) {
+        jascoTicker = new Task(function () {
+            jascoDevice.tick();
+        }, this);
+        jascoTicker.interval = 500;
+        jascoTicker.repeat();
+    }
+}
+
+function jascoCommand(name, args) {
+    if (name === "init") {
+        jascoInit();
+    } else if (name === "generate") {
+        jascoDevice.generate();
+    } else if (name === "cancel") {
+        jascoDevice.cancel();
+    } else if (name === "refresh") {
+        jascoDevice.refreshTracks();
+    } else if (name === "hello") {
+        jascoDevice.hello();
+    } else {
+        jascoDevice.setting(name, args);
+    }
+}
+
+function anything() {
+    var args = arrayfromargs(arguments);
+    try {
+        if (inlet === 1) {
+            jascoDevice.handleReply(messagename, args);
+        } else {
+            jascoCommand(messagename, args);
+        }
+    } catch (e) {
+        // Never leave the device silent: show what went wrong.
+        outlet(1, ["status", "set", "Device error: " + (e.message || e)]);
+        post("jasco: " + messagename + ": " + (e.message || e) + "\n");
+    }
+}
+
+function bang() {
+    post("jasco: send a command (generate, cancel, ...) or a setting, not a bang\n");
+}
+
+function notifydeleted() {
+    if (jascoTicker !== null) {
+        jascoTicker.cancel();
+        jascoTicker = null;
+    }
+}

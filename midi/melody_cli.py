@@ -1,0 +1,62 @@
+"""``jasco-bridge melody``: a MIDI line -> the ``[53, T]`` melody matrix (``.npy``).
+
+    jasco-bridge melody lead.mid --out melody.npy [--bpm 120] [--frames 500]
+
+The highest sounding note per 50 Hz frame, bin = MIDI note - 43, folded by octaves into
+G2..B6 (see :mod:`midi.melody`). The file is written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from bridge.errors import BadValue, OutputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a standard MIDI file (.mid) holding the melody")
+    parser.add_argument("--out", required=True, metavar="PATH", help="where to write the .npy matrix")
+    parser.add_argument("--bpm", type=float, default=None, help="tempo (default: the file's tempo map)")
+    parser.add_argument("--frames", type=int, default=500, help="number of frames (default 500 = 10 s)")
+    parser.add_argument("--frame-rate", type=float, default=50.0, help="frames per second (default 50)")
+    parser.add_argument("--extend-frames", type=int, default=0, help="lengthen each note by N frames")
+    parser.add_argument("--start", type=float, default=0.0, metavar="BEAT", help="beat of frame 0")
+    parser.add_argument("--channel", type=int, default=None, help="only this MIDI channel (1-16)")
+    parser.add_argument("--track", type=int, default=None, help="only this track (0-based)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from midi.melody import melody_from_midi_file
+
+    channel = None
+    if args.channel is not None:
+        if not 1 <= args.channel <= 16:
+            raise BadValue(f"--channel must be 1..16, got {args.channel}")
+        channel = args.channel - 1
+    matrix = melody_from_midi_file(
+        args.file, bpm=args.bpm, frames=args.frames, frame_rate=args.frame_rate,
+        extend_frames=args.extend_frames, start=args.start, channel=channel, track=args.track,
+    )
+    out = Path(args.out)
+    if out.suffix != ".npy":
+        raise BadValue(f"--out must end in .npy, got {out}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".melody-", suffix=".npy", dir=out.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, matrix)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    active = int(matrix.any(axis=0).sum())
+    print(f"wrote {out}: shape {list(matrix.shape)}, {active}/{matrix.shape[1]} frames with a note")
+    return 0

@@ -1,0 +1,107 @@
+"""bridge.journal: states, recovery after a kill, concurrency, a broken journal file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from bridge.journal import Journal
+from bridge.requests import RenderParams, RenderRequest
+
+
+def _req(seed: int = 0) -> dict[str, object]:
+    return RenderRequest(prompt="p", params=RenderParams(seed=seed), melody_frames=(60, 0)).to_dict()
+
+
+def test_lifecycle_and_recovery(tmp_path: Path) -> None:
+    path = tmp_path / ".jasco-journal.sqlite3"
+    j = Journal(path)
+    for n, job in enumerate(("a", "b", "c", "d", "e")):
+        j.add(job, _req(n), client="127.0.0.1:9001", tag=f"t{n}", created=1000.0 + n)
+    j.mark_running("a")
+    j.mark_done("a", "/clips/a.wav")
+    j.mark_running("b")
+    j.mark_failed("b", "render_failed", "boom")
+    j.mark_cancelled("c")
+    j.mark_running("d")  # running when the "server" dies; e stays queued
+    assert j.get("a")["output_path"] == "/clips/a.wav"
+    assert j.get("b")["error_code"] == "render_failed"
+    j.close()  # a SIGKILL leaves the same on-disk state: every statement is committed
+
+    j2 = Journal(path)
+    lost = j2.recover()
+    assert [(x.job_id, x.state, x.client, x.tag) for x in lost] == [
+        ("d", "running", "127.0.0.1:9001", "t3"), ("e", "queued", "127.0.0.1:9001", "t4")]
+    assert lost[0].request["params"]["seed"] == 3 and lost[0].request["melody_frames"] == [60, 0]
+    assert j2.states()["interrupted"] == 2 and j2.states()["done"] == 1
+    assert j2.get("d")["error_code"] == "interrupted"
+    assert j2.recover() == []  # reported once
+    j2.close()
+
+
+def test_concurrent_writers(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j.sqlite3")
+
+    def writer(k: int) -> None:
+        for i in range(100):
+            job = f"{k}-{i}"
+            j.add(job, _req(i), client=str(k))
+            j.mark_running(job)
+            j.mark_done(job, f"/x/{job}.wav")
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert j.states()["done"] == 400
+    j.close()
+
+
+def test_journal_errors_never_raise(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j.sqlite3")
+    j.add("x", _req())
+    j.add("x", _req())  # duplicate primary key: logged, not raised
+    j.mark_done("missing", "/nowhere")
+    assert j.states()["queued"] == 1
+    j.close()
+
+
+def test_not_a_database_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    try:
+        Journal(path)
+    except sqlite3.DatabaseError:
+        pass  # the worker falls back to an in-memory journal (tests/bridge/test_worker.py)
+    else:  # pragma: no cover
+        raise AssertionError("a corrupt journal file must not be silently used")
+    mem = Journal.in_memory()
+    mem.add("a", _req())
+    assert mem.recover()[0].job_id == "a"
+    mem.close()
+
+
+def test_jobs_of_a_live_server_sharing_the_folder_are_left_alone(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    j.add("mine", _req())
+    j.add("other-live", _req())
+    j.add("other-dead", _req())
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with sqlite3.connect(path) as raw:
+            raw.execute("UPDATE jobs SET owner_pid=? WHERE job_id='other-live'", (live.pid,))
+            raw.execute("UPDATE jobs SET owner_pid=? WHERE job_id='other-dead'", (dead.pid,))
+        assert sorted(x.job_id for x in j.recover()) == ["mine", "other-dead"]
+        assert j.get("other-live")["state"] == "queued"
+    finally:
+        live.kill()
+        live.wait()
+        j.close()

@@ -1,0 +1,40 @@
+"""Pure functions of max_for_live/jasco_core.js, checked under Node (tests/device/js/unit.js)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+UNIT = Path(__file__).resolve().parent / "js" / "unit.js"
+NAMES = [
+    "osc_size_matches_the_encoder",
+    "chunks_respect_both_limits",
+    "oversized_message_is_refused",
+    "non_audio_target_falls_back",
+    "deleted_target_track_falls_back",
+    "live_refusing_the_file_is_reported",
+    "version_compare",
+    "notes_as_object_or_json_string",
+    "live_10_has_no_notes_api",
+    "clip_names",
+    "replies_for_unknown_jobs_do_not_crash",
+]
+
+
+@pytest.fixture(scope="module")
+def unit_results(node_exe: str) -> dict[str, str]:
+    out = subprocess.run([node_exe, str(UNIT)], capture_output=True, text=True, timeout=20, check=False)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_every_node_check_is_listed(unit_results: dict[str, str]) -> None:
+    assert sorted(unit_results) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_core(unit_results: dict[str, str], name: str) -> None:
+    assert unit_results[name] == "ok", unit_results[name]

@@ -1,0 +1,133 @@
+"""The device JavaScript <-> a real ``jasco-bridge serve --model tiny`` <-> a clip file.
+
+Skipped (with the reason) until the bridge server exists: ``bridge/server.py``
+importable and ``jasco-bridge serve --help`` working.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from .livesets import PROMPT, SETTINGS, live_set
+from .oscpeer import Listener, build
+
+STARTUP_TIMEOUT_S = 90.0
+RENDER_TIMEOUT_S = 240.0
+
+
+def bridge_unavailable(cli_exe: str) -> str | None:
+    """Why the real bridge cannot be used yet, or None."""
+    # In a fresh interpreter, as the server runs: inside pytest, tests/ on sys.path
+    # makes tests/bridge/ a namespace package that can hide the real bridge/.
+    probe = subprocess.run([sys.executable, "-c", "import bridge.server"], capture_output=True, text=True,
+                           timeout=60, check=False, cwd=Path(cli_exe).parent)
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"bridge/server.py is not importable yet ({last})"
+    try:
+        proc = subprocess.run([cli_exe, "serve", "--help"], capture_output=True, text=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        return "'jasco-bridge serve --help' did not finish in 60 s"
+    if proc.returncode != 0:
+        return f"'jasco-bridge serve --help' failed ({proc.returncode}): {proc.stderr.strip()[-300:]}"
+    return None
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def bridge_server(cli_exe: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    reason = bridge_unavailable(cli_exe)
+    if reason is not None:
+        pytest.skip(reason)
+    clip_dir = tmp_path / "clips"
+    clip_dir.mkdir()
+    port, reply_port = free_udp_port(), free_udp_port()
+    log = (tmp_path / "bridge.log").open("w")
+    proc = subprocess.Popen(
+        [cli_exe, "serve", "--model", "tiny", "--port", str(port), "--reply-port", str(reply_port),
+         "--clip-dir", str(clip_dir)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        wait_until_answering(proc, port, tmp_path / "bridge.log")
+        yield {"port": port, "clip_dir": clip_dir, "log": tmp_path / "bridge.log"}
+    finally:
+        stop(proc)
+        log.close()
+
+
+def wait_until_answering(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """Until the server answers /jasco/hello and its worker reports idle (model loaded)."""
+    probe = Listener()
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"jasco-bridge serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            probe.send(build("/jasco/hello", ("i", probe.port)), port)
+            probe.send(build("/jasco/status"), port)
+            time.sleep(0.25)
+            states = [p.values[0] for p in probe.packets if p.address == "/jasco/status"]
+            if states and states[-1] == "idle":
+                return
+        pytest.fail(f"jasco-bridge serve was not idle after {STARTUP_TIMEOUT_S} s "
+                    f"({[(p.address, p.values) for p in probe.packets][-4:]}):\n{log.read_text()[-3000:]}")
+    finally:
+        probe.close()
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15)
+
+
+@pytest.mark.slow
+def test_generate_in_live_with_the_real_bridge(bridge_server: dict[str, Any], run_device, tmp_path: Path) -> None:
+    drums = tmp_path / "drum loop.wav"
+    rate = 44100
+    t = np.arange(int(rate * 2.0)) / rate
+    kick = (np.sin(2 * np.pi * 60 * t) * np.exp(-((t % 0.5) * 30))).astype(np.float32)
+    sf.write(drums, np.stack([kick, kick], axis=1) * 0.5, rate, subtype="PCM_16")
+
+    live = live_set()
+    live["tracks"][1]["slots"][0]["file_path"] = str(drums)
+    settings = SETTINGS + [["model", 0], ["steps", 4]]
+    out = run_device({"mode": "glue", "live": live, "bridge_port": bridge_server["port"], "settings": settings,
+                      "commands": [["init"], ["generate"]], "wait_terminal": 1,
+                      "timeout_ms": int(RENDER_TIMEOUT_S * 1000)}, timeout=RENDER_TIMEOUT_S + 30)
+    log = bridge_server["log"].read_text()[-3000:]
+    assert out["errors"] == [], log
+    assert out["status"][-1].startswith("Done"), (out["status"], log)
+    replies = [r["address"] for r in out["replies"]]
+    assert "/jasco/hello" in replies and "/jasco/error" not in replies, out["replies"]
+    assert replies.index("/jasco/queued") < replies.index("/jasco/started") < replies.index("/jasco/done")
+    clip = out["live"]["tracks"][2]["slots"][1]
+    assert clip is not None and clip["name"] == PROMPT
+    path = Path(clip["file_path"])
+    assert path.is_file() and path.stat().st_size > 0
+    assert path.resolve().parent == bridge_server["clip_dir"].resolve()
+    info = sf.info(path)
+    assert info.frames > 0

@@ -1,0 +1,247 @@
+"""The device patcher (max_for_live/jasco.maxpat) against the JavaScript it hosts."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DEVICE_DIR = Path(__file__).resolve().parents[2] / "max_for_live"
+PATCHER = DEVICE_DIR / "jasco.maxpat"
+CORE = DEVICE_DIR / "jasco_core.js"
+GLUE = DEVICE_DIR / "jasco_device.js"
+UI_CLASSES = {"textedit", "live.menu", "live.numbox", "live.dial", "live.text", "live.toggle", "umenu", "slider",
+              "comment"}
+
+
+@pytest.fixture(scope="module")
+def patcher() -> dict[str, Any]:
+    return json.loads(PATCHER.read_text(encoding="utf-8"))["patcher"]
+
+
+@pytest.fixture(scope="module")
+def boxes(patcher: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
+
+
+@pytest.fixture(scope="module")
+def lines(patcher: dict[str, Any]) -> list[tuple[str, int, str, int]]:
+    return [(ln["patchline"]["source"][0], ln["patchline"]["source"][1],
+             ln["patchline"]["destination"][0], ln["patchline"]["destination"][1]) for ln in patcher["lines"]]
+
+
+@pytest.fixture(scope="module")
+def core(node_exe: str) -> dict[str, Any]:
+    """The core's tables, as Node loads them."""
+    script = ("const c = require(process.argv[1]); process.stdout.write(JSON.stringify("
+              "{SETTINGS: c.SETTINGS, CHOICES: c.CHOICES, ADDR: c.ADDR}));")
+    out = subprocess.run([node_exe, "-e", script, str(CORE)], capture_output=True, text=True, timeout=20, check=True)
+    return json.loads(out.stdout)
+
+
+def text_of(box: dict[str, Any]) -> str:
+    return box.get("text", "")
+
+
+def by_text(boxes: dict[str, dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    return [b for b in boxes.values() if b["maxclass"] in ("newobj", "message") and text_of(b).startswith(prefix)]
+
+
+def one(boxes: dict[str, dict[str, Any]], prefix: str) -> dict[str, Any]:
+    found = by_text(boxes, prefix)
+    assert len(found) == 1, f"expected one object '{prefix}...', found {len(found)}"
+    return found[0]
+
+
+def named(boxes: dict[str, dict[str, Any]], varname: str) -> dict[str, Any]:
+    found = [b for b in boxes.values() if b.get("varname") == varname]
+    assert len(found) == 1, f"expected one object named {varname!r}, found {len(found)}"
+    return found[0]
+
+
+def targets(lines: list[tuple[str, int, str, int]], src: str, outlet: int) -> set[tuple[str, int]]:
+    return {(d, i) for s, o, d, i in lines if s == src and o == outlet}
+
+
+def test_patcher_is_the_generated_one() -> None:
+    spec = importlib.util.spec_from_file_location("make_patcher", DEVICE_DIR / "make_patcher.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    assert PATCHER.read_text(encoding="utf-8") == module.render(), \
+        "jasco.maxpat is stale: run python max_for_live/make_patcher.py"
+
+
+def test_patcher_structure(patcher: dict[str, Any], boxes: dict[str, dict[str, Any]],
+                           lines: list[tuple[str, int, str, int]]) -> None:
+    assert patcher["fileversion"] == 1 and patcher["appversion"]["major"] >= 8
+    assert len(boxes) == len(patcher["boxes"]), "box ids are not unique"
+    for box in boxes.values():
+        assert re.fullmatch(r"obj-\d+", box["id"])
+        assert len(box["patching_rect"]) == 4
+        assert len(box.get("outlettype", [])) in (0, box["numoutlets"])
+    for src, outlet, dst, inlet in lines:
+        assert src in boxes and dst in boxes, (src, dst)
+        assert 0 <= outlet < boxes[src]["numoutlets"], (src, outlet)
+        assert 0 <= inlet < boxes[dst]["numinlets"], (dst, inlet)
+    assert len(set(lines)) == len(lines), "duplicate patch cords"
+
+
+def test_every_referenced_file_exists(patcher: dict[str, Any], boxes: dict[str, dict[str, Any]]) -> None:
+    js = one(boxes, "js ")
+    assert js["numinlets"] == 2 and js["numoutlets"] == 2
+    files = {text_of(js).split()[1]}
+    for source in DEVICE_DIR.glob("*.js"):
+        code = re.sub(r"^\s*//[^\n]*", "", source.read_text(encoding="utf-8"), flags=re.M)
+        files |= set(re.findall(r'\brequire\("([^"]+)"\)', code))
+    assert files == {"jasco_device.js", "jasco_core"}
+    # what Freeze Device embeds: both scripts, both present here
+    deps = {d["name"] for d in patcher["dependency_cache"]}
+    assert deps == {"jasco_device.js", "jasco_core.js"}
+    files |= deps
+    for name in files:
+        path = DEVICE_DIR / (name if name.endswith(".js") else name + ".js")
+        assert path.is_file(), f"{name} is referenced but {path} is missing"
+    # the glue declares the inlets/outlets the box shows
+    glue = GLUE.read_text(encoding="utf-8")
+    assert "inlets = 2;" in glue and "outlets = 2;" in glue
+
+
+def test_osc_and_device_wiring(boxes: dict[str, dict[str, Any]], lines: list[tuple[str, int, str, int]]) -> None:
+    js, send, recv = one(boxes, "js "), one(boxes, "udpsend "), one(boxes, "udpreceive ")
+    assert text_of(send) == "udpsend 127.0.0.1 9000" and text_of(recv) == "udpreceive 9001"
+    assert (send["id"], 0) in targets(lines, js["id"], 0)          # OSC out
+    assert (js["id"], 1) in targets(lines, recv["id"], 0)          # replies in, on inlet 1
+    thisdevice, init = one(boxes, "live.thisdevice"), one(boxes, "init")
+    assert init["maxclass"] == "message"
+    assert targets(lines, thisdevice["id"], 0) == {(init["id"], 0)}
+    assert targets(lines, init["id"], 0) == {(js["id"], 0)}
+    midiin, midiout = one(boxes, "midiin"), one(boxes, "midiout")
+    assert targets(lines, midiin["id"], 0) == {(midiout["id"], 0)}
+
+
+def test_display_route_matches_the_script(boxes: dict[str, dict[str, Any]],
+                                          lines: list[tuple[str, int, str, int]]) -> None:
+    js, route = one(boxes, "js "), one(boxes, "route ")
+    assert targets(lines, js["id"], 1) == {(route["id"], 0)}
+    selectors = text_of(route).split()[1:]
+    emitted = set(re.findall(r'\bui\("([a-z_]+)"', CORE.read_text(encoding="utf-8")))
+    assert set(selectors) == emitted
+    assert route["numoutlets"] == len(selectors) + 1
+    expected = {"status": "status", "progress": "progress", "path": "path", "target_tracks": "target_track",
+                "drums_tracks": "drums_track", "seed": "seed", "udpsend": "jasco_udpsend",
+                "udpreceive": "jasco_udpreceive"}
+    for outlet, selector in enumerate(selectors):
+        dest = named(boxes, expected[selector])
+        assert targets(lines, route["id"], outlet) == {(dest["id"], 0)}, selector
+    assert named(boxes, "status")["maxclass"] == "textedit" and named(boxes, "status")["readonly"] == 1
+    assert named(boxes, "progress")["maxclass"] == "slider"
+
+
+def test_every_control_reaches_a_setting_the_core_knows(boxes: dict[str, dict[str, Any]],
+                                                        lines: list[tuple[str, int, str, int]],
+                                                        core: dict[str, Any]) -> None:
+    js = one(boxes, "js ")
+    settings = core["SETTINGS"]
+    prepends = by_text(boxes, "prepend ")
+    names = [text_of(b).split()[1] for b in prepends]
+    assert len(names) == len(set(names))
+    assert set(names) == set(settings) - {"bridge_host"}       # every setting has a control
+    for pre, name in zip(prepends, names):
+        assert targets(lines, pre["id"], 0) == {(js["id"], 0)}, name
+        sources = [s for s, o, d, i in lines if d == pre["id"]]
+        assert len(sources) == 1 and boxes[sources[0]].get("varname") == name, name
+        control = boxes[sources[0]]
+        assert control["maxclass"] in UI_CLASSES and control.get("presentation") == 1, name
+
+
+def test_commands_are_handled_by_the_glue(boxes: dict[str, dict[str, Any]],
+                                          lines: list[tuple[str, int, str, int]]) -> None:
+    js = one(boxes, "js ")
+    glue = GLUE.read_text(encoding="utf-8")
+    handled = set(re.findall(r'name === "([a-z_]+)"', glue))
+    messages = [b for b in boxes.values() if b["maxclass"] == "message"]
+    assert {text_of(m) for m in messages} == {"init", "generate", "cancel", "refresh"}
+    for m in messages:
+        assert text_of(m) in handled
+        assert targets(lines, m["id"], 0) == {(js["id"], 0)}
+    # Generate: the prompt's typed text goes out first ([t b b] fires right to left), then "generate"
+    generate, prompt, order = named(boxes, "generate"), named(boxes, "prompt"), one(boxes, "t b b")
+    assert generate["maxclass"] == "live.text" and generate["mode"] == 0
+    assert targets(lines, generate["id"], 0) == {(order["id"], 0)}
+    assert targets(lines, order["id"], 1) == {(prompt["id"], 0)}
+    assert targets(lines, order["id"], 0) == {(one(boxes, "generate")["id"], 0)}
+    assert named(boxes, "cancel")["maxclass"] == "live.text"
+    # the prompt leaves [textedit] as one symbol after "text" (commas and numbers survive)
+    assert prompt["maxclass"] == "textedit" and prompt["outputmode"] == 1 and prompt["bangmode"] == 0
+
+
+def test_menus_and_defaults_match_the_core(boxes: dict[str, dict[str, Any]], core: dict[str, Any]) -> None:
+    for name, choices in core["CHOICES"].items():
+        menu = named(boxes, name)
+        assert menu["maxclass"] == "live.menu"
+        assert menu["saved_attribute_attributes"]["valueof"]["parameter_enum"] == choices, name
+    longnames = []
+    for box in boxes.values():
+        if not box.get("parameter_enable"):
+            continue
+        valueof = box["saved_attribute_attributes"]["valueof"]
+        longnames.append(valueof["parameter_longname"])
+        name = box.get("varname")
+        if name in core["SETTINGS"] and "parameter_initial" in valueof:
+            kind, default, low, high = core["SETTINGS"][name]
+            assert valueof["parameter_initial"] == [default], name
+            assert low <= valueof["parameter_mmin"] and valueof["parameter_mmax"] <= high, name
+    assert len(longnames) == len(set(longnames)), "Live needs unique parameter names"
+
+
+def test_presentation_fits_a_device(patcher: dict[str, Any], boxes: dict[str, dict[str, Any]]) -> None:
+    assert patcher["openinpresentation"] == 1
+    width = patcher["devicewidth"]
+    shown = [b for b in boxes.values() if b.get("presentation")]
+    assert {b["maxclass"] for b in shown} >= {"textedit", "live.menu", "live.numbox", "live.dial", "live.text",
+                                              "live.toggle", "umenu", "slider"}
+    for b in shown:
+        x, y, w, h = b["presentation_rect"]
+        assert 0 <= x and x + w <= width and 0 <= y and y + h <= 169, (b.get("varname") or text_of(b))
+    for i, a in enumerate(shown):          # nothing hides anything else
+        ax, ay, aw, ah = a["presentation_rect"]
+        for b in shown[i + 1:]:
+            bx, by, bw, bh = b["presentation_rect"]
+            assert not (ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah), \
+                (a.get("varname") or text_of(a), b.get("varname") or text_of(b))
+    for b in boxes.values():
+        if b["maxclass"] in UI_CLASSES - {"comment"}:
+            assert b.get("presentation") == 1, b.get("varname")
+    for name in ("prompt", "model", "cfg_all", "cfg_txt", "steps", "solver", "seed", "bars", "target",
+                 "target_track", "chords", "drums_track", "drums_scene", "generate", "cancel", "progress",
+                 "status", "path"):
+        assert named(boxes, name).get("presentation") == 1, name
+
+
+def strip_comments_and_strings(source: str) -> str:
+    source = re.sub(r"/\*.*?\*/", " ", source, flags=re.S)
+    source = re.sub(r'"(?:\\.|[^"\\])*"', '""', source)
+    source = re.sub(r"'(?:\\.|[^'\\])*'", "''", source)
+    source = re.sub(r"/(?:\\.|[^/\\\n])+/[gimsuy]*(?=[.,;)\s])", "/re/", source)   # regex literals
+    return re.sub(r"//[^\n]*", " ", source)
+
+
+@pytest.mark.parametrize("path", [CORE, GLUE], ids=lambda p: p.name)
+def test_files_max_loads_are_es5(path: Path) -> None:
+    code = strip_comments_and_strings(path.read_text(encoding="utf-8"))
+    for pattern, what in [(r"\blet\s", "let"), (r"\bconst\s", "const"), (r"=>", "arrow function"),
+                          (r"`", "template string"), (r"\bclass\s", "class"), (r"\.\.\.", "spread/rest"),
+                          (r"\basync\b|\bawait\b", "async"), (r"\bof\s", "for...of"),
+                          (r"\bimport\b|\bexport\b", "ES module syntax")]:
+        assert not re.search(pattern, code), f"{path.name} uses {what}, which Max 8's [js] cannot run"
