@@ -8,9 +8,11 @@ happen in the engine (``GenerationInput.drums_fill``), not here.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,14 +67,19 @@ def read_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS
     ``TooLarge`` (longer than ``max_seconds`` or too many channels).
     """
     p = Path(path).expanduser()
-    if not p.exists():
-        raise NotFound(f"drum file {str(p)!r} does not exist")
-    if not p.is_file():
-        raise BadAudio(f"{str(p)!r} is not a file")
     try:
-        size = p.stat().st_size
-    except OSError as err:
+        st = p.stat()
+    except (FileNotFoundError, NotADirectoryError) as err:
+        raise NotFound(f"drum file {str(p)!r} does not exist") from err
+    except OSError as err:  # name too long, symlink loop, no permission: never an uncoded error
+        if err.errno == errno.ELOOP:
+            raise NotFound(f"drum file {str(p)!r} does not exist (a symlink loop)") from err
         raise BadAudio(f"cannot read {str(p)!r}: {err.strerror or err}") from err
+    except ValueError as err:  # an embedded NUL character
+        raise BadAudio(f"{str(p)!r} is not a usable file name: {err}") from err
+    if not stat.S_ISREG(st.st_mode):
+        raise BadAudio(f"{str(p)!r} is not a file")
+    size = st.st_size
     if size == 0:
         raise BadAudio(f"{p.name!r} is empty (0 bytes)")
     if size > MAX_FILE_BYTES:

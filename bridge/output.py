@@ -274,7 +274,7 @@ def _integrated_loudness(audio: np.ndarray, rate: int) -> float | None:
     loops (several times faster; equal to ``pyloudnorm.Meter.integrated_loudness`` within 1e-9 LU, see
     tests). Falls back to pyloudnorm itself if its internals ever change.
     """
-    if audio.shape[-1] < int(0.4 * rate) + 1:
+    if audio.shape[-1] < 0.4 * rate:  # pyloudnorm needs one whole 400 ms block
         return None
     x = np.asarray(audio, dtype=np.float64)
     sos = _k_weighting_sos(int(rate))
@@ -289,6 +289,10 @@ def _integrated_loudness(audio: np.ndarray, rate: int) -> float | None:
     j = np.arange(n)
     lo = (block * (j * step) * rate).astype(np.int64)
     hi = (block * (j * step + 1) * rate).astype(np.int64)
+    # The block count is rounded (as pyloudnorm does), so the last block may reach past the end:
+    # its sum then stops at the last sample, exactly like pyloudnorm's clamped slice data[l:u].
+    lo = np.minimum(lo, samples)
+    hi = np.minimum(hi, samples)
     # Sum of squares between consecutive block edges (one pass), then per block from their running sum.
     edges = np.unique(np.concatenate([[0], lo, hi]))
     edges = edges[edges < samples]

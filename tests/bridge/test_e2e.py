@@ -8,6 +8,8 @@ in ``jasco_fake_engine.py`` so they stay fast.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Iterator
@@ -91,6 +93,17 @@ def test_cli_renders_with_the_embedded_model(cli_exe: str, tmp_path: Path, drum_
             assert sidecar["request"]["drums_sha256"]
             assert not [p for p in clips.iterdir() if p.name.startswith(TEMP_PREFIX)]  # no temp file left
             del progress, rtts
+            # the sidecar re-renders the clip bit for bit
+            again = tmp_path / "again.wav"
+            proc = subprocess.run([cli_exe, "render", "--from", str(path.with_suffix(".json")), "--out", str(again)],
+                                  capture_output=True, text=True, timeout=300,
+                                  env={**os.environ, "HF_HUB_OFFLINE": "1"})
+            assert proc.returncode == 0, proc.stderr
+            assert sf.info(str(again)).subtype == "PCM_24"
+            rerendered, rate = sf.read(str(again), dtype="int32")
+            original, _ = sf.read(str(path), dtype="int32")
+            assert rate == 44100
+            np.testing.assert_array_equal(rerendered, original)
     finally:
         assert server.stop() == 0
     assert any("stopped" in line for line in server.lines)

@@ -330,3 +330,13 @@ def test_fast_loudness_equals_pyloudnorm(rate: int) -> None:
         theirs = meter.integrated_loudness(stereo.T)
         assert ours == pytest.approx(theirs, abs=1e-9), name
     assert output._integrated_loudness(np.zeros((1, rate)), rate) == -np.inf
+
+
+@pytest.mark.parametrize("seconds", [0.4, 0.45, 0.5, 0.56, 1.0, 1.06, 2.1, 7.95, 8.0, 9.99, 10.0])
+def test_fast_loudness_equals_pyloudnorm_for_any_length(seconds: float) -> None:
+    """The rounded block count can put the last block past the end (a regression: IndexError)."""
+    rate = 48000
+    rng = np.random.default_rng(int(seconds * 100))
+    x = 0.2 * rng.standard_normal((1, int(seconds * rate)))
+    theirs = pyloudnorm.Meter(rate).integrated_loudness(x.T)
+    assert output._integrated_loudness(x, rate) == pytest.approx(theirs, abs=1e-9)

@@ -719,3 +719,66 @@ def garbage_packet(c: Chooser) -> tuple[bytes, str]:
     if kind == "bad-utf8":
         return b"/jasco/prompt\x00\x00\x00,s\x00\x00\xff\xfe\x80\x00", kind
     return raw_message("/jasco/drums", [("s", "x")])[:-4] + b"\xff\xff\xff\xf0", kind
+
+
+class FolderWatch:
+    """Polls a clip folder while a test runs and records every visible clip that was not complete.
+
+    The contract: a visible audio file always has its sidecar beside it and is
+    complete (libsndfile reads exactly the sidecar's ``samples`` frames).
+    """
+
+    AUDIO = (".wav", ".flac", ".ogg")
+
+    def __init__(self, folder: Path, interval: float = 0.005) -> None:
+        self.folder = folder
+        self.interval = interval
+        self.problems: list[str] = []
+        self.checked: set[str] = set()
+        self.scans = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="folder-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import json
+
+        import soundfile as sf
+
+        while not self._stop.is_set():
+            self.scans += 1
+            try:
+                names = [n for n in os.listdir(self.folder) if not n.startswith(".")]
+            except OSError:
+                names = []
+            for name in names:
+                if name in self.checked or not name.endswith(self.AUDIO):
+                    continue
+                path = self.folder / name
+                side = path.with_suffix(".json")
+                try:
+                    sidecar = json.loads(side.read_text())
+                except FileNotFoundError:
+                    if path.exists():
+                        self.problems.append(f"{name} visible without its sidecar")
+                    continue
+                except (OSError, ValueError) as err:
+                    self.problems.append(f"{side.name} unreadable while {name} is visible: {err}")
+                    continue
+                try:
+                    frames = sf.info(str(path)).frames
+                except FileNotFoundError:
+                    continue  # removed (a cancelled job's late result): fine
+                except Exception as err:  # noqa: BLE001 - any failure to read is the finding
+                    if path.exists():
+                        self.problems.append(f"{name} unreadable: {err}")
+                    continue
+                if frames != sidecar.get("samples"):
+                    self.problems.append(f"{name}: {frames} frames, sidecar says {sidecar.get('samples')}")
+                self.checked.add(name)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> list[str]:
+        self._stop.set()
+        self._thread.join(5)
+        return self.problems
