@@ -1,7 +1,8 @@
 """``jasco-bridge osc-docs``: the OSC address table as Markdown.
 
-``docs/osc.md`` is generated with ``jasco-bridge osc-docs > docs/osc.md``
-(or ``--write docs/osc.md``); a test checks it is up to date.
+``docs/osc.md`` is generated with ``jasco-bridge osc-docs --write docs/osc.md`` and
+the README's table with ``jasco-bridge osc-docs --readme README.md``; tests check both
+are up to date.
 """
 
 from __future__ import annotations
@@ -37,6 +38,29 @@ def _spec_section(spec: protocol.Spec, level: str = "###") -> list[str]:
     if spec.replies:
         out += ["Replies: " + ", ".join(f"`{r}`" for r in spec.replies), ""]
     return out
+
+
+README_START = "<!-- osc-table:start -->"
+README_END = "<!-- osc-table:end -->"
+
+
+def summary_table() -> list[str]:
+    """One row per address: what to send and what comes back (docs/osc.md and the README)."""
+    lines = ["| address | arguments | replies |", "|---|---|---|"]
+    for spec in protocol.MESSAGES:
+        args = spec.signature[len(spec.address) :].strip() or "–"
+        replies = ", ".join(f"`{r}`" for r in spec.replies) or "–"
+        lines.append(f"| `{spec.address}` | `{_escape(args)}` | {replies} |")
+    return lines
+
+
+def readme_with_table(readme: str) -> str:
+    """``readme`` with the block between the osc-table markers replaced by the generated table."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no {README_START} ... {README_END} block")
+    block = "\n".join([README_START, *summary_table(), README_END])
+    return readme[:start] + block + readme[end + len(README_END) :]
 
 
 def render_markdown() -> str:
@@ -88,14 +112,9 @@ def render_markdown() -> str:
         "",
         "## Messages to the server",
         "",
-        "| address | arguments | replies |",
-        "|---|---|---|",
+        *summary_table(),
+        "",
     ]
-    for spec in protocol.MESSAGES:
-        args = spec.signature[len(spec.address) :].strip() or "–"
-        replies = ", ".join(f"`{r}`" for r in spec.replies) or "–"
-        lines.append(f"| `{spec.address}` | `{_escape(args)}` | {replies} |")
-    lines.append("")
     for spec in protocol.MESSAGES:
         lines += _spec_section(spec)
     lines += ["## Messages from the server", ""]
@@ -121,9 +140,14 @@ def render_markdown() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--write", type=Path, default=None, metavar="PATH", help="write to this file instead of stdout")
+    parser.add_argument("--readme", type=Path, default=None, metavar="README",
+                        help="update the table between the osc-table markers of this README")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.readme is not None:
+        args.readme.write_text(readme_with_table(args.readme.read_text(encoding="utf-8")), encoding="utf-8")
+        return 0
     text = render_markdown()
     if args.write is not None:
         args.write.write_text(text, encoding="utf-8")

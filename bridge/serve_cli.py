@@ -210,7 +210,12 @@ def _report_state(worker: Any, last: list[str]) -> None:
         print("the server keeps answering OSC; /jasco/status and /jasco/generate report this error",
               file=sys.stderr, flush=True)
     else:
-        print(f"model {st.model} ready on {st.device}", flush=True)
+        label = " (the embedded RANDOM TEST MODEL: it makes noise, not music)" if _is_tiny(st.model) else ""
+        print(f"model {st.model} ready on {st.device}{label}", flush=True)
+
+
+def _is_tiny(model: str) -> bool:
+    return model == "tiny" or model.startswith("tiny:")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,9 +6,10 @@ import subprocess
 from pathlib import Path
 
 from bridge import protocol
-from bridge.osc_docs import render_markdown
+from bridge.osc_docs import readme_with_table, render_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "osc.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_docs_osc_md_is_up_to_date() -> None:
@@ -36,3 +37,10 @@ def test_osc_docs_command_prints_the_same(cli_exe: str, tmp_path: Path) -> None:
     target = tmp_path / "osc.md"
     out = subprocess.run([cli_exe, "osc-docs", "--write", str(target)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and target.read_text(encoding="utf-8") == render_markdown()
+
+
+def test_readme_osc_table_is_up_to_date() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert readme_with_table(text) == text, "README's OSC table is stale: run `jasco-bridge osc-docs --readme README.md`"
+    for spec in protocol.MESSAGES:
+        assert f"| `{spec.address}` |" in text
