@@ -66,7 +66,10 @@ def read_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS
     libsndfile does not read), ``BadAudio`` (corrupt, empty, or not finite) and
     ``TooLarge`` (longer than ``max_seconds`` or too many channels).
     """
-    p = Path(path).expanduser()
+    try:
+        p = Path(path).expanduser()
+    except RuntimeError as err:  # "~user/..." of a user this machine does not have
+        raise NotFound(f"drum file {str(path)!r} does not exist ({err})") from err
     try:
         st = p.stat()
     except (FileNotFoundError, NotADirectoryError) as err:

@@ -43,8 +43,8 @@ class Check:
 def check_python() -> Check:
     v = sys.version_info
     found = f"Python {v.major}.{v.minor}.{v.micro} ({sys.executable})"
-    if v < (3, 10):
-        return Check("python", FAIL, found, "install Python 3.10 or newer")
+    if v < (3, 11):
+        return Check("python", FAIL, found, "install Python 3.11 or newer")
     return Check("python", OK, found)
 
 

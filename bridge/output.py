@@ -36,7 +36,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pyloudnorm
@@ -568,11 +568,15 @@ class ClipResult:
 def write_clip(audio: np.ndarray, source_rate: int, request: RenderRequest,
                clip_dir: str | os.PathLike[str], *, engine_info: Mapping[str, Any] | None = None,
                nfe: int | None = None, job_id: str = "", drums_sha256: str | None = None,
-               when: _dt.datetime | None = None, timings: Mapping[str, Any] | None = None) -> ClipResult:
+               when: _dt.datetime | None = None, timings: Mapping[str, Any] | None = None,
+               before_commit: Callable[[], None] | None = None) -> ClipResult:
     """Post-process ``audio`` (float32 ``[C, S]`` at ``source_rate``) and write clip + sidecar atomically.
 
-    Raises ``ClipDirUnwritable``, ``DiskFull`` or ``OutputError``; never leaves a
-    partial or temporary file behind.
+    ``before_commit`` is called once the audio is written to its hidden temporary
+    file and before anything becomes visible; whatever it raises (the render
+    worker raises ``Cancelled`` for a job cancelled meanwhile) aborts the write
+    with nothing left behind. Raises ``ClipDirUnwritable``, ``DiskFull`` or
+    ``OutputError``; never leaves a partial or temporary file behind.
     """
     folder = ensure_clip_dir(clip_dir)
     processed = process_audio(audio, source_rate, request)
@@ -588,6 +592,8 @@ def write_clip(audio: np.ndarray, source_rate: int, request: RenderRequest,
     side_bytes = (json.dumps(sidecar, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
     tmp_audio = write_temp(folder, data, f".{p.format}")
     try:
+        if before_commit is not None:
+            before_commit()
         atomic_write_bytes(sidecar_path, side_bytes, sync_dir=False)  # one folder sync below
         try:
             os.replace(tmp_audio, audio_path)

@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="client addresses or networks allowed to connect (needed with a non-loopback --host)")
     parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (default 16); more answer queue_full")
     parser.add_argument("--device", default="cpu", help="torch device for the engine: cpu, cuda, cuda:1, mps (default cpu)")
+    parser.add_argument("--stall-timeout", default="600", metavar="SECONDS",
+                        help="kill and restart an engine that sends no progress for this long mid-render; the job "
+                        "fails with engine_died (default 600; inf = never)")
     parser.add_argument("--midi-in", metavar="PORT", default=None,
                         help="MIDI input port (name or part of it): played chords become the progression, "
                         "a mapped note/CC triggers a generation")
@@ -220,11 +223,12 @@ def _is_tiny(model: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from bridge.server import BridgeServer, check_bind
-    from bridge.worker import RenderWorker
+    from bridge.worker import RenderWorker, positive_seconds
 
     check_bind(args.host, args.allow)  # refuse before loading anything
     if args.max_queue < 1:
         raise BadConfig(f"--max-queue must be at least 1, got {args.max_queue}")
+    stall_timeout = positive_seconds("--stall-timeout", args.stall_timeout)
     if args.midi_map is not None and args.midi_in is None:
         raise BadConfig("--midi-map needs --midi-in PORT")
     clip_dir = (args.clip_dir or default_clip_dir()).expanduser()
@@ -241,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     worker_kwargs: dict[str, Any] = {"model": args.model, "clip_dir": clip_dir, "max_queue": args.max_queue, "device": args.device}
     if args.engine_factory:
         worker_kwargs["engine_factory"] = args.engine_factory
-    worker = RenderWorker(**worker_kwargs)
+    worker = RenderWorker(**worker_kwargs, stall_timeout=stall_timeout)
     server = BridgeServer(
         worker,
         host=args.host,

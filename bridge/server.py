@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 MAX_SESSIONS = 64  # x MAX_NOTES notes each bounds the memory a client can make us hold
 MAX_REGISTRATIONS = 1024
+MAX_ERRORS_PER_PACKET = 16  # error replies to one datagram (a bundle); the rest are counted in one more
 FORBIDDEN_REPLY_INTERVAL = 1.0  # seconds between forbidden answers to one host
 MIDI_SESSION: Address = ("midi", 0)
 
@@ -358,21 +359,34 @@ class BridgeServer:
             log.exception("decoding a packet from %s:%d failed", *src)
             self.send_error(reply_to, JascoError(f"could not decode the packet: {err}"))
             return
+        # A bundle of many bad messages must not turn one datagram into a flood of replies
+        # (OSC is UDP: the source address can be forged). Each message is still handled.
+        errors = 0
         for msg in messages:
-            self.handle_message(msg.address, msg.args, src)
+            err = self.handle_message(msg.address, msg.args, src, reply=errors < MAX_ERRORS_PER_PACKET)
+            errors += err is not None
+        if errors > MAX_ERRORS_PER_PACKET:
+            self.send_error(reply_to, TooLarge(
+                f"{errors - MAX_ERRORS_PER_PACKET} more errors in this packet were not answered "
+                f"(at most {MAX_ERRORS_PER_PACKET} error replies per packet)"))
 
-    def handle_message(self, address: str, args: Sequence[Any], src: Address) -> None:
+    def handle_message(self, address: str, args: Sequence[Any], src: Address, *, reply: bool = True) -> JascoError | None:
+        """Handle one message; a bad one is answered with ``/jasco/error`` (when ``reply``) and returned."""
         reply_to = self.reply_address(src)
         try:
             message = protocol.parse(address, args)
             with self._lock:  # sessions change under the lock (live MIDI reads them from its thread)
                 self._handlers[message.address](message, src, reply_to)
+            return None
         except JascoError as err:
             log.debug("%s from %s:%d: [%s] %s", address[:100], src[0], src[1], err.code, err)
-            self.send_error(reply_to, err)
+            failure = err
         except Exception as err:
             log.exception("handling %s from %s:%d failed", address[:100], *src)
-            self.send_error(reply_to, JascoError(f"internal error handling {address[:100]}: {type(err).__name__}: {err}"))
+            failure = JascoError(f"internal error handling {address[:100]}: {type(err).__name__}: {err}")
+        if reply:
+            self.send_error(reply_to, failure)
+        return failure
 
     def _refuse(self, src: Address) -> None:
         now = time.monotonic()
@@ -430,9 +444,7 @@ class BridgeServer:
         self.session(reply_to).chords = ()
 
     def _on_notes_clear(self, msg: protocol.Message, src: Address, reply_to: Address) -> None:
-        s = self.session(reply_to)
-        s.notes = []
-        s.loop = None
+        self.session(reply_to).clear_notes()
 
     def _on_notes_add(self, msg: protocol.Message, src: Address, reply_to: Address) -> None:
         s = self.session(reply_to)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from bridge.errors import BadNotes, BadValue, TooLarge, VocabularyError
+from bridge.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
 from bridge.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
 from midi.notes import Note
 
@@ -59,6 +59,10 @@ class Session:
     params: RenderParams = field(default_factory=RenderParams)
     model: str | None = None  # None: the server's model
     last_seen: float = field(default_factory=time.monotonic)
+    # Chords recognised from the notes, kept until notes, loop, tempo, metre or vocabulary change:
+    # recognising a 20,000-note session takes ~0.2 s, which must not be paid on every generate.
+    notes_revision: int = 0
+    _recognised: tuple[tuple[Any, ...], tuple[ChordEvent, ...]] | None = field(default=None, repr=False)
 
     @property
     def client(self) -> str:
@@ -82,6 +86,13 @@ class Session:
                 f"(send /jasco/{what}/clear first)"
             )
         target.extend(Note(int(p), float(s), float(d), float(v)) for p, s, d, v in groups)
+        if target is self.notes:
+            self.notes_revision += 1
+
+    def clear_notes(self) -> None:
+        self.notes = []
+        self.loop = None
+        self.notes_revision += 1
 
     def set_setting(self, name: str, value: Any) -> None:
         if name == "model":
@@ -100,6 +111,14 @@ class Session:
                 ChordEvent(c.given, c.label, c.start_beat, c.start_beat * spb, c.exact, c.reason)
                 for c in self.chords
             )
+        key = (self.notes_revision, self.loop, self.bpm, self.time_signature, id(vocab))
+        if self._recognised is not None and self._recognised[0] == key:
+            return self._recognised[1]
+        events = self._recognise(vocab)
+        self._recognised = (key, events)
+        return events
+
+    def _recognise(self, vocab: Any) -> tuple[ChordEvent, ...]:
         notes = [n for n in self.notes if n.audible]
         if not notes:
             return ()
@@ -181,7 +200,10 @@ def normalise_path(text: str) -> str:
     m = _MAX_VOLUME.match(text)
     if m and not os.path.exists(text):
         text = m.group(1)
-    return str(Path(text).expanduser().absolute())
+    try:
+        return str(Path(text).expanduser().absolute())
+    except RuntimeError as exc:  # "~nosuchuser/..." cannot be expanded
+        raise NotFound(f"{text!r}: {exc}") from None
 
 
 def looks_like_hub_id(text: str) -> bool:
@@ -193,6 +215,14 @@ def validate_model(value: str) -> str:
     text = value.strip()
     if not text:
         raise BadValue("model must not be empty")
-    if text == "tiny" or _HUB_ID.match(text) or Path(text).expanduser().is_dir():
+    if text == "tiny" or _HUB_ID.match(text) or _is_folder(text):
         return text
     raise BadValue(f"model must be 'tiny', a hub id like facebook/jasco-chords-drums-400M or a folder; got {text!r}")
+
+
+def _is_folder(text: str) -> bool:
+    """True for an existing folder; a name that cannot be a path (unknown ~user, too long) is not one."""
+    try:
+        return Path(text).expanduser().is_dir()
+    except (RuntimeError, OSError, ValueError):
+        return False

@@ -17,9 +17,12 @@ it (and a killed server's engine exits by itself when the socket closes):
   ``cancelled`` callback stops it between function evaluations; an engine that does
   not stop within ``cancel_grace`` seconds is killed and restarted;
 * an engine that dies mid-render fails the job with ``engine_died`` and is
-  restarted at once; a model that fails to load fails the job with the engine's
-  own code (``model_unavailable`` / ``model_load_failed``) and message, and loading
-  is retried on the next job (jobs within ``load_retry_s`` of a failure get the same
+  restarted at once; so does one that sends nothing (no progress, no result) for
+  ``stall_timeout`` seconds while a job runs (frozen, deadlocked, SIGSTOPped): the
+  watchdog SIGKILLs it (loading has its own ``load_timeout``);
+* a model that fails to load fails the job with the engine's own code
+  (``model_unavailable`` / ``model_load_failed``) and message, and loading is
+  retried on the next job (jobs within ``load_retry_s`` of a failure get the same
   error without a new attempt);
 * ``request.model`` picks the model: a different one restarts the engine with it.
 
@@ -41,6 +44,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import multiprocessing.connection
 import os
 import socket
@@ -90,10 +94,14 @@ from bridge.requests import JobListener, RenderRequest
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RenderWorker", "WorkerStatus", "InterruptedJob", "melody_from_frames", "engine_payload"]
+__all__ = ["RenderWorker", "WorkerStatus", "InterruptedJob", "melody_from_frames", "engine_payload",
+           "positive_seconds", "DEFAULT_STALL_TIMEOUT"]
 
 THREAD_NAME = "jasco-worker"
 POLL_S = 0.05  # how often the worker thread looks at cancel/stop flags while waiting on the engine
+# Seconds of engine silence mid-render before the watchdog kills it: generous, because one function
+# evaluation of the 1B model on a CPU can take tens of seconds.
+DEFAULT_STALL_TIMEOUT = 600.0
 KEEP_FINISHED_JOBS = 1000  # finished jobs remembered for cancel() -> False instead of UnknownJob
 MELODY_BINS = 53
 MELODY_LOWEST = 43  # MIDI note of bin 0 (G2); 53 bins up to B6 (95)
@@ -162,6 +170,17 @@ def _factory_spec(factory: str | EngineFactory | None) -> str | None:
         raise BadConfig("engine_factory must be importable by dotted path (a module-level function or "
                         "classmethod), because the engine runs in a separate process")
     return f"{module}:{qualname}"
+
+
+def positive_seconds(name: str, value: object) -> float:
+    """``value`` as a positive number of seconds (``inf`` = never), else ``BadConfig`` naming ``name``."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise BadConfig(f"{name} must be a positive number of seconds, got {value!r}") from None
+    if math.isnan(seconds) or seconds <= 0:
+        raise BadConfig(f"{name} must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def _coded(code: str, message: str) -> JascoError:
@@ -247,7 +266,9 @@ class _EngineProcess:
             try:
                 self.proc.wait(graceful)
             except subprocess.TimeoutExpired:
-                pass
+                # Still busy (or stopped, or hung): the SIGKILL just below ends it.
+                log.debug("engine process %s did not stop within %.1f s of 'stop'; killing it",
+                          self.proc.pid, graceful)
         if self.alive():
             self.proc.kill()
         try:
@@ -256,8 +277,10 @@ class _EngineProcess:
             log.error("engine process %s did not exit after SIGKILL", self.proc.pid)
         try:
             self.conn.close()
-        except OSError:
-            pass
+        except OSError as err:
+            # The child is gone and nothing is buffered on our side, so there is nothing to flush
+            # or to report; the descriptor is released either way.
+            log.debug("closing the socket of engine process %s: %s", self.proc.pid, err)
         log.info("engine process %s ended (exit code %s)", self.proc.pid, self.proc.returncode)
 
 
@@ -312,9 +335,11 @@ class RenderWorker:
     def __init__(self, *, model: str, clip_dir: Path, max_queue: int = 16, device: str = "cpu",
                  dtype: str | None = None, engine_factory: str | EngineFactory | None = None,
                  journal_path: Path | None = None, progress_interval: float = 0.1,
-                 cancel_grace: float = 5.0, load_timeout: float = 900.0, load_retry_s: float = 2.0) -> None:
+                 cancel_grace: float = 5.0, load_timeout: float = 900.0, load_retry_s: float = 2.0,
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
         if max_queue < 1:
             raise BadConfig(f"max_queue must be at least 1, got {max_queue}")
+        self.stall_timeout = positive_seconds("stall_timeout", stall_timeout)
         self.model = model
         self.device = device
         self.dtype = dtype
@@ -544,7 +569,9 @@ class RenderWorker:
             try:
                 self._ensure_engine(self.model, None)
             except Interrupted:
-                pass
+                # stop() came while the model was still loading: _take() below sees _stopping and
+                # returns None, so the thread goes straight to killing the engine and ending.
+                log.debug("stopped while the model %r was loading at start", self.model)
             except JascoError as err:
                 log.error("the model could not be loaded at start: [%s] %s", err.code, err)
             while True:
@@ -602,7 +629,8 @@ class RenderWorker:
                        "engine_s": round(job.engine_seconds, 4) if job.engine_seconds is not None else None}
             wrote = time.perf_counter()
             clip = output.write_clip(audio, rate, job.request, self.clip_dir, engine_info=engine.info or {},
-                                     nfe=nfe, job_id=job.job_id, drums_sha256=drums_sha, timings=timings)
+                                     nfe=nfe, job_id=job.job_id, drums_sha256=drums_sha, timings=timings,
+                                     before_commit=lambda: self._check_cancel(job))  # nothing visible once cancelled
             log.info("job %s: engine %.2f s, %s nfe, output %.0f ms, %.1f s in all", job.job_id,
                      job.engine_seconds or 0.0, nfe, 1000 * (time.perf_counter() - wrote), time.time() - started)
             with self._lock:
@@ -726,6 +754,7 @@ class RenderWorker:
         last_emit = -1e9
         last_fraction = 0.0
         cancel_sent = False
+        last_heard = time.monotonic()  # the stall watchdog's clock: reset by every engine message
         while True:
             with self._lock:
                 stopping = self._stopping
@@ -744,7 +773,18 @@ class RenderWorker:
                 raise Cancelled("cancelled")
             kind, msg = engine.wait(POLL_S)
             if kind == "timeout":
+                silent = time.monotonic() - last_heard
+                if silent > self.stall_timeout:
+                    log.warning("job %s: engine process %s sent nothing for %.1f s (stall timeout %g s); "
+                                "killing and restarting it", job.job_id, engine.pid, silent, self.stall_timeout)
+                    self._drop_engine(engine)  # SIGKILL: a frozen or stopped process cannot stop itself
+                    self._restart_engine(engine.model)
+                    if cancel_time is not None:
+                        raise Cancelled("cancelled")
+                    raise EngineDied(f"the engine stalled for {self.stall_timeout:g} s without progress "
+                                     f"(at {100 * last_fraction:.0f} %); it was killed and is being restarted")
                 continue
+            last_heard = time.monotonic()
             if kind == "dead":
                 self._drop_engine(engine)
                 self._restart_engine(engine.model)

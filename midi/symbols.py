@@ -345,6 +345,15 @@ def _parse_bass(text: str, bass: str, root_pc: int, harte: bool) -> tuple[int, s
     return pc, bass
 
 
+def _balanced(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def parse_symbol(text: str) -> ChordSymbol:
     """Parse one chord symbol. Raises :class:`BadChord` only for text that is not a chord."""
     if not isinstance(text, str):
@@ -355,6 +364,8 @@ def parse_symbol(text: str) -> ChordSymbol:
         raise BadChord("an empty string is not a chord")
     if len(s) > MAX_SYMBOL_CHARS:
         raise BadChord(f"{s[:MAX_SYMBOL_CHARS]!r}... is not a chord (too long)")
+    if not _balanced(s):
+        raise BadChord(f"{s!r} is not a chord: unbalanced parentheses")
     if s.upper() in NO_CHORD:
         return ChordSymbol(text=raw, root_pc=None, no_chord=True)
     if s.upper() in UNKNOWN_CHORD:

@@ -289,6 +289,21 @@ def test_bundles_are_handled_in_order(rig: Rig) -> None:
     assert rig.worker.requests[-1].prompt == "bundled"
 
 
+def test_a_bundle_of_bad_messages_gets_a_bounded_number_of_replies(rig: Rig) -> None:
+    from bridge.server import MAX_ERRORS_PER_PACKET
+
+    bad = 200
+    with rig.client() as c:
+        c.send_raw(bundle(*[build("/jasco/nope", k) for k in range(bad)], build("/jasco/prompt", "still handled")))
+        c.sync()  # everything the bundle caused has arrived before the pong
+        errors = [r for r in c.drain(0.2) if r.address == "/jasco/error"]
+        assert len(errors) == MAX_ERRORS_PER_PACKET + 1
+        assert [e.args[1] for e in errors[:-1]] == ["bad_address"] * MAX_ERRORS_PER_PACKET
+        assert errors[-1].args[1] == "too_large"
+        assert f"{bad - MAX_ERRORS_PER_PACKET} more errors" in errors[-1].args[2]
+        assert rig.server.session(("127.0.0.1", c.port)).prompt == "still handled"
+
+
 def test_too_many_notes_in_a_session(rig: Rig) -> None:
     with rig.client() as c:
         chunk = [v for k in range(1000) for v in (60, float(k % 64), 1.0, 100)]
@@ -430,7 +445,9 @@ _value = st.one_of(
     st.integers(-(2**31), 2**31 - 1).map(lambda v: ("i", v)),
     st.floats(width=32).map(lambda v: ("f", v)),
     st.floats().map(lambda v: ("d", v)),
-    st.text(max_size=30).map(lambda v: ("s", v)),
+    st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30).map(
+        lambda v: ("s", v)
+    ),
     st.sampled_from([("T", True), ("F", False), ("N", None), ("b", b"\x00\x01")]),
 )
 
@@ -499,3 +516,37 @@ def test_other_binds_answer_loopback_clients(tmp_path: Path, vocab: ChordVocabul
         sock.close()
         server.stop()
         worker.stop()
+
+
+def test_recognised_chords_are_cached_until_the_notes_change(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    import midi.recognize
+
+    calls = []
+    real = midi.recognize.recognize
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(midi.recognize, "recognize", counting)
+    with rig.client() as c:
+        c.send("/jasco/notes/add", 60, 0.0, 4.0, 100, 64, 0.0, 4.0, 100, 67, 0.0, 4.0, 100)
+        for k in range(3):
+            c.send("/jasco/generate", f"g{k}")
+            c.expect("/jasco/done")
+        assert len(calls) == 1
+        assert [ch.label for ch in rig.worker.requests[-1].chords] == ["C"]
+        c.send("/jasco/notes/add", 57, 4.0, 4.0, 100, 60, 4.0, 4.0, 100, 64, 4.0, 4.0, 100)
+        c.send("/jasco/generate", "more notes")
+        c.expect("/jasco/done")
+        assert len(calls) == 2
+        assert [ch.label for ch in rig.worker.requests[-1].chords] == ["C", "Am"]
+        c.send("/jasco/tempo", 90.0)
+        c.send("/jasco/generate", "new tempo")
+        c.expect("/jasco/done")
+        assert len(calls) == 3
+        assert rig.worker.requests[-1].chords[1].start_seconds == pytest.approx(4 * 60 / 90)
+        c.send("/jasco/notes/clear")
+        c.send("/jasco/generate", "no notes")
+        c.expect("/jasco/done")
+        assert rig.worker.requests[-1].chords == ()

@@ -22,7 +22,7 @@ import pytest
 import soundfile as sf
 
 from bridge import output
-from bridge.errors import QueueFull, UnknownJob
+from bridge.errors import BadConfig, QueueFull, UnknownJob
 from bridge.jobs import WorkerStatus
 from bridge.requests import ChordEvent, RenderParams, RenderRequest
 from bridge.worker import RenderWorker, melody_from_frames
@@ -257,6 +257,46 @@ def test_cancel_grace_kills_an_engine_that_ignores_cancel(make_worker) -> None:
     assert _gone(pid)
     nxt = w.submit(_request(model=SLOW, steps=2), listener)
     assert listener.final(nxt)[0] == "done"
+
+
+def test_stall_watchdog_kills_a_frozen_engine(make_worker, tmp_path: Path) -> None:
+    """A SIGSTOPped engine (as a deadlock would) fails the job without anyone cancelling it."""
+    for bad in (0, -1.0, float("nan"), "soon"):
+        with pytest.raises(BadConfig, match="stall_timeout must be a positive number"):
+            RenderWorker(model="fake", clip_dir=tmp_path / "unused", stall_timeout=bad)  # type: ignore[arg-type]
+    w = make_worker(SLOW, stall_timeout=1.5)
+    listener = RecordingListener()
+    job = w.submit(_request(model=SLOW, steps=500), listener)  # 10 s if it ran to the end
+    listener.wait_for(job, "progress")
+    pid = w.engine_pid
+    assert pid is not None
+    frozen = time.monotonic()
+    os.kill(pid, signal.SIGSTOP)
+    name, (code, message) = listener.final(job, timeout=15)
+    assert time.monotonic() - frozen >= 1.5  # not before the stall timeout
+    assert (name, code) == ("error", "engine_died"), message
+    assert "stalled for 1.5 s without progress" in message and "restarted" in message
+    assert _gone(pid)  # SIGKILLed although stopped
+    assert w.job_state(job) == "failed"
+    assert [p.name for p in w.clip_dir.iterdir() if not p.name.startswith(".jasco-journal")] == []
+    nxt = w.submit(_request(model=SLOW, steps=2), listener)
+    assert listener.final(nxt)[0] == "done"
+    assert w.engine_pid not in (None, pid)
+
+
+def test_stall_watchdog_spares_a_slow_render_that_progresses(make_worker) -> None:
+    """Each progress message resets the watchdog: a render longer than stall_timeout is not killed."""
+    slow = "fake?delay=0.1"
+    w = make_worker(slow, stall_timeout=1.0)
+    listener = RecordingListener()
+    job = w.submit(_request(model=slow, steps=25), listener)  # 2.5 s, a progress message every 0.1 s
+    listener.wait_for(job, "started")
+    pid = w.engine_pid
+    name, args = listener.final(job)
+    assert name == "done", args
+    side = json.loads(Path(args[0]).with_suffix(".json").read_text())
+    assert side["timings"]["engine_s"] > 1.0  # it did outlast the stall timeout
+    assert w.engine_pid == pid  # nothing was killed
 
 
 def test_stop_interrupts_jobs_and_kills_the_engine(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def test_parse_symbol_fields() -> None:
 
 
 @pytest.mark.parametrize("text", ["", "   ", "H", "hello", "C7q", "Cx9", "C/", "C/H", "12", "Cmaj7/",
-                                  "C:(1,3", "C:(1,q)", "C" * 100, "Cadd", "Cno2"])
+                                  "C:(1,3", "C:(1,q)", "C" * 100, "Cadd", "Cno2", "Cm(((", "C)", "Cmaj7)", "C7(b9"])
 def test_not_a_chord(vocab: ChordVocabulary, text: str) -> None:
     with pytest.raises(BadChord) as err:
         map_symbol(text, vocab)

@@ -24,7 +24,7 @@ if _loaded is not None and getattr(_loaded, "__file__", None) is None:  # a name
 if str(REPO / "tests" / "bridge") not in sys.path:
     sys.path.append(str(REPO / "tests" / "bridge"))
 
-from reliability_rig import FAKE, Server  # noqa: E402
+from reliability_rig import Server  # noqa: E402
 
 
 @pytest.fixture

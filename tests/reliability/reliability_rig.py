@@ -782,3 +782,202 @@ class FolderWatch:
         self._stop.set()
         self._thread.join(5)
         return self.problems
+
+
+# --- load: many clients, many jobs, cancellations ------------------------------------------------------------
+FINALS = ("/jasco/done", "/jasco/cancelled", "/jasco/error")
+
+
+@dataclass
+class LoadReport:
+    clients: int
+    generates_sent: int = 0
+    accepted: list[str] = field(default_factory=list)
+    owner: dict[str, "Peer"] = field(default_factory=dict)
+    queue_full: int = 0
+    cancel_targets: set[str] = field(default_factory=set)
+    cancel_unknown: int = 0
+    finals: dict[str, list[Reply]] = field(default_factory=dict)
+    max_queued_seen: int = 0
+    status_polls: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    def count(self, address: str) -> int:
+        return sum(1 for fs in self.finals.values() for r in fs if r.address == address)
+
+
+def run_load(server: tuple[str, int], *, clients: int, jobs_per_client: int, cancels: int, seed: int = 0,
+             timeout: float = 120.0, formats: Sequence[str] = ("wav", "flac")) -> LoadReport:
+    """``clients`` peers each get ``jobs_per_client`` jobs accepted (retrying on ``queue_full``) and
+    cancel ``cancels`` of them in all (some at once, some a moment later). Returns what happened;
+    ``check_load`` turns it into assertions."""
+    rng = random.Random(seed)
+    report = LoadReport(clients=clients)
+    lock = threading.Lock()
+    peers = [Peer(server, timeout=timeout) for _ in range(clients)]
+    all_slots = [(c, k) for c in range(clients) for k in range(jobs_per_client)]
+    targets = set(rng.sample(all_slots, cancels))
+    stop_status = threading.Event()
+
+    def poll_status() -> None:
+        with Peer(server, timeout=timeout) as watcher:
+            while not stop_status.is_set():
+                st = watcher.status()
+                with lock:
+                    report.status_polls += 1
+                    report.max_queued_seen = max(report.max_queued_seen, int(st[1]))
+                stop_status.wait(0.02)
+
+    def client(c: int) -> None:
+        peer = peers[c]
+        crng = random.Random(seed * 1000 + c)
+        peer.send("/jasco/prompt", f"client {c} under load")
+        peer.send("/jasco/set", "bars", 1)
+        peer.send("/jasco/set", "steps", 2)
+        peer.send("/jasco/set", "seed", c)
+        peer.send("/jasco/set", "format", formats[c % len(formats)])
+        k = 0
+        while k < jobs_per_client:
+            answer = peer.generate(f"c{c}-j{k}")
+            with lock:
+                report.generates_sent += 1
+            if answer.address == "/jasco/error":
+                if answer.args[1] != "queue_full":
+                    with lock:
+                        report.problems.append(f"client {c}: generate answered {answer.args}")
+                    return
+                with lock:
+                    report.queue_full += 1
+                time.sleep(crng.uniform(0.005, 0.04))
+                continue
+            job = answer.args[0]
+            with lock:
+                report.accepted.append(job)
+                report.owner[job] = peer
+            if (c, k) in targets:
+                with lock:
+                    report.cancel_targets.add(job)
+                if crng.random() < 0.5:
+                    time.sleep(crng.uniform(0.0, 0.15))  # sometimes it is running (or done) by then
+                peer.send("/jasco/cancel", job)
+                peer.ping()  # its unknown_job answer (a job already done) arrives before the next generate
+            k += 1
+
+    status_thread = threading.Thread(target=poll_status, name="load-status", daemon=True)
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(c,), name=f"load-client-{c}") for c in range(clients)]
+    try:
+        status_thread.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout)
+        for job in list(report.accepted):
+            try:
+                report.owner[job].wait_final(job, timeout=timeout)
+            except AssertionError as err:
+                report.problems.append(str(err))
+        report.seconds = time.perf_counter() - started
+        time.sleep(0.5)  # a duplicate final would arrive by now
+        stop_status.set()
+        status_thread.join(5)
+        for job in report.accepted:
+            report.finals[job] = [r for r in report.owner[job].of_job(job) if r.address in FINALS]
+        for peer in peers:
+            report.cancel_unknown += sum(1 for r in peer.between(0)
+                                         if r.address == "/jasco/error" and r.args[0] == "" and r.args[1] == "unknown_job")
+            if peer.undecodable:
+                report.problems.append(f"undecodable replies: {peer.undecodable[:3]}")
+            for r in peer.between(0):
+                if set(r.tags) - OUT_TAGS or r.size >= 8192:
+                    report.problems.append(f"reply outside the wire contract: {r}")
+                if r.address == "/jasco/error" and r.args[1] not in ("queue_full", "unknown_job"):
+                    if r.args[0] not in report.cancel_targets:
+                        report.problems.append(f"unexpected error {r.args}")
+            _check_order(peer, report)
+    finally:
+        stop_status.set()
+        for peer in peers:
+            peer.close()
+    return report
+
+
+def _check_order(peer: Peer, report: LoadReport) -> None:
+    events: dict[str, list[str]] = {}
+    fractions: dict[str, list[float]] = {}
+    for r in peer.between(0):
+        if r.address in ("/jasco/queued", "/jasco/started", "/jasco/progress", *FINALS) and r.args[0]:
+            events.setdefault(r.args[0], []).append(r.address.rsplit("/", 1)[1])
+        if r.address == "/jasco/progress":
+            fractions.setdefault(r.args[0], []).append(float(r.args[1]))
+    for job, values in fractions.items():
+        if any(b <= a for a, b in zip(values, values[1:])) or any(not 0.0 <= v <= 1.0 for v in values):
+            report.problems.append(f"{job}: progress not strictly increasing in [0, 1]: {values}")
+        if events[job][-1] == "done" and values[-1] != 1.0:
+            report.problems.append(f"{job}: done without a final progress 1.0: {values}")
+    for job, names in events.items():
+        if names[0] != "queued":
+            report.problems.append(f"{job}: first event {names[0]}, not queued")
+        if names.count("queued") != 1:
+            report.problems.append(f"{job}: queued {names.count('queued')} times")
+        if names[-1] == "done" and "started" not in names:
+            report.problems.append(f"{job}: done without started: {names}")
+        if "done" in names and names.index("done") != len(names) - 1:
+            report.problems.append(f"{job}: events after done: {names}")
+
+
+def check_load(report: LoadReport, clips: Path, expected_frames: int) -> dict[str, int]:
+    """Every accepted job ended exactly once; not-cancelled ones are done with a complete file."""
+    import json
+
+    import soundfile as sf
+
+    problems = list(report.problems)
+    done_paths: set[str] = set()
+    for job in report.accepted:
+        finals = report.finals.get(job, [])
+        if len(finals) != 1:
+            problems.append(f"{job}: {len(finals)} final replies {[(r.address, r.args) for r in finals]}")
+            continue
+        final = finals[0]
+        if job not in report.cancel_targets and final.address != "/jasco/done":
+            problems.append(f"{job} was not cancelled but ended {final.address} {final.args}")
+        if job in report.cancel_targets and final.address not in ("/jasco/cancelled", "/jasco/done"):
+            problems.append(f"{job} (cancelled) ended {final.address} {final.args}")
+        if final.address == "/jasco/done":
+            path = Path(final.args[1])
+            done_paths.add(path.name)
+            if path.parent != clips:
+                problems.append(f"{job}: written outside the clip folder: {path}")
+                continue
+            try:
+                audio, rate = sf.read(str(path), dtype="float32")
+            except Exception as err:  # noqa: BLE001
+                problems.append(f"{job}: {path.name} unreadable: {err}")
+                continue
+            if len(audio) != expected_frames or rate != 48000:
+                problems.append(f"{job}: {path.name} has {len(audio)} frames at {rate} Hz")
+            sidecar = json.loads(path.with_suffix(".json").read_text())
+            if sidecar["job_id"] != job:
+                problems.append(f"{job}: sidecar names job {sidecar['job_id']}")
+    audio_files = {n for n in visible_files(clips) if not n.endswith(".json")}
+    sidecars = {n for n in visible_files(clips) if n.endswith(".json")}
+    if audio_files != done_paths:
+        problems.append(f"clip folder holds {len(audio_files)} clips, {len(done_paths)} were reported done: "
+                        f"extra {sorted(audio_files - done_paths)[:5]}, missing {sorted(done_paths - audio_files)[:5]}")
+    if {Path(n).stem for n in sidecars} != {Path(n).stem for n in audio_files}:
+        problems.append("sidecars and clips do not pair up")
+    if temp_files(clips):
+        problems.append(f"temporary files left: {temp_files(clips)}")
+    assert not problems, "\n".join(problems[:30])
+    return {
+        "accepted": len(report.accepted),
+        "done": report.count("/jasco/done"),
+        "cancelled": report.count("/jasco/cancelled"),
+        "cancel_targets": len(report.cancel_targets),
+        "cancel_too_late": report.cancel_unknown,
+        "queue_full": report.queue_full,
+        "generates_sent": report.generates_sent,
+        "max_queued_seen": report.max_queued_seen,
+    }

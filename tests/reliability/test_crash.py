@@ -92,6 +92,64 @@ def test_engine_killed_mid_render_real_tiny_model(serve: Callable[..., Server], 
     assert temp_files(clips) == []
 
 
+def test_hung_engine_is_killed_on_cancel(serve: Callable[..., Server], tmp_path: Path) -> None:
+    """An engine that stops responding mid-render (SIGSTOP: a deadlock, a swap storm) does not
+    leave the job stuck: cancel stops it within the worker's grace period by killing and
+    restarting the engine, and the next job renders."""
+    clips = tmp_path / "clips"
+    server = serve(*fake_args(clips, model="fake?delay=0.05"))
+    with Peer(server.address) as p:
+        p.wait_state(["idle"], timeout=60)
+        p.send("/jasco/set", "bars", 1)
+        p.send("/jasco/set", "steps", 400)
+        job = p.generate("hung").args[0]
+        p.expect("/jasco/progress", where=lambda r: r.args[0] == job, timeout=30)
+        engine = server.wait_engine()
+        os.kill(engine, signal.SIGSTOP)
+        try:
+            p.ping()  # the OSC side does not care
+            assert p.status()[0] == "rendering"
+            p.send("/jasco/cancel", job)
+            final = p.wait_final(job, timeout=30)  # grace period (5 s) then kill
+            assert final.address == "/jasco/cancelled", final
+        finally:
+            if pid_exists(engine):
+                os.kill(engine, signal.SIGCONT)
+        assert server.wait_engine(exclude=[engine], timeout=30) != engine
+        p.send("/jasco/set", "steps", 2)
+        final = p.wait_final(p.generate("after-hang").args[0], timeout=60)
+        assert final.address == "/jasco/done", final
+    assert temp_files(clips) == []
+
+
+def test_clean_shutdown_reports_jobs_in_flight(serve: Callable[..., Server], tmp_path: Path) -> None:
+    """SIGTERM (Ctrl-C, a service manager): jobs in flight are reported at once, and not again
+    by the next server on the same folder."""
+    clips = tmp_path / "clips"
+    args = fake_args(clips, model="fake?delay=0.1")
+    server = serve(*args)
+    with Peer(server.address) as p:
+        p.wait_state(["idle"], timeout=60)
+        p.send("/jasco/set", "steps", 300)
+        running = p.generate("running").args[0]
+        p.expect("/jasco/started", where=lambda r: r.args[0] == running, timeout=30)
+        queued = p.generate("queued").args[0]
+        engine = server.wait_engine()
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(30) == 0
+        for job in (running, queued):
+            assert p.expect_error("interrupted", job=job, timeout=10).args[2]
+        assert not pid_exists(engine)
+        again = serve(*args, port=server.port)
+        p.hello()
+        p.ping()
+        time.sleep(0.3)
+        reported = [r.args[0] for r in p.between(0) if r.address == "/jasco/error" and r.args[1] == "interrupted"]
+        assert sorted(reported) == sorted([running, queued]), reported  # once each, by the first server
+        assert again.stop() == 0
+    assert temp_files(clips) == [] and visible_files(clips) == []
+
+
 def test_server_killed_with_jobs_in_flight(serve: Callable[..., Server], tmp_path: Path) -> None:
     clips = tmp_path / "clips"
     args = fake_args(clips, model="fake?delay=0.1")

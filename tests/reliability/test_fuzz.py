@@ -44,6 +44,10 @@ FUZZ_SETTINGS = settings(max_examples=300, deadline=None, database=None,
                                                 HealthCheck.function_scoped_fixture])
 
 
+# OSC strings are NUL-terminated: a NUL inside one cannot be sent (it would be a different packet)
+OSC_CHARS = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
+
+
 class HypothesisChooser:
     """The rig's ``Chooser`` driven by hypothesis (so failures shrink)."""
 
@@ -63,7 +67,7 @@ class HypothesisChooser:
         if max_len > 64:  # long strings: a repeated character (hypothesis' text would be slow)
             n = self.integer(min_len, max_len)
             return self.data.draw(st.sampled_from("xé♯日🎹")) * n
-        return self.data.draw(st.text(min_size=min_len, max_size=max_len))
+        return self.data.draw(st.text(OSC_CHARS, min_size=min_len, max_size=max_len))
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +186,25 @@ def test_server_is_still_up_after_fuzzing(fuzz_server: tuple[Server, Path], fuzz
     assert Path(final.args[1]).parent == clips
     assert "Traceback" not in server.output()
     assert temp_files(clips) == []
+
+
+# --- inputs the fuzzers found ------------------------------------------------------------------------------
+def test_overlong_drum_path_is_a_coded_error(fuzz_peer: Peer) -> None:
+    """Found by the fuzzer: a path longer than the filesystem allows (ENAMETOOLONG) was ``internal``
+    (fixed in ``bridge/audio.py``: every OSError from stat becomes a coded error)."""
+    start = fuzz_peer.mark()
+    fuzz_peer.send("/jasco/drums", "/tmp/" + "x" * 300 + ".wav")
+    assert fuzz_peer.expect_error(since=start).args[1] == "bad_audio"
+    start = fuzz_peer.mark()
+    fuzz_peer.send("/jasco/drums", "/tmp/" + "/".join(["y" * 200] * 20))  # PATH_MAX exceeded too
+    assert fuzz_peer.expect_error(since=start).args[1] in ("bad_audio", "not_found")
+
+
+@pytest.mark.parametrize("address, args", [("/jasco/drums", ("~nosuchuser-jasco/loop.wav",)),
+                                           ("/jasco/set", ("model", "~nosuchuser-jasco/model")),
+                                           ("/jasco/set", ("model", "m" * 300))])
+def test_paths_the_session_cannot_resolve_are_coded_errors(fuzz_peer: Peer, address: str, args: tuple[str, ...]) -> None:
+    start = fuzz_peer.mark()
+    fuzz_peer.send(address, *args)
+    err = fuzz_peer.expect_error(since=start)
+    assert err.args[1] in ("not_found", "bad_value"), err.args
