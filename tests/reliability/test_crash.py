@@ -5,6 +5,9 @@ Engine death: the render runs in the engine child process; SIGKILL it while it r
 ``engine_died``, a new engine starts, and the next job succeeds: with the numpy fake
 engine and with the real embedded tiny model.
 
+Engine stall: SIGSTOP the engine mid-render and cancel nothing; the worker's watchdog
+(``--stall-timeout``) kills it, the job fails with ``engine_died``, and the next job renders.
+
 Server death: SIGKILL the server with one job running and others queued for two
 clients, leaving a half-written temporary file in the clip folder as a write cut short
 would. The engine child exits by itself; a new server on the same clip folder reports
@@ -119,6 +122,37 @@ def test_hung_engine_is_killed_on_cancel(serve: Callable[..., Server], tmp_path:
         p.send("/jasco/set", "steps", 2)
         final = p.wait_final(p.generate("after-hang").args[0], timeout=60)
         assert final.address == "/jasco/done", final
+    assert temp_files(clips) == []
+
+
+def test_stalled_engine_is_killed_without_a_cancel(serve: Callable[..., Server], tmp_path: Path) -> None:
+    """A frozen engine (SIGSTOP) and nobody cancels: after --stall-timeout seconds without
+    progress the watchdog kills it, the job fails engine_died, and the next job renders."""
+    bad = Server("--stall-timeout", "0", "--clip-dir", str(tmp_path / "never"), wait=False)
+    assert bad.proc.wait(30) == 2
+    bad.kill()
+    assert "error [bad_config]: --stall-timeout must be a positive number" in bad.output()
+    clips = tmp_path / "clips"
+    server = serve(*fake_args(clips, "--stall-timeout", "1.5", model="fake?delay=0.05"))
+    watch = FolderWatch(clips)
+    with Peer(server.address) as p:
+        p.wait_state(["idle"], timeout=60)
+        p.send("/jasco/set", "bars", 1)
+        p.send("/jasco/set", "steps", 400)
+        job = p.generate("frozen").args[0]
+        p.expect("/jasco/progress", where=lambda r: r.args[0] == job, timeout=30)
+        engine = server.wait_engine()
+        os.kill(engine, signal.SIGSTOP)
+        final = p.wait_final(job, timeout=30)
+        assert final.address == "/jasco/error", final
+        assert final.args[1] == "engine_died" and "stalled for 1.5 s without progress" in final.args[2], final
+        assert not pid_exists(engine)
+        assert server.wait_engine(exclude=[engine], timeout=30) != engine
+        p.send("/jasco/set", "steps", 2)
+        final = p.wait_final(p.generate("after-stall").args[0], timeout=60)
+        assert final.address == "/jasco/done", final
+        assert [n for n in visible_files(clips) if n.endswith(".wav")] == [Path(final.args[1]).name]
+    assert watch.stop() == []
     assert temp_files(clips) == []
 
 
