@@ -5,7 +5,9 @@
 1. ``/jasco/ping`` round trips over real UDP (python-osc client), idle.
 2. The same while the real engine renders (``--model``, default the embedded
    tiny model) in the worker's engine process: the OSC thread must stay responsive.
-3. Overhead: the time from sending ``/jasco/generate`` to receiving
+3. The same while a second client loads a large drum file (55 s, 8 channels,
+   48 kHz float, ~84 MB) again and again: it is read and hashed off the OSC thread.
+4. Overhead: the time from sending ``/jasco/generate`` to receiving
    ``/jasco/done`` minus the engine's own time. The engine is the fake engine of
    the tests (``tests/bridge/jasco_fake_engine.py``, no sleep), whose own
    ``generate`` time is measured in this process; what is left is what the
@@ -24,6 +26,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ sys.path.insert(0, str(_REPO))
 sys.path.insert(1, str(_REPO / "tests" / "bridge"))  # jasco_fake_engine (engine child processes inherit this)
 
 import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
 from pythonosc.osc_message import OscMessage  # noqa: E402
 from pythonosc.osc_message_builder import OscMessageBuilder  # noqa: E402
 
@@ -160,11 +164,41 @@ def bench_pings(model: str, pings: int, steps: int, clips: Path, nice_engine: in
                     break
                 time.sleep(0.002)  # a client that pings every couple of ms, not a flood
             t_render += time.perf_counter() - t0
+        drums, loads = drum_pings(c, ("127.0.0.1", server.port), pings, clips.parent / "big-drums.wav")
         return {"idle": percentiles(idle), "rendering": percentiles(busy), "renders": renders,
-                "render_seconds_mean": t_render / renders, "model": model}
+                "render_seconds_mean": t_render / renders, "model": model,
+                "drums": percentiles(drums), "drum_loads": loads}
     finally:
         server.stop()
         worker.stop()
+
+
+def drum_pings(c: Client, server: tuple[str, int], pings: int, path: Path) -> tuple[list[float], int]:
+    """Ping RTTs while another client sends ``/jasco/drums`` with a large file, one load after another."""
+    rng = np.random.default_rng(0)
+    sf.write(str(path), (0.01 * rng.standard_normal((48000 * 55, 8))).astype(np.float32), 48000, subtype="FLOAT")
+    stop = threading.Event()
+    loads = [0]
+
+    def loader() -> None:
+        d = Client(server)
+        while not stop.is_set():
+            d.send("/jasco/drums", str(path))
+            d.expect("/jasco/drums/loaded", timeout=60.0)
+            loads[0] += 1
+        d.sock.close()
+
+    thread = threading.Thread(target=loader, name="bench-drums")
+    thread.start()
+    try:
+        out = []
+        for k in range(pings):
+            out.append(c.ping(20_000 + k))
+            time.sleep(0.002)
+    finally:
+        stop.set()
+        thread.join(120.0)
+    return out, loads[0]
 
 
 def fake_engine_ms(steps: int) -> float:
@@ -245,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ping RTT rendering : p50 {r['p50']:.3f} ms  p90 {r['p90']:.3f} ms  p99 {r['p99']:.3f} ms  max {r['max']:.2f} ms  "
           f"(n={r['n']}, {pings['renders']} render(s) of {pings['render_seconds_mean']:.1f} s)")
     print(f"  p99 while rendering / goal {PING_GOAL_MS:g} ms = {r['p99'] / PING_GOAL_MS:.3f}")
+    d = pings["drums"]
+    print(f"ping RTT drum loads: p50 {d['p50']:.3f} ms  p90 {d['p90']:.3f} ms  p99 {d['p99']:.3f} ms  max {d['max']:.2f} ms  "
+          f"(n={d['n']}, {pings['drum_loads']} loads of an 84 MB file)")
+    print(f"  p99 while loading drums / goal {PING_GOAL_MS:g} ms = {d['p99'] / PING_GOAL_MS:.3f}")
     if overhead is None:
         return 0
     print(f"generate->done overhead beyond the engine's own {overhead['engine_ms']:.1f} ms "

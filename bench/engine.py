@@ -139,6 +139,7 @@ def build_400m(device: str, dtype: str | None) -> tuple[Any, str]:
     from engine.config import config_from_yaml
     from engine.encodec import CompressionModel
     from engine.jasco import JascoModel
+    from engine.pipeline import _resolve_dtype
     from engine.tiny import T5_DIRNAME, VARIANTS, chord_vocabulary_mapping, ensure_tiny_model, xp_cfg_yaml
     from midi.vocab import ChordVocabulary
 
@@ -153,8 +154,7 @@ def build_400m(device: str, dtype: str | None) -> tuple[Any, str]:
     model.to(dev)
     model.conditioners["description"].move_encoder(dev)
     vocab = ChordVocabulary.from_mapping(mapping, source="jasco-bridge rule vocabulary")
-    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-    dt = dtypes[dtype] if dtype else (torch.bfloat16 if dev.type == "cuda" else torch.float32)
+    dt = _resolve_dtype(dev, dtype)  # the engine's own rule (and its error for a bad name)
     pipe = JascoPipeline(model, vocab, device=dev, dtype=dt, model_id="random-400M")
     flow = sum(p.numel() for n, p in model.named_parameters() if ".compression_model." not in n)
     return pipe, f"400M dims, random ({flow / 1e6:.0f} M flow parameters)"

@@ -1,7 +1,10 @@
 """Reading drum files (and any other audio a request names) with soundfile.
 
-``read_audio(path)`` returns the samples as float32 ``[C, S]`` at the file's own
-rate, with the file's sha256 so a clip's sidecar can name exactly what was used.
+``probe_audio(path)`` checks a file from its metadata and header alone (a fraction
+of a millisecond at any size, so the OSC thread can answer ``/jasco/drums`` with a
+coded error at once); ``read_audio(path)`` decodes it as float32 ``[C, S]`` at the
+file's own rate, with the file's sha256 so a clip's sidecar can name exactly what
+was used (the server's drum checker thread and the render worker call it).
 Down-mixing, resampling to 32 kHz and repeating/padding to the model's window
 happen in the engine (``GenerationInput.drums_fill``), not here.
 """
@@ -27,6 +30,7 @@ MAX_SECONDS = 60.0  # longest drum loop accepted (the model window is 10 s)
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a 60 s 8-channel 192 kHz float file is ~370 MB; refuse anything this big
 MAX_CHANNELS = 8
 MIN_SECONDS = 0.05  # anything shorter is a broken or truncated file, not a loop
+_UNKNOWN_FRAMES = 2**62  # libsndfile says SF_COUNT_MAX when a stream does not know its length
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,28 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def read_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS) -> AudioData:
-    """Read an audio file as float32 ``[C, S]``.
+@dataclass(frozen=True)
+class AudioInfo:
+    """What ``probe_audio`` learns from a file's header, without decoding it."""
 
-    Raises ``NotFound`` (no such file), ``UnsupportedFormat`` (a file type
-    libsndfile does not read), ``BadAudio`` (corrupt, empty, or not finite) and
-    ``TooLarge`` (longer than ``max_seconds`` or too many channels).
+    path: str
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str  # soundfile's major format name, e.g. "WAV", "FLAC"
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def probe_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS) -> AudioInfo:
+    """Check an audio file from its metadata and header only (fast at any file size).
+
+    Raises the same coded errors as ``read_audio`` for everything the header
+    shows: ``NotFound``, ``UnsupportedFormat``, ``BadAudio`` (not a regular file,
+    empty, corrupt header, no or too few samples) and ``TooLarge``. What only
+    decoding shows (damaged data, NaN samples) is left to ``read_audio``.
     """
     try:
         p = Path(path).expanduser()
@@ -97,27 +117,51 @@ def read_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS
         raise BadAudio(f"{p.name!r} has no audio (rate {info.samplerate}, {info.channels} channels)")
     if info.channels > MAX_CHANNELS:
         raise TooLarge(f"{p.name!r} has {info.channels} channels; the limit is {MAX_CHANNELS}")
+    frames = int(info.frames)
+    if 0 <= frames < _UNKNOWN_FRAMES:  # some streams (mp3, ogg) may not say; read_audio bounds the read
+        _check_length(p.name, frames, int(info.samplerate), max_seconds)
+    return AudioInfo(path=str(p), sample_rate=int(info.samplerate), channels=int(info.channels),
+                     frames=frames, format=str(info.format))
+
+
+def _check_length(name: str, frames: int, rate: int, max_seconds: float) -> None:
+    if frames > int(max_seconds * rate):
+        raise TooLarge(f"{name!r} is longer than {max_seconds:g} s; trim the loop (the model uses 10 s)")
+    if frames == 0:
+        raise BadAudio(f"{name!r} contains no samples")
+    if frames < MIN_SECONDS * rate:
+        raise BadAudio(f"{name!r} holds only {frames} samples ({1000 * frames / rate:.1f} ms); "
+                       "the file is truncated or not a drum loop")
+
+
+def read_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS) -> AudioData:
+    """Read an audio file as float32 ``[C, S]``, with the sha256 of its bytes.
+
+    Raises ``NotFound`` (no such file), ``UnsupportedFormat`` (a file type
+    libsndfile does not read), ``BadAudio`` (corrupt, empty, or not finite) and
+    ``TooLarge`` (longer than ``max_seconds`` or too many channels). This
+    decodes and hashes the whole file: call it off the OSC thread.
+    """
+    info = probe_audio(path, max_seconds=max_seconds)
+    name = Path(info.path).name
     # info.frames can be unknown/huge for some formats (mp3, ogg streams): bound the read itself.
-    limit = int(max_seconds * info.samplerate)
+    limit = int(max_seconds * info.sample_rate)
     try:
-        with sf.SoundFile(str(p)) as f:
+        with sf.SoundFile(info.path) as f:
             data = f.read(frames=limit + 1, dtype="float32", always_2d=True)  # [S, C]
     except sf.LibsndfileError as err:
-        raise BadAudio(f"{p.name!r} is corrupt or truncated: {_sf_message(err)}") from err
+        raise BadAudio(f"{name!r} is corrupt or truncated: {_sf_message(err)}") from err
     except (OSError, RuntimeError, ValueError) as err:
-        raise BadAudio(f"{p.name!r} could not be decoded: {err}") from err
-    if data.shape[0] > limit:
-        raise TooLarge(f"{p.name!r} is longer than {max_seconds:g} s; trim the loop (the model uses 10 s)")
-    if data.shape[0] == 0:
-        raise BadAudio(f"{p.name!r} contains no samples")
-    if data.shape[0] < MIN_SECONDS * info.samplerate:
-        raise BadAudio(f"{p.name!r} holds only {data.shape[0]} samples ({1000 * data.shape[0] / info.samplerate:.1f} ms); "
-                       "the file is truncated or not a drum loop")
+        raise BadAudio(f"{name!r} could not be decoded: {err}") from err
+    _check_length(name, int(data.shape[0]), info.sample_rate, max_seconds)
     if not np.all(np.isfinite(data)):
-        raise BadAudio(f"{p.name!r} contains NaN or infinite samples")
+        raise BadAudio(f"{name!r} contains NaN or infinite samples")
     samples = np.ascontiguousarray(data.T, dtype=np.float32)  # [C, S]
-    return AudioData(samples=samples, sample_rate=int(info.samplerate), sha256=file_sha256(p),
-                     path=str(p), format=str(info.format))
+    try:
+        sha = file_sha256(info.path)
+    except OSError as err:  # removed or made unreadable between the read and the hash
+        raise BadAudio(f"cannot read {info.path!r}: {err.strerror or err}") from err
+    return AudioData(samples=samples, sample_rate=info.sample_rate, sha256=sha, path=info.path, format=info.format)
 
 
 def _sf_message(err: Exception) -> str:

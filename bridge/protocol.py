@@ -247,7 +247,10 @@ MESSAGES: tuple[Spec, ...] = (
     Spec(
         "/jasco/drums",
         "A drum loop: any audio file the server's host can read (absolute path; `~` and Max's "
-        "`Volume:/path` form are understood). Checked when received.",
+        "`Volume:/path` form are understood). Its header is checked at once (a missing, unsupported, "
+        "corrupt or too long file is answered with `/jasco/error` straight away); the whole file is "
+        "then read and hashed in the background and answered with `/jasco/drums/loaded`, or with "
+        "`/jasco/error` (e.g. damaged or NaN samples), after which the previous good loop stays in use.",
         args=(Arg("path", "s", max_len=MAX_PATH_CHARS),),
         replies=("/jasco/drums/loaded",),
     ),
@@ -293,7 +296,7 @@ REPLIES: tuple[Spec, ...] = (
     ),
     Spec(
         "/jasco/drums/loaded",
-        "The drum file was read.",
+        "The drum file was read in full and is used from now on (its sha256 goes into each clip's sidecar).",
         args=(Arg("path", "s"), Arg("seconds", "f"), Arg("sample_rate", "i")),
     ),
     Spec("/jasco/queued", "The job is queued with `position` jobs ahead of it (0 = it starts now).", args=(Arg("job", "s"), Arg("position", "i"))),

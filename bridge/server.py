@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import queue
 import socket
 import threading
 import time
@@ -38,9 +39,11 @@ from bridge.errors import (
     BadValue,
     Forbidden,
     JascoError,
+    QueueFull,
     TooLarge,
     UnknownJob,
 )
+from bridge.audio import probe_audio, read_audio
 from bridge.osc import MAX_PACKET_IN, decode_packet, encode_message
 from bridge.requests import JobListener
 from bridge.session import Session, map_chords, normalise_path
@@ -53,6 +56,8 @@ MAX_REGISTRATIONS = 1024
 MAX_ERRORS_PER_PACKET = 16  # error replies to one datagram (a bundle); the rest are counted in one more
 FORBIDDEN_REPLY_INTERVAL = 1.0  # seconds between forbidden answers to one host
 MIDI_SESSION: Address = ("midi", 0)
+MAX_DRUM_CHECKS = 16  # drum files waiting for their full check; more answer queue_full
+DRUMS_THREAD = "jasco-drums"
 
 
 # --- addresses and the allow-list ---------------------------------------------------
@@ -153,6 +158,87 @@ class ClientListener(JobListener):
 
 
 @dataclass(frozen=True)
+class DrumCheck:
+    """One ``/jasco/drums`` whose header passed; its contents are read and hashed off the OSC thread."""
+
+    client: Address  # the session's key, which is also where its replies go
+    path: str
+    token: int
+    epoch: int
+
+
+class DrumChecker:
+    """The thread ``jasco-drums``: reads and hashes chosen drum files, one at a time.
+
+    Reading and hashing a long loop takes a good part of a second; on the OSC
+    thread that would hold up every ping. The OSC thread checks the header at
+    once (``probe_audio``: missing, unsupported, corrupt, empty, too long all
+    answered immediately) and queues the rest here; this thread decodes the
+    whole file (``read_audio``: damaged data, NaN samples), stores its sha256 in
+    the session and answers ``/jasco/drums/loaded``, or ``/jasco/error`` and
+    returns the session to its last good drum loop.
+    """
+
+    def __init__(self, server: "BridgeServer", max_pending: int = MAX_DRUM_CHECKS) -> None:
+        self._server = server
+        self._queue: queue.Queue[DrumCheck | None] = queue.Queue(maxsize=max_pending)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=DRUMS_THREAD, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        while True:  # make room for the sentinel: checks still waiting are dropped
+            try:
+                self._queue.put_nowait(None)
+                break
+            except queue.Full:
+                self._drop_one()
+        thread.join(timeout)
+
+    def _drop_one(self) -> None:
+        try:
+            self._queue.get_nowait()
+        except queue.Empty:
+            return
+
+    def submit(self, check: DrumCheck) -> None:
+        try:
+            self._queue.put_nowait(check)
+        except queue.Full:
+            raise QueueFull(f"{MAX_DRUM_CHECKS} drum files are already being checked; send /jasco/drums "
+                            "again in a moment") from None
+
+    def _run(self) -> None:
+        while True:
+            check = self._queue.get()
+            if check is None:
+                return
+            try:
+                self._check(check)
+            except Exception:  # noqa: BLE001 - one bad check never stops the thread
+                log.exception("checking drum file %s failed", check.path)
+
+    def _check(self, check: DrumCheck) -> None:
+        try:
+            audio = read_audio(check.path)
+        except Exception as err:  # noqa: BLE001 - a decoder surprise is still a coded answer
+            failure = err if isinstance(err, JascoError) else JascoError(
+                f"internal error reading {check.path!r}: {type(err).__name__}: {err}")
+            if not isinstance(err, JascoError):
+                log.exception("reading drum file %s failed", check.path)
+            self._server.drums_checked(check, None)  # back to the last good loop first, then say why
+            self._server.send_error(check.client, failure)
+            return
+        self._server.drums_checked(check, audio.sha256)
+        self._server.send(check.client, "/jasco/drums/loaded", audio.path, audio.seconds, audio.sample_rate)
+
+
+@dataclass(frozen=True)
 class ServerStats:
     packets: int
     errors: int
@@ -202,6 +288,7 @@ class BridgeServer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
+        self._drums = DrumChecker(self)
         self._packets = 0
         self._errors = 0
         self._forbidden = 0
@@ -246,6 +333,7 @@ class BridgeServer:
         self._sock = sock
         self.port = sock.getsockname()[1]
         self._stop.clear()
+        self._drums.start()
         self._thread = threading.Thread(target=self._run, name="jasco-osc", daemon=True)
         self._thread.start()
         log.info("listening for OSC on %s:%d (replies to port %s)", self.host, self.port, self.reply_port or "of sender")
@@ -255,6 +343,7 @@ class BridgeServer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._drums.stop(timeout)
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -467,19 +556,26 @@ class BridgeServer:
         s.add_notes(s.melody, msg.groups, "melody")
 
     def _on_drums(self, msg: protocol.Message, src: Address, reply_to: Address) -> None:
-        from bridge.audio import read_audio
-
-        path = normalise_path(msg["path"])
-        audio = read_audio(path)
+        # Only the header here (fast at any size); DrumChecker reads and hashes the file and answers.
+        info = probe_audio(normalise_path(msg["path"]))
         s = self.session(reply_to)
-        s.drums_path = path
-        s.drums_sha256 = audio.sha256
-        self.send(reply_to, "/jasco/drums/loaded", path, audio.seconds, audio.sample_rate)
+        previous = (s.drums_path, s.drums_sha256, s.drums_token)
+        token, epoch = s.choose_drums(info.path)
+        try:
+            self._drums.submit(DrumCheck(reply_to, info.path, token, epoch))
+        except QueueFull:
+            s.drums_path, s.drums_sha256, s.drums_token = previous
+            raise
+
+    def drums_checked(self, check: DrumCheck, sha256: str | None) -> None:
+        """Record the end of a drum file's full check (called from the checker thread)."""
+        with self._lock:
+            s = self._sessions.get(check.client)
+            if s is not None:
+                s.drums_checked(check.token, check.epoch, check.path, sha256)
 
     def _on_drums_clear(self, msg: protocol.Message, src: Address, reply_to: Address) -> None:
-        s = self.session(reply_to)
-        s.drums_path = None
-        s.drums_sha256 = None
+        self.session(reply_to).clear_drums()
 
     def _on_set(self, msg: protocol.Message, src: Address, reply_to: Address) -> None:
         name = msg["name"]

@@ -13,6 +13,7 @@ from notes (``/jasco/notes/add``); with neither, the clip has no chord condition
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 import re
@@ -29,6 +30,7 @@ MELODY_FRAME_RATE = 50.0
 MELODY_FRAMES = 500  # the model's 10 s window at 50 Hz
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _MAX_VOLUME = re.compile(r"^[^/:]+:(/.*)$")  # Max's "Macintosh HD:/Users/..." form
+_drum_tokens = itertools.count(1)  # unique across sessions and resets, so a stale check never matches
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,13 @@ class Session:
     loop: tuple[float, float] | None = None
     melody: list[Note] = field(default_factory=list)
     drums_path: str | None = None
-    drums_sha256: str | None = None
+    drums_sha256: str | None = None  # None while the file is still being checked (or if never hashed)
+    # A drum file is checked in two steps (bridge.server): its header on the OSC thread, then a full
+    # read and hash on the checker thread. ``drums_token`` names the choice being checked; a failed
+    # check returns the session to ``drums_good``, the last fully checked loop since a clear or reset.
+    drums_token: int = 0
+    drums_epoch: int = 0
+    drums_good: tuple[str, str] | None = None
     params: RenderParams = field(default_factory=RenderParams)
     model: str | None = None  # None: the server's model
     last_seen: float = field(default_factory=time.monotonic)
@@ -72,6 +80,31 @@ class Session:
         fresh = Session(self.key)
         for f in dataclasses.fields(self):
             setattr(self, f.name, getattr(fresh, f.name))
+        self.drums_epoch = next(_drum_tokens)  # checks still running belong to the old state
+
+    # --- drums (see bridge.server: header checked at once, contents on the checker thread) ----
+    def choose_drums(self, path: str) -> tuple[int, int]:
+        """Use ``path`` from now on (its contents are still being checked); returns (token, epoch)."""
+        self.drums_path, self.drums_sha256 = path, None
+        self.drums_token = next(_drum_tokens)
+        return self.drums_token, self.drums_epoch
+
+    def drums_checked(self, token: int, epoch: int, path: str, sha256: str | None) -> None:
+        """The check of choice ``token`` ended: ``sha256`` of the good file, or None when it is bad."""
+        current = token == self.drums_token
+        if sha256 is not None:
+            if epoch == self.drums_epoch:
+                self.drums_good = (path, sha256)
+            if current:
+                self.drums_sha256 = sha256
+        elif current:
+            self.drums_path, self.drums_sha256 = self.drums_good or (None, None)
+            self.drums_token = next(_drum_tokens)
+
+    def clear_drums(self) -> None:
+        self.drums_path = self.drums_sha256 = self.drums_good = None
+        self.drums_token = next(_drum_tokens)
+        self.drums_epoch = next(_drum_tokens)
 
     # --- setters (values already validated by the protocol table) ----------------
     def set_tempo(self, bpm: float, numerator: int | None = None, denominator: int | None = None) -> None:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from bridge.errors import BadChord
+from midi.symbols import map_symbol
 from midi.vocab import ChordVocabulary
 
 NO_CHORD = "N"
@@ -38,12 +39,17 @@ class ChordsConditioner(nn.Module):
 
 
 def suggest(label: str, vocab: ChordVocabulary, n: int = 3) -> list[str]:
-    """Nearest vocabulary labels to an unknown one (case-insensitive first)."""
+    """Nearest vocabulary labels to an unknown one: the chord-symbol mapper's answer
+    (``midi.symbols``: same notes, then reduced extensions), a case slip, then spelling neighbours."""
     labels = list(vocab.labels)
+    try:
+        mapped = [map_symbol(label, vocab).label]
+    except BadChord:  # not a chord symbol at all: spelling neighbours only
+        mapped = []
     exact_ci = [lab for lab in labels if lab.lower() == label.lower()]
     close = difflib.get_close_matches(label, labels, n=n, cutoff=0.4)
     out: list[str] = []
-    for lab in exact_ci + close:
+    for lab in mapped + exact_ci + close:
         if lab not in out:
             out.append(lab)
     return out[:n]

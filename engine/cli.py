@@ -295,17 +295,10 @@ def _validate(job: RenderJob) -> None:
 # =============================================================================
 def map_chords(chords: Sequence[tuple[str, float]], vocab: Any) -> tuple[tuple[str, float], ...]:
     """Map typed chord symbols to vocabulary labels; print a note for each non-exact mapping."""
-    try:
-        from midi.symbols import map_symbol
-    except ImportError:  # the symbol mapper is optional: exact labels only
-        map_symbol = None
+    from midi.symbols import map_symbol
+
     out: list[tuple[str, float]] = []
     for text, start in chords:
-        if map_symbol is None:
-            if text not in vocab:
-                raise BadChord(f"chord {text!r} is not in the model's vocabulary")
-            out.append((text, start))
-            continue
         mapping = map_symbol(text, vocab)
         if not mapping.exact:
             why = f" ({mapping.reason})" if getattr(mapping, "reason", "") else ""
@@ -339,17 +332,12 @@ def load_melody(path: Path, *, bpm: float | None, frames: int, frame_rate: float
         matrix = obj.detach().to(torch.float32).contiguous().clone().numpy()  # .th files are views
     else:
         raise UnsupportedFormat(f"--melody {p.name!r}: use a .mid, .npy or .th file")
-    matrix = np.asarray(matrix)
-    if matrix.ndim == 3 and matrix.shape[0] == 1:
-        matrix = matrix[0]
-    if matrix.ndim != 2 or MELODY_BINS not in matrix.shape:
-        raise BadMelody(f"{p.name!r} has shape {list(matrix.shape)}; expected [53, T] or [T, 53]")
-    if matrix.shape[0] != MELODY_BINS:
-        matrix = matrix.T
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    if not np.all(np.isfinite(matrix)):
-        raise BadMelody(f"{p.name!r} contains NaN or infinite values")
-    return matrix
+    from engine.melody import prepare_melody
+
+    try:  # the engine's own validation: [53, T] or [T, 53], finite, cut/padded to the model's frames
+        return prepare_melody(matrix, bins=MELODY_BINS, num_frames=frames)
+    except BadMelody as exc:
+        raise BadMelody(f"{p.name!r}: {exc}") from exc
 
 
 def _melody_from_midi(p: Path, *, bpm: float | None, frames: int, frame_rate: float) -> "np.ndarray":
@@ -439,9 +427,9 @@ def _atomic(path: Path, writer: Callable[[str], None]) -> None:
     try:
         writer(tmp)
         os.replace(tmp, path)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError (disk full, ...)
         Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -43,8 +43,11 @@ def prepare_waveform(
         arr = raw.astype(np.float32)
     except (TypeError, ValueError) as exc:
         raise BadAudio(f"drums must be a float array [channels, samples] or [samples] ({exc})") from exc
-    if np.issubdtype(raw.dtype, np.integer):  # PCM integers (e.g. int16) -> [-1, 1)
-        arr = arr / float(2 ** (8 * raw.dtype.itemsize - 1))
+    if np.issubdtype(raw.dtype, np.integer):  # PCM integers (e.g. int16; uint8 is offset by 128) -> [-1, 1)
+        half = float(2 ** (8 * raw.dtype.itemsize - 1))
+        if np.issubdtype(raw.dtype, np.unsignedinteger):
+            arr = raw.astype(np.float64) - half  # float32 cannot hold uint32 offsets exactly
+        arr = (arr / half).astype(np.float32)
     elif not np.issubdtype(raw.dtype, np.floating):
         raise BadAudio(f"drums must be numeric samples, got dtype {raw.dtype}")
     if arr.ndim == 1:

@@ -54,10 +54,16 @@ def _looks_like_path(spec: str) -> bool:
     return not _HUB_NAME.match(spec) or ".." in spec
 
 
-def _snapshot(repo_id: str, local_files_only: bool) -> Path:
+# what transformers needs of a referenced component (T5, EnCodec): hub repos such as
+# google-t5/t5-base also hold TF, Flax, Rust and ONNX copies worth gigabytes
+COMPONENT_FILES = ("*.json", "*.safetensors", "*.model", "*.txt")
+
+
+def _snapshot(repo_id: str, local_files_only: bool, allow_patterns: tuple[str, ...] | None = None) -> Path:
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(repo_id, local_files_only=local_files_only))
+    patterns = list(allow_patterns) if allow_patterns else None
+    return Path(snapshot_download(repo_id, local_files_only=local_files_only, allow_patterns=patterns))
 
 
 def resolve_model_dir(spec: str | os.PathLike[str], local_files_only: bool | None = None) -> ResolvedModel:
@@ -120,7 +126,7 @@ def resolve_named(
     errors: list[str] = []
     for repo in (name,) + HUB_ALIASES.get(name, ()):
         try:
-            return _check_named(_snapshot(repo, offline), what, required)
+            return _check_named(_snapshot(repo, offline, COMPONENT_FILES), what, required)
         except ModelUnavailable:
             raise
         except Exception as exc:  # any hub failure: try the next alias, then explain

@@ -116,7 +116,12 @@ class GenerationOutput:
 
 def _resolve_dtype(device: torch.device, dtype: object) -> torch.dtype:
     if dtype is None:
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        if device.type != "cuda":
+            return torch.float32
+        if torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        logger.info("this GPU has no bfloat16 support: using float16 autocast")
+        return torch.float16
     if isinstance(dtype, torch.dtype):
         resolved = dtype
     elif isinstance(dtype, str) and dtype.lower() in _DTYPES:
@@ -235,6 +240,8 @@ class JascoPipeline:
             chord_vocab = ChordVocabulary.resolve(explicit=vocab, model_dir=resolved_dir,
                                                   download=not offline_mode(local_files_only))
         jasco.to(dev)
+        if jasco.compression is not None:  # the decoder, also when no drums conditioner holds it
+            jasco.compression.to(dev)
         if "description" in jasco.conditioners:
             jasco.conditioners["description"].move_encoder(dev)
         logger.info("loaded %s from %s (%s, %s)", model_id, resolved_dir, dev, dt)
@@ -284,9 +291,8 @@ class JascoPipeline:
         return torch.randn((batch, self.cfg.sequence_length, self.cfg.latent_dim), generator=gen)
 
     def field(self, cond: ConditionTensors, terms: Sequence[CfgTerm]) -> GuidedField:
-        autocast = self.dtype if self._device.type == "cuda" and self.dtype != torch.float32 else None
-        if self._device.type == "cpu" and self.dtype == torch.bfloat16:
-            autocast = torch.bfloat16
+        """The guided vector field; reduced precision = autocast to ``dtype`` (weights stay float32)."""
+        autocast = None if self.dtype == torch.float32 else self.dtype
         return GuidedField(self.model, cond, terms, autocast)
 
     @staticmethod
@@ -304,18 +310,23 @@ class JascoPipeline:
     def generate(self, inputs: Sequence[GenerationInput], params: SamplingParams | None = None, *,
                  progress: Callable[[int, float], None] | None = None,
                  cancelled: Callable[[], bool] | None = None,
-                 z0: torch.Tensor | None = None) -> GenerationOutput:
+                 z0: torch.Tensor | np.ndarray | None = None) -> GenerationOutput:
         """Render a batch. ``z0`` overrides the seeded noise (tests, reproductions)."""
         params = params if params is not None else SamplingParams()
         if not isinstance(params, SamplingParams):
             raise BadValue(f"expected SamplingParams, got {type(params).__name__}")
         items = self._check_batch(inputs)
-        cond, terms = self.conditions(items, params)
         if z0 is None:
             z0 = self.noise(params.seed, len(items))
+        elif not isinstance(z0, torch.Tensor):
+            try:
+                z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
+            except (TypeError, ValueError) as exc:
+                raise BadValue(f"z0 must be a float array [B, T, D] ({exc})") from exc
         expected = (len(items), self.cfg.sequence_length, self.cfg.latent_dim)
         if tuple(z0.shape) != expected:
             raise BadValue(f"z0 must have shape {list(expected)}, got {list(z0.shape)}")
+        cond, terms = self.conditions(items, params)
         sampler = get_sampler(params.solver)
         with torch.inference_mode():
             result = sampler(self.field(cond, terms), z0.to(self._device, torch.float32), steps=params.steps,

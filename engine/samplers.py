@@ -58,33 +58,42 @@ def _check_steps(steps: int) -> None:
         raise BadValue(f"steps must be a positive integer, got {steps!r}")
 
 
-def euler(field: VectorField, z0: torch.Tensor, *, steps: int = 16, rtol: float = 1e-5, atol: float = 1e-5,
-          callback: Callback | None = None, cancelled: CancelCheck | None = None) -> SampleResult:
-    """Explicit Euler, dt = 1/steps, t a float32 [1] tensor incremented by dt (as audiocraft)."""
+Step = Callable[[VectorField, torch.Tensor, torch.Tensor, float], torch.Tensor]
+
+
+def _fixed_steps(step: Step, field: VectorField, z0: torch.Tensor, steps: int, callback: Callback | None,
+                 cancelled: CancelCheck | None) -> SampleResult:
+    """``steps`` steps of ``step(f, t, z, dt) -> z_next`` from t = 0, t a float32 [1] tensor incremented by dt."""
     _check_steps(steps)
     f = _Counted(field, callback, cancelled)
     dt = 1.0 / steps
     z = z0
     t = torch.zeros((1,), device=z0.device)
     for _ in range(steps):
-        z = z + dt * f(t, z)
+        z = step(f, t, z, dt)
         t = t + dt
     return SampleResult(z, f.nfe, f.times)
+
+
+def _euler_step(f: VectorField, t: torch.Tensor, z: torch.Tensor, dt: float) -> torch.Tensor:
+    return z + dt * f(t, z)
+
+
+def _midpoint_step(f: VectorField, t: torch.Tensor, z: torch.Tensor, dt: float) -> torch.Tensor:
+    half = z + (dt / 2) * f(t, z)
+    return z + dt * f(t + dt / 2, half)
+
+
+def euler(field: VectorField, z0: torch.Tensor, *, steps: int = 16, rtol: float = 1e-5, atol: float = 1e-5,
+          callback: Callback | None = None, cancelled: CancelCheck | None = None) -> SampleResult:
+    """Explicit Euler, dt = 1/steps, t a float32 [1] tensor incremented by dt (as audiocraft)."""
+    return _fixed_steps(_euler_step, field, z0, steps, callback, cancelled)
 
 
 def midpoint(field: VectorField, z0: torch.Tensor, *, steps: int = 16, rtol: float = 1e-5, atol: float = 1e-5,
              callback: Callback | None = None, cancelled: CancelCheck | None = None) -> SampleResult:
     """Explicit midpoint (2nd order, 2 evaluations per step)."""
-    _check_steps(steps)
-    f = _Counted(field, callback, cancelled)
-    dt = 1.0 / steps
-    z = z0
-    t = torch.zeros((1,), device=z0.device)
-    for _ in range(steps):
-        half = z + (dt / 2) * f(t, z)
-        z = z + dt * f(t + dt / 2, half)
-        t = t + dt
-    return SampleResult(z, f.nfe, f.times)
+    return _fixed_steps(_midpoint_step, field, z0, steps, callback, cancelled)
 
 
 def dopri5(field: VectorField, z0: torch.Tensor, *, steps: int = 16, rtol: float = 1e-5, atol: float = 1e-5,

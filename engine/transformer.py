@@ -16,14 +16,20 @@ from torch import nn
 from .config import TransformerConfig
 
 
-def sin_positions(length: int, dim: int, max_period: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """[1, T, dim] sinusoidal positions, ``[cos(p*w_i), sin(p*w_i)]`` (cos first), w_i = P^(-i/(dim/2-1))."""
+def sin_positions(length: int, dim: int, max_period: float, device: torch.device,
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """[1, T, dim] sinusoidal positions, ``[cos(p*w_i), sin(p*w_i)]`` (cos first), w_i = P^(-i/(dim/2-1)).
+
+    Always computed in float32 (then cast to ``dtype``): in bfloat16 the frame index and the
+    phase lose so much precision (positions above 256 are not even representable) that the
+    embedding is wrong by up to 2 -- under autocast the caller asks for float32.
+    """
     half = dim // 2
-    pos = torch.arange(length, device=device).view(1, -1, 1).to(dtype)  # [1, T, 1]
-    idx = torch.arange(half, device=device, dtype=dtype).view(1, 1, -1)  # [1, 1, half]
-    period = torch.full([], max_period, device=device, dtype=dtype)
+    pos = torch.arange(length, device=device, dtype=torch.float32).view(1, -1, 1)  # [1, T, 1]
+    idx = torch.arange(half, device=device, dtype=torch.float32).view(1, 1, -1)  # [1, 1, half]
+    period = torch.full([], max_period, device=device, dtype=torch.float32)
     phase = pos / (period ** (idx / (half - 1)))  # [1, T, half]
-    return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1)
+    return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1).to(dtype)
 
 
 class Attention(nn.Module):
@@ -101,7 +107,8 @@ class Transformer(nn.Module):
 
     def forward(self, x: torch.Tensor, src: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
         """x: [B, T, dim] (positions added here); src: [B, S, dim]; key_mask: [B, S] bool or None."""
-        pos = sin_positions(x.shape[1], x.shape[2], self.cfg.max_period, x.device, x.dtype)  # [1, T, dim]
+        # float32 positions: under reduced-precision autocast the residual stream becomes float32 here
+        pos = sin_positions(x.shape[1], x.shape[2], self.cfg.max_period, x.device, torch.float32)  # [1, T, dim]
         x = x + self.cfg.positional_scale * pos
         for layer in self.layers:
             x = layer(x, src, key_mask)

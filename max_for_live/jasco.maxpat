@@ -253,7 +253,7 @@
 					],
 					"patching_rect": [
 						20.0,
-						170.0,
+						172.0,
 						110.0,
 						22.0
 					],
@@ -339,7 +339,7 @@
 					],
 					"patching_rect": [
 						340.0,
-						170.0,
+						147.0,
 						110.0,
 						22.0
 					],
@@ -410,7 +410,7 @@
 					],
 					"patching_rect": [
 						460.0,
-						170.0,
+						154.0,
 						145.0,
 						22.0
 					],
@@ -469,7 +469,7 @@
 					],
 					"patching_rect": [
 						580.0,
-						170.0,
+						147.0,
 						145.0,
 						22.0
 					],
@@ -555,7 +555,7 @@
 					],
 					"patching_rect": [
 						20.0,
-						260.0,
+						247.0,
 						110.0,
 						22.0
 					],
@@ -601,7 +601,7 @@
 					],
 					"patching_rect": [
 						140.0,
-						260.0,
+						254.0,
 						152.0,
 						22.0
 					],
@@ -643,7 +643,8 @@
 							"parameter_enum": [
 								"val1",
 								"val2"
-							]
+							],
+							"parameter_invisible": 2
 						}
 					},
 					"text": "Generate",
@@ -653,6 +654,24 @@
 			{
 				"box": {
 					"id": "obj-26",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						400.0,
+						60.0,
+						22.0
+					],
+					"text": "generate"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-27",
 					"maxclass": "live.text",
 					"mode": 0,
 					"numinlets": 1,
@@ -685,7 +704,8 @@
 							"parameter_enum": [
 								"val1",
 								"val2"
-							]
+							],
+							"parameter_invisible": 2
 						}
 					},
 					"text": "Cancel",
@@ -694,7 +714,25 @@
 			},
 			{
 				"box": {
-					"id": "obj-27",
+					"id": "obj-28",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						120.0,
+						400.0,
+						60.0,
+						22.0
+					],
+					"text": "cancel"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-29",
 					"maxclass": "live.text",
 					"mode": 0,
 					"numinlets": 1,
@@ -727,7 +765,8 @@
 							"parameter_enum": [
 								"val1",
 								"val2"
-							]
+							],
+							"parameter_invisible": 2
 						}
 					},
 					"text": "Tracks",
@@ -736,7 +775,25 @@
 			},
 			{
 				"box": {
-					"id": "obj-28",
+					"id": "obj-30",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						200.0,
+						400.0,
+						60.0,
+						22.0
+					],
+					"text": "refresh"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-31",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -751,60 +808,6 @@
 						22.0
 					],
 					"text": "t b b"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-29",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						20.0,
-						400.0,
-						60.0,
-						22.0
-					],
-					"text": "generate"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-30",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						120.0,
-						400.0,
-						50.0,
-						22.0
-					],
-					"text": "cancel"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-31",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						200.0,
-						400.0,
-						50.0,
-						22.0
-					],
-					"text": "refresh"
 				}
 			},
 			{
@@ -949,7 +952,7 @@
 					],
 					"patching_rect": [
 						20.0,
-						480.0,
+						487.0,
 						103.0,
 						22.0
 					],
@@ -1035,7 +1038,7 @@
 					],
 					"patching_rect": [
 						220.0,
-						480.0,
+						487.0,
 						110.0,
 						22.0
 					],
@@ -1094,7 +1097,7 @@
 					],
 					"patching_rect": [
 						300.0,
-						480.0,
+						487.0,
 						103.0,
 						22.0
 					],
@@ -1175,7 +1178,7 @@
 					],
 					"patching_rect": [
 						360.0,
-						480.0,
+						487.0,
 						96.0,
 						22.0
 					],
@@ -1236,7 +1239,7 @@
 					],
 					"patching_rect": [
 						430.0,
-						480.0,
+						487.0,
 						145.0,
 						22.0
 					],
@@ -1435,7 +1438,7 @@
 					],
 					"patching_rect": [
 						140.0,
-						660.0,
+						627.0,
 						96.0,
 						22.0
 					],
@@ -1516,7 +1519,7 @@
 					],
 					"patching_rect": [
 						200.0,
-						660.0,
+						627.0,
 						145.0,
 						22.0
 					],
@@ -1575,7 +1578,7 @@
 					],
 					"patching_rect": [
 						260.0,
-						660.0,
+						627.0,
 						138.0,
 						22.0
 					],
@@ -1881,43 +1884,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-25",
-						0
-					],
-					"destination": [
-						"obj-28",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-28",
-						1
-					],
-					"destination": [
-						"obj-10",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-28",
-						0
-					],
-					"destination": [
-						"obj-29",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-29",
+						"obj-26",
 						0
 					],
 					"destination": [
@@ -1929,19 +1896,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-26",
-						0
-					],
-					"destination": [
-						"obj-30",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-30",
+						"obj-28",
 						0
 					],
 					"destination": [
@@ -1957,7 +1912,55 @@
 						0
 					],
 					"destination": [
+						"obj-28",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-30",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						0
+					],
+					"destination": [
+						"obj-30",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-25",
+						0
+					],
+					"destination": [
 						"obj-31",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-31",
+						1
+					],
+					"destination": [
+						"obj-10",
 						0
 					]
 				}
@@ -1969,7 +1972,7 @@
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-26",
 						0
 					]
 				}

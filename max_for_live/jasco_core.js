@@ -21,6 +21,7 @@ var VERSION = "0.1.0";
 // --- protocol constants (issue 7's address space, the device's side) ------
 var ADDR = {
     hello: "/jasco/hello",
+    reset: "/jasco/reset",
     tempo: "/jasco/tempo",
     notesClear: "/jasco/notes/clear",
     notesAdd: "/jasco/notes/add",
@@ -54,6 +55,7 @@ var MAX_PACKET_BYTES = 8192;       // every packet must be strictly smaller
 var NOTES_PER_PACKET = 60;         // 240 atoms: stays under Max's 256-atom message habit
 var MAX_PROMPT_CHARS = 1000;       // the bridge's limit: a longer prompt is refused here, with a message
 var MAX_NOTES = 20000;             // more notes than this is not a chord clip
+var MAX_NUMERATOR = 32;            // the bridge's limit for /jasco/tempo's numerator
 var QUEUE_TIMEOUT_MS = 4000;       // no /jasco/queued after this: the bridge is not running
 // Codes with job "" that refuse a /jasco/generate itself (no job will follow).
 var GENERATE_REFUSED = ["queue_full", "vocab_unavailable", "model_unavailable", "model_load_failed",
@@ -302,6 +304,11 @@ function readClipNotes(live, clipPath) {
     if (live.id(clipPath) === 0) {
         fail("no clip at " + clipPath);
     }
+    var version = liveVersion(live);
+    if (version[0] > 0 && version[0] < 11) {
+        fail("reading a chords clip needs Live 11 or later (this is Live " + versionString(version) +
+            "): set Chords to 'none'");
+    }
     if (getNumber(live, clipPath, "is_midi_clip") !== 1) {
         fail("the chords clip '" + getString(live, clipPath, "name") + "' is not a MIDI clip");
     }
@@ -398,6 +405,10 @@ function chunkNotes(notes, maxBytes, notesPerPacket) {
 function buildGenerateMessages(request, maxBytes, notesPerPacket) {
     var out = [], i, p;
     out.push(msg(ADDR.hello, [I(request.replyPort)]));
+    // Start from a clean session: a setting the device no longer sends (a model
+    // picked earlier, then "server default"; anything another OSC tool set on
+    // this reply port) must not stick. Hello's registration survives a reset.
+    out.push(msg(ADDR.reset));
     out.push(msg(ADDR.tempo, [F(request.bpm), I(request.numerator), I(request.denominator)]));
     out.push(msg(ADDR.notesClear));
     if (request.notes && request.notes.length) {
@@ -491,25 +502,22 @@ function placeClip(live, job, path) {
         live.set(slotPath + " clip", "name", name);
         return {placed: true, where: "'" + track.name + "' slot " + (slot + 1), reason: ""};
     }
-    // arrangement: at the position captured when Generate was pressed
+    // arrangement: at the position captured when Generate was pressed. Live
+    // prints (does not throw) when it refuses and may return nothing, so the
+    // new clip is the one at that position that was not on the track before
+    // (never a clip of the user's that happens to start there).
+    var before = getIds(live, trackPath, "arrangement_clips");
     var result = live.call(trackPath, "create_audio_clip", [path, job.position]);
     var clipId = 0;
     if (isArray(result) && result.length >= 2 && result[0] === "id") {
-        clipId = Number(result[1]);
+        clipId = Number(result[1]) || 0;
     }
-    if (!clipId) {
-        // no id returned: the clip at that position, the one with our file first
-        var ids = getIds(live, trackPath, "arrangement_clips"), i, p, atPosition = 0;
-        for (i = 0; i < ids.length; i++) {
-            p = "id " + ids[i];
-            if (Math.abs(getNumber(live, p, "start_time") - job.position) < 1e-6) {
-                atPosition = atPosition || ids[i];
-                if (getString(live, p, "file_path") === path) {
-                    clipId = ids[i];
-                }
-            }
+    var ids = clipId ? [] : getIds(live, trackPath, "arrangement_clips"), i;
+    for (i = 0; i < ids.length && !clipId; i++) {
+        if (before.indexOf(ids[i]) < 0 &&
+                Math.abs(getNumber(live, "id " + ids[i], "start_time") - job.position) < 1e-6) {
+            clipId = ids[i];
         }
-        clipId = clipId || atPosition;
     }
     if (!clipId) {
         return {placed: false, where: "", reason: "Live did not create the clip in the arrangement"};
@@ -727,6 +735,11 @@ function createDevice(opts) {
         if (!(bpm > 0) || !(num > 0) || !(den > 0)) {
             fail("could not read the song's tempo and time signature");
         }
+        if (num > MAX_NUMERATOR) {
+            // Live allows up to 99 beats a bar; the bridge would refuse the whole /jasco/tempo
+            fail("the song's time signature " + num + "/" + den + " has more than " + MAX_NUMERATOR +
+                " beats a bar, which jasco-bridge does not accept");
+        }
         var clipPath = chordsClipPath();
         var clip = clipPath === null ? null : readClipNotes(live, clipPath);
         var drums = drumsPath();
@@ -853,6 +866,11 @@ function createDevice(opts) {
 
     function handleReply(address, args) {
         args = args || [];
+        if (address === "/jasco/error" && args.length === 2) {
+            // the job of an error about a message is "": a Max patch between
+            // [udpreceive] and [js] (or an older Max) may drop that empty symbol
+            args = [""].concat(args);
+        }
         var problem = checkArgs(address, args);
         if (problem) {
             status("Bridge: " + problem);

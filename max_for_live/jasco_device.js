@@ -43,20 +43,32 @@ var jascoDevice = jascoCore.createDevice({
     }
 });
 
+// Run fn; an exception (a Live API surprise, a bug) goes to the status line and
+// the Max console instead of leaving the device silent. Used for every entry
+// point Max calls: messages, the tracks observer, the timer.
+function jascoGuarded(what, fn) {
+    try {
+        fn();
+    } catch (e) {
+        outlet(1, ["status", "set", "Device error: " + (e.message || e)]);
+        post("jasco: " + what + ": " + (e.message || e) + "\n");
+    }
+}
+
 function jascoInit() {
     // Live's API is only usable once live.thisdevice has banged.
     jascoDevice.init();
     if (jascoTracksObserver === null) {
         jascoTracksObserver = new LiveAPI(function (args) {
             if (args && args[0] === "tracks") {
-                jascoDevice.refreshTracks();
+                jascoGuarded("tracks changed", jascoDevice.refreshTracks);
             }
         }, "live_set");
         jascoTracksObserver.property = "tracks";
     }
     if (jascoTicker === null) {
         jascoTicker = new Task(function () {
-            jascoDevice.tick();
+            jascoGuarded("tick", jascoDevice.tick);
         }, this);
         jascoTicker.interval = 500;
         jascoTicker.repeat();
@@ -81,16 +93,15 @@ function jascoCommand(name, args) {
 
 function anything() {
     var args = arrayfromargs(arguments);
-    try {
-        if (inlet === 1) {
-            jascoDevice.handleReply(messagename, args);
-        } else {
-            jascoCommand(messagename, args);
-        }
-    } catch (e) {
-        // Never leave the device silent: show what went wrong.
-        outlet(1, ["status", "set", "Device error: " + (e.message || e)]);
-        post("jasco: " + messagename + ": " + (e.message || e) + "\n");
+    var name = messagename;
+    if (inlet === 1) {
+        jascoGuarded(name, function () {
+            jascoDevice.handleReply(name, args);
+        });
+    } else {
+        jascoGuarded(name, function () {
+            jascoCommand(name, args);
+        });
     }
 }
 
@@ -102,5 +113,9 @@ function notifydeleted() {
     if (jascoTicker !== null) {
         jascoTicker.cancel();
         jascoTicker = null;
+    }
+    if (jascoTracksObserver !== null) {
+        jascoTracksObserver.property = "";   // stop observing the deleted device's set
+        jascoTracksObserver = null;
     }
 }

@@ -138,8 +138,9 @@ class Patch:
 
 def parameter(longname: str, shortname: str, ptype: int, *, mmin: float = 0.0, mmax: float = 1.0,
               initial: float | None = None, enum: tuple[str, ...] | None = None, unitstyle: int | None = None,
-              ) -> dict[str, Any]:
-    """Live parameter attributes (parameter_type: 0 float, 1 int, 2 enum)."""
+              invisible: int | None = None) -> dict[str, Any]:
+    """Live parameter attributes (parameter_type: 0 float, 1 int, 2 enum; parameter_invisible:
+    0 automated and stored, 1 stored only, 2 hidden)."""
     valueof: dict[str, Any] = {
         "parameter_longname": longname,
         "parameter_shortname": shortname,
@@ -155,6 +156,8 @@ def parameter(longname: str, shortname: str, ptype: int, *, mmin: float = 0.0, m
         valueof["parameter_initial"] = [initial]
     if unitstyle is not None:
         valueof["parameter_unitstyle"] = unitstyle
+    if invisible is not None:
+        valueof["parameter_invisible"] = invisible
     return {"parameter_enable": 1, "saved_attribute_attributes": {"valueof": valueof}}
 
 
@@ -183,60 +186,64 @@ def build() -> Patch:
         p.add("comment", (present[0] + 700.0, present[1] + 700.0, present[2], present[3]), text=text,
               present=present)
 
-    def setting(name: str, source: str, x: float, y: float, outlet: int = 0) -> None:
-        pre = p.obj(f"prepend {name}", (x, y), 1, 1)
-        p.connect(source, outlet, pre, 0)
+    def control(maxclass: str, name: str, rect: tuple[float, float, float, float],
+                present: tuple[float, float, float, float], **attrs: Any) -> str:
+        """A UI control named ``name`` whose output reaches [js] as the setting ``name <value>``."""
+        box = p.add(maxclass, rect, varname=name, present=present, **attrs)
+        pre = p.obj(f"prepend {name}", (rect[0], rect[1] + rect[3] + 12.0), 1, 1)
+        p.connect(box, 0, pre, 0)
         p.connect(pre, 0, js, 0)
+        return box
+
+    def number(name: str, longname: str, shortname: str, rect: tuple[float, float, float, float],
+               present: tuple[float, float, float, float], low: float, high: float, initial: float) -> str:
+        """An int live.numbox (a Live parameter, saved with the set)."""
+        return control("live.numbox", name, rect, present,
+                       **parameter(longname, shortname, 1, mmin=low, mmax=high, initial=initial, unitstyle=0))
+
+    def button(name: str, label: str, rect: tuple[float, float, float, float],
+               present: tuple[float, float, float, float]) -> tuple[str, str]:
+        """A momentary live.text and the [message NAME] that tells [js]. Hidden from Live
+        (parameter_invisible 2): not automatable and not stored, so neither automation nor
+        loading a set presses it."""
+        box = p.add("live.text", rect, varname=name, present=present, text=label, mode=0,
+                    **parameter(name.capitalize(), name.capitalize(), 2, enum=("val1", "val2"), invisible=2))
+        message = p.add("message", (rect[0], rect[1] + 80.0, 60.0, 22.0), text=name)
+        p.connect(message, 0, js, 0)
+        return box, message
 
     # --- left column: prompt, sources, target, actions --------------------------
     labelled("Prompt", (4.0, 2.0, 50.0, 16.0))
-    prompt = p.add("textedit", (20.0, 120.0, 300.0, 40.0), varname="prompt", present=(4.0, 18.0, 300.0, 38.0),
-                   lines=2, wordwrap=1, bangmode=0, outputmode=1, keymode=1, fontsize=11.0,
-                   hint="Describe the music: 'warm lofi piano with vinyl crackle'. Return or Generate sends it.")
     # outputmode 1: the text leaves as one symbol ("text warm, lofi"), commas and numbers intact
-    setting("prompt", prompt, 20.0, 170.0)
+    prompt = control("textedit", "prompt", (20.0, 120.0, 300.0, 40.0), (4.0, 18.0, 300.0, 38.0),
+                     lines=2, wordwrap=1, bangmode=0, outputmode=1, keymode=1, fontsize=11.0,
+                     hint="Describe the music: 'warm lofi piano with vinyl crackle'. Return or Generate sends it.")
 
     labelled("Chords", (4.0, 60.0, 46.0, 18.0))
-    chords = p.add("live.menu", (340.0, 120.0, 100.0, 15.0), varname="chords", present=(52.0, 61.0, 100.0, 15.0),
-                   **parameter("Chords", "Chords", 2, enum=CHORDS, initial=0))
-    setting("chords", chords, 340.0, 170.0)
+    control("live.menu", "chords", (340.0, 120.0, 100.0, 15.0), (52.0, 61.0, 100.0, 15.0),
+            **parameter("Chords", "Chords", 2, enum=CHORDS, initial=0))
 
     labelled("Drums", (4.0, 80.0, 46.0, 18.0))
-    drums_track = p.add("umenu", (460.0, 120.0, 100.0, 22.0), varname="drums_track",
-                        present=(52.0, 79.0, 100.0, 18.0), items=["none"], fontsize=10.0)
-    setting("drums_track", drums_track, 460.0, 170.0)
-    drums_scene = p.add("live.numbox", (580.0, 120.0, 40.0, 15.0), varname="drums_scene",
-                        present=(156.0, 80.0, 36.0, 15.0),
-                        **parameter("Drums scene", "Scene", 1, mmin=1, mmax=999, initial=1, unitstyle=0))
-    setting("drums_scene", drums_scene, 580.0, 170.0)
+    drums_track = control("umenu", "drums_track", (460.0, 120.0, 100.0, 22.0), (52.0, 79.0, 100.0, 18.0),
+                          items=["none"], fontsize=10.0)
+    number("drums_scene", "Drums scene", "Scene", (580.0, 120.0, 40.0, 15.0), (156.0, 80.0, 36.0, 15.0), 1, 999, 1)
 
     labelled("Target", (4.0, 100.0, 46.0, 18.0))
-    target = p.add("live.menu", (20.0, 220.0, 90.0, 15.0), varname="target", present=(52.0, 101.0, 80.0, 15.0),
-                   **parameter("Target", "Target", 2, enum=TARGETS, initial=0))
-    setting("target", target, 20.0, 260.0)
-    target_track = p.add("umenu", (140.0, 220.0, 120.0, 22.0), varname="target_track",
-                         present=(136.0, 99.0, 110.0, 18.0), fontsize=10.0)
-    setting("target_track", target_track, 140.0, 260.0)
+    control("live.menu", "target", (20.0, 220.0, 90.0, 15.0), (52.0, 101.0, 80.0, 15.0),
+            **parameter("Target", "Target", 2, enum=TARGETS, initial=0))
+    target_track = control("umenu", "target_track", (140.0, 220.0, 120.0, 22.0), (136.0, 99.0, 110.0, 18.0),
+                           fontsize=10.0)
 
-    generate = p.add("live.text", (20.0, 320.0, 80.0, 20.0), varname="generate", present=(4.0, 122.0, 80.0, 18.0),
-                     text="Generate", mode=0, **parameter("Generate", "Generate", 2, enum=("val1", "val2")))
-    cancel = p.add("live.text", (120.0, 320.0, 60.0, 20.0), varname="cancel", present=(88.0, 122.0, 60.0, 18.0),
-                   text="Cancel", mode=0, **parameter("Cancel", "Cancel", 2, enum=("val1", "val2")))
-    refresh = p.add("live.text", (200.0, 320.0, 60.0, 20.0), varname="refresh", present=(152.0, 122.0, 56.0, 18.0),
-                    text="Tracks", mode=0, **parameter("Refresh", "Refresh", 2, enum=("val1", "val2")))
-    # Generate: first make the textedit output what is typed, then "generate"
+    generate, gen_msg = button("generate", "Generate", (20.0, 320.0, 80.0, 20.0), (4.0, 122.0, 80.0, 18.0))
+    for name, label, rect, present in (("cancel", "Cancel", (120.0, 320.0, 60.0, 20.0), (88.0, 122.0, 60.0, 18.0)),
+                                       ("refresh", "Tracks", (200.0, 320.0, 60.0, 20.0), (152.0, 122.0, 56.0, 18.0))):
+        box, message = button(name, label, rect, present)
+        p.connect(box, 0, message, 0)
+    # Generate: first make the textedit output what is typed ([t b b] fires right to left), then "generate"
     order = p.obj("t b b", (20.0, 360.0), 1, 2, ["bang", "bang"])
-    gen_msg = p.add("message", (20.0, 400.0, 60.0, 22.0), text="generate")
-    cancel_msg = p.add("message", (120.0, 400.0, 50.0, 22.0), text="cancel")
-    refresh_msg = p.add("message", (200.0, 400.0, 50.0, 22.0), text="refresh")
     p.connect(generate, 0, order, 0)
     p.connect(order, 1, prompt, 0)
     p.connect(order, 0, gen_msg, 0)
-    p.connect(gen_msg, 0, js, 0)
-    p.connect(cancel, 0, cancel_msg, 0)
-    p.connect(cancel_msg, 0, js, 0)
-    p.connect(refresh, 0, refresh_msg, 0)
-    p.connect(refresh_msg, 0, js, 0)
 
     progress = p.add("slider", (20.0, 700.0, 300.0, 10.0), varname="progress", present=(4.0, 144.0, 300.0, 6.0),
                      size=101.0, ignoreclick=1, orientation=1, thickness=100.0)
@@ -245,46 +252,30 @@ def build() -> Patch:
 
     # --- right column: model and sampling parameters, ports, last clip -------------
     labelled("Model", (312.0, 2.0, 40.0, 18.0))
-    model = p.add("live.menu", (20.0, 460.0, 180.0, 15.0), varname="model", present=(352.0, 3.0, 200.0, 15.0),
-                  **parameter("Model", "Model", 2, enum=MODELS, initial=0))
-    setting("model", model, 20.0, 480.0)
+    control("live.menu", "model", (20.0, 460.0, 180.0, 15.0), (352.0, 3.0, 200.0, 15.0),
+            **parameter("Model", "Model", 2, enum=MODELS, initial=0))
 
     labelled("Solver", (312.0, 20.0, 40.0, 18.0))
-    solver = p.add("live.menu", (220.0, 460.0, 70.0, 15.0), varname="solver", present=(352.0, 21.0, 70.0, 15.0),
-                   **parameter("Solver", "Solver", 2, enum=SOLVERS, initial=0))
-    setting("solver", solver, 220.0, 480.0)
-    steps = p.add("live.numbox", (300.0, 460.0, 40.0, 15.0), varname="steps", present=(426.0, 21.0, 40.0, 15.0),
-                  **parameter("Steps", "Steps", 1, mmin=1, mmax=200, initial=16, unitstyle=0))
-    setting("steps", steps, 300.0, 480.0)
+    control("live.menu", "solver", (220.0, 460.0, 70.0, 15.0), (352.0, 21.0, 70.0, 15.0),
+            **parameter("Solver", "Solver", 2, enum=SOLVERS, initial=0))
+    number("steps", "Steps", "Steps", (300.0, 460.0, 40.0, 15.0), (426.0, 21.0, 40.0, 15.0), 1, 200, 16)
     labelled("Seed", (470.0, 20.0, 30.0, 18.0))
-    seed = p.add("live.numbox", (360.0, 460.0, 60.0, 15.0), varname="seed", present=(500.0, 21.0, 60.0, 15.0),
-                 **parameter("Seed", "Seed", 1, mmin=0, mmax=999999, initial=0, unitstyle=0))
-    setting("seed", seed, 360.0, 480.0)
-    random_seed = p.add("live.toggle", (430.0, 460.0, 15.0, 15.0), varname="random_seed",
-                        present=(564.0, 21.0, 15.0, 15.0),
-                        **parameter("Random seed", "Rnd", 2, enum=("off", "on"), initial=1))
-    setting("random_seed", random_seed, 430.0, 480.0)
+    seed = number("seed", "Seed", "Seed", (360.0, 460.0, 60.0, 15.0), (500.0, 21.0, 60.0, 15.0), 0, 999999, 0)
+    control("live.toggle", "random_seed", (430.0, 460.0, 15.0, 15.0), (564.0, 21.0, 15.0, 15.0),
+            **parameter("Random seed", "Rnd", 2, enum=("off", "on"), initial=1))
 
-    cfg_all = p.add("live.dial", (20.0, 600.0, 44.0, 48.0), varname="cfg_all", present=(312.0, 40.0, 44.0, 48.0),
-                    **parameter("CFG all", "CFG", 0, mmin=0.0, mmax=20.0, initial=5.0, unitstyle=1))
-    setting("cfg_all", cfg_all, 20.0, 660.0)
-    cfg_txt = p.add("live.dial", (80.0, 600.0, 44.0, 48.0), varname="cfg_txt", present=(360.0, 40.0, 44.0, 48.0),
-                    **parameter("CFG text", "CFG txt", 0, mmin=0.0, mmax=20.0, initial=0.0, unitstyle=1))
-    setting("cfg_txt", cfg_txt, 80.0, 660.0)
+    control("live.dial", "cfg_all", (20.0, 600.0, 44.0, 48.0), (312.0, 40.0, 44.0, 48.0),
+            **parameter("CFG all", "CFG", 0, mmin=0.0, mmax=20.0, initial=5.0, unitstyle=1))
+    control("live.dial", "cfg_txt", (80.0, 600.0, 44.0, 48.0), (360.0, 40.0, 44.0, 48.0),
+            **parameter("CFG text", "CFG txt", 0, mmin=0.0, mmax=20.0, initial=0.0, unitstyle=1))
     labelled("Bars (0 = clip)", (410.0, 40.0, 80.0, 18.0))
-    bars = p.add("live.numbox", (140.0, 600.0, 40.0, 15.0), varname="bars", present=(410.0, 58.0, 40.0, 15.0),
-                 **parameter("Bars", "Bars", 1, mmin=0, mmax=64, initial=0, unitstyle=0))
-    setting("bars", bars, 140.0, 660.0)
+    number("bars", "Bars", "Bars", (140.0, 600.0, 40.0, 15.0), (410.0, 58.0, 40.0, 15.0), 0, 64, 0)
 
     labelled("Bridge / reply port", (494.0, 40.0, 110.0, 18.0))
-    bridge_port = p.add("live.numbox", (200.0, 600.0, 50.0, 15.0), varname="bridge_port",
-                        present=(494.0, 58.0, 52.0, 15.0),
-                        **parameter("Bridge port", "Port", 1, mmin=1, mmax=65535, initial=BRIDGE_PORT, unitstyle=0))
-    setting("bridge_port", bridge_port, 200.0, 660.0)
-    reply_port = p.add("live.numbox", (260.0, 600.0, 50.0, 15.0), varname="reply_port",
-                       present=(550.0, 58.0, 52.0, 15.0),
-                       **parameter("Reply port", "Reply", 1, mmin=1, mmax=65535, initial=REPLY_PORT, unitstyle=0))
-    setting("reply_port", reply_port, 260.0, 660.0)
+    number("bridge_port", "Bridge port", "Port", (200.0, 600.0, 50.0, 15.0), (494.0, 58.0, 52.0, 15.0),
+           1, 65535, BRIDGE_PORT)
+    number("reply_port", "Reply port", "Reply", (260.0, 600.0, 50.0, 15.0), (550.0, 58.0, 52.0, 15.0),
+           1, 65535, REPLY_PORT)
 
     labelled("Last clip (drag from Live's browser if it could not be placed)", (312.0, 90.0, 296.0, 16.0))
     path = p.add("textedit", (340.0, 700.0, 280.0, 30.0), varname="path", present=(312.0, 106.0, 296.0, 34.0),

@@ -48,18 +48,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             width = max(len(m.input) for m in mappings)
             for m in mappings:
-                tag = "exact " if m.exact else "nearest"
-                print(f"{m.input:<{width}}  {m.label:<10} {tag}  {m.reason}")
+                tag = "exact" if m.exact else "nearest"
+                print(f"{m.input:<{width}}  {m.label:<10} {tag:<7}  {m.reason}")
         return 0
-    from midi.files import progression_from_midi_file
+    from midi.files import channel_index, progression_from_midi_file
 
-    channel = None
-    if args.channel is not None:
-        if not 1 <= args.channel <= 16:
-            raise BadValue(f"--channel must be 1..16, got {args.channel}")
-        channel = args.channel - 1
     prog = progression_from_midi_file(
-        args.file, vocab, bpm=args.bpm, channel=channel, sustain=not args.no_sustain,
+        args.file, vocab, bpm=args.bpm, channel=channel_index(args.channel), sustain=not args.no_sustain,
         quantize=args.quantize, resolution=args.resolution,
     )
     if args.json:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bridge.errors import BadMidi, NotFound, TooLarge
+from bridge.errors import BadMidi, BadValue, NotFound, TooLarge
 from midi.melody import melody_from_midi_file  # noqa: F401  (re-exported: files -> melody matrix)
 from midi.notes import MAX_NOTES, Note
 from midi.recognize import Progression, apply_sustain, recognize
@@ -109,6 +109,15 @@ class MidiClip:
             pedal = [(d, u) for c, d, u in self.sustain if c == ch]
             out.extend(apply_sustain(group, pedal))
         return tuple(out)
+
+
+def channel_index(channel: int | None) -> int | None:
+    """A channel as musicians number it (1-16, from ``--channel``) -> mido's 0-15; None stays None."""
+    if channel is None:
+        return None
+    if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 16:
+        raise BadValue(f"--channel must be 1..16, got {channel!r}")
+    return channel - 1
 
 
 def _open(path: Path) -> Any:

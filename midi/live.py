@@ -146,6 +146,18 @@ class ControllerMapping:
         if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int)
                                     or not 1 <= channel <= 16):
             raise BadConfig(f"{source}: 'channel' must be 1..16 or null, got {channel!r}")
+        # one control, one meaning: a note or CC bound twice would silently lose a binding
+        owners: dict[tuple[str, int], str] = {}
+        controls = [("trigger", trigger), ("record", record)]
+        controls += [(f"params.{name}", Binding(cc=pb.cc)) for name, pb in params.items()]
+        for key, b in controls:
+            if b is None:
+                continue
+            control = ("note", b.note) if b.note is not None else ("cc", int(b.cc or 0))
+            if control in owners:
+                raise BadConfig(f"{source}: '{key}' uses {control[0]} {control[1]}, "
+                                f"already bound to '{owners[control]}'")
+            owners[control] = key
         return cls(trigger, record, bars, params, None if channel is None else channel - 1)
 
     @classmethod

@@ -16,14 +16,13 @@ reference matrices):
 from __future__ import annotations
 
 import math
-import numbers
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
 from bridge.errors import BadValue
-from midi.notes import Note, coerce_notes, note_arrays
+from midi.notes import Note, check_positive, coerce_notes, note_arrays
 
 LOWEST = 43     # MIDI note of bin 0 (G2)
 BINS = 53       # up to MIDI 95 (B6)
@@ -42,10 +41,7 @@ def fold_pitch(pitch: np.ndarray) -> np.ndarray:
 
 
 def _positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)) \
-            or float(value) <= 0:
-        raise BadValue(f"{name} must be a positive number, got {value!r}")
-    return float(value)
+    return float(check_positive(name, value) or 0.0)
 
 
 def melody_matrix(

@@ -31,16 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from midi.files import channel_index
     from midi.melody import melody_from_midi_file
 
-    channel = None
-    if args.channel is not None:
-        if not 1 <= args.channel <= 16:
-            raise BadValue(f"--channel must be 1..16, got {args.channel}")
-        channel = args.channel - 1
     matrix = melody_from_midi_file(
         args.file, bpm=args.bpm, frames=args.frames, frame_rate=args.frame_rate,
-        extend_frames=args.extend_frames, start=args.start, channel=channel, track=args.track,
+        extend_frames=args.extend_frames, start=args.start, channel=channel_index(args.channel), track=args.track,
     )
     out = Path(args.out)
     if out.suffix != ".npy":

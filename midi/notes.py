@@ -15,14 +15,25 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from bridge.errors import BadNotes, TooLarge
+from bridge.errors import BadNotes, BadValue, TooLarge
 
 MAX_NOTES = 200_000
+
+
+def check_positive(name: str, value: object, *, allow_none: bool = False) -> float | None:
+    """A finite number > 0 (or None when ``allow_none``); anything else is :class:`BadValue`."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)) \
+            or float(value) <= 0:
+        raise BadValue(f"{name} must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _number(value: object, what: str) -> float:

@@ -9,7 +9,8 @@ The method (all numpy, no per-note Python work in the hot path):
 3. **Cells.** The timeline is cut into cells at every ``resolution`` beats, at every
    *block attack* (two or more notes starting within ``attack_tolerance``) and at the
    edges of rests. A cell holds, per pitch class, how many note-beats sound in it, and
-   its lowest note.
+   its lowest note, which counts ``BASS`` times again (the bass tells the root: D under
+   F-A-C-E is Dm9, read ``Dm7``, not Fmaj7).
 4. **Template scoring.** Every vocabulary label is a pitch-class template (slash labels
    add their bass). A span's fit to a label is ``in - alpha*out - beta*missing/size +
    bass - beta_cell*missing_in_cells``: the share of note-beats on chord tones, minus the
@@ -24,9 +25,11 @@ The method (all numpy, no per-note Python work in the hot path):
    longer than ``max_span`` beats, none across a rest) that maximises
    ``sum(fit * span_beats) - sum(change costs)``. A change costs ``switch_penalty`` on a
    bar line or half bar, 1.5x on other beats and 2x between beats, except where a chord
-   (three or more notes) is struck or a rest begins. Because a span's pitch classes
-   are pooled over its cells, broken chords and arpeggios are recognised as the chord
-   they outline, while block chords change exactly where they are struck.
+   (three or more notes) is struck or a rest begins; and ``HOLD`` x more where two or more
+   notes are held over the boundary and nothing is struck above the lowest of them (a held
+   chord does not change under a walking bass). Because a span's pitch classes are pooled over its cells, broken
+   chords and arpeggios are recognised as the chord they outline, while block chords
+   change exactly where they are struck.
 6. **Merge.** Consecutive spans with the same label become one.
 
 Defaults: ``resolution`` 1 beat, ``max_span`` one bar, ``min_rest`` 1 beat,
@@ -44,8 +47,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from bridge.errors import BadValue
+from bridge.errors import BadValue, VocabularyError
 from midi.notes import Note, coerce_notes, note_arrays
+from midi.notes import check_positive as _check_positive
 from midi.symbols import ChordMapping, analyse_vocabulary
 
 PC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -55,6 +59,8 @@ ALPHA = 1.0          # weight of note-beats on tones outside the chord
 BETA = 0.8           # penalty for the fraction of chord tones never heard in the span
 BETA_CELL = 0.8      # ... and in each full cell (>= 3 pitch classes) of it: a span must be one chord
 GAMMA = 0.1          # bonus when the lowest note is the root of a root-position label
+HOLD = 2.0           # extra cost of a change under held notes where only the bass moves
+BASS = 1.0           # the lowest note of a cell counts this much again (Dm9 voiced F-A-C-E over D is Dm7)
 SLASH_MISMATCH = -3.0  # a slash label whose bass is not the lowest note: not eligible
 LEADING_REST = 0.25  # silence before the first note that counts as a rest (beats)
 _SINGLE_THREAD_MNK = 262_143  # OpenBLAS runs a GEMM below this m*n*k on the calling thread
@@ -95,6 +101,8 @@ def _templates(labels: tuple[str, ...]) -> _Templates:
     an = analyse_vocabulary(labels)
     entries = an.entries
     k = len(entries)
+    if k == 0:
+        raise VocabularyError(f"the chord vocabulary ({len(labels)} labels) names no chords to recognise")
     mask = np.zeros((12, k), np.float32)
     bass = np.zeros((13, k), np.float32)
     order = np.zeros(k, np.float32)
@@ -173,6 +181,7 @@ def classify(pitches: Iterable[int], vocab: object) -> tuple[str, float]:
     v = np.zeros((1, 12), np.float64)
     for p in ps:
         v[0, p % 12] += 1.0
+    v[0, min(ps) % 12] += BASS   # as in recognize(): the bass counts again
     best, fit = _fits(t, v, np.array([min(ps) % 12]))
     return t.labels[int(best[0])], float(fit[0])
 
@@ -207,15 +216,6 @@ def apply_sustain(notes: Sequence[Note], pedal: Sequence[tuple[float, float]]) -
                 n = Note(n.pitch, n.start, new_end - n.start, n.velocity, n.mute)
         out.append(n)
     return tuple(out)
-
-
-def _check_positive(name: str, value: object, *, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)) \
-            or float(value) <= 0:
-        raise BadValue(f"{name} must be a positive number, got {value!r}")
-    return float(value)
 
 
 def recognize(
@@ -276,7 +276,7 @@ def recognize(
     hi = float(loop_end) if loop_end is not None else (float(end.max()) if len(end) else lo)
     keep = (end > lo) & (start < hi)
     pitch, start, end = pitch[keep], np.maximum(start[keep], lo) - lo, np.minimum(end[keep], hi) - lo
-    length = hi - lo
+    length = max(hi - lo, 0.0)   # (a loop that starts after the last note: silence)
     if q is not None and len(start):
         start = np.round(start / q) * q
         end = np.maximum(np.round(end / q) * q, start + q)
@@ -376,6 +376,18 @@ def recognize(
     good = (overlap >= 0.25 * cell_len) | (overlap >= 0.5 * dur)
     cell_bass = np.full(n, 128, np.int16)
     np.minimum.at(cell_bass, cell[good], pitch[rep][good])
+    # a held chord does not change under a moving bass: where two or more notes are held over a
+    # boundary and nothing is struck above the lowest of them, a change there costs HOLD x more
+    over = (start[rep] < bounds[cell] - tol) & (end[rep] > bounds[cell] + tol)
+    held_low = np.full(n + 1, 128, np.int64)
+    held_n = np.zeros(n + 1, np.int64)
+    np.minimum.at(held_low, cell[over], pitch[rep][over])
+    np.add.at(held_n, cell[over], 1)
+    at = np.searchsorted(bounds, start - tol)                # the boundary a note is struck on, if any
+    on_bound = bounds[np.minimum(at, n)] <= start + tol
+    struck_high = np.full(n + 1, -1, np.int64)
+    np.maximum.at(struck_high, at[on_bound], pitch[on_bound])
+    change_cost = change_cost + HOLD * switch_penalty * ((held_n >= 2) & (struck_high < held_low))
 
     # full cells (>= 3 pitch classes heard): a span's chord should be complete in each of them
     cell_len_all = np.diff(bounds)
@@ -384,6 +396,9 @@ def recognize(
     rich = (cell_present.sum(axis=1) >= 3).astype(np.float64) * cell_len_all
     cum_heard = np.concatenate((np.zeros((1, 12)), np.cumsum(cell_present * rich[:, None], axis=0)))
     cum_rich = np.concatenate(([0.0], np.cumsum(rich)))
+    # the bass weighs more than an upper voice: it tells the root (a bass player's D under F-A-C-E)
+    is_low = good & (pitch[rep] == cell_bass[cell])
+    np.add.at(weights, (cell[is_low], pitch[rep][is_low] % 12), BASS * overlap[is_low])
 
     # 4. every candidate span (i, l): pooled weights, lowest note, fit
     lmax = max(1, int(math.ceil(span_max / res)) + 2)

@@ -13,6 +13,9 @@ Grammar (table driven, mido style: one table of quality aliases -> intervals)::
     modifier := "(" ... ")" | "add9" | "b9" | "#11" | "no3" | "sus4" | "(maj7)" | "9" ...
     bass     := a note name (C/E, F#m7b5/A) or a degree (Harte: C:min/b3, C/5)
 
+Spaces inside a symbol carry no meaning (``C Major``, ``a minor``, ``Bb m7``, ``C / E``), and
+``+``/``-`` before an extension alter it (``C7+9`` = ``C7#9``; ``C7+`` alone is ``C7#5``).
+
 Harte syntax (``C:maj7``, ``C:min/b3``, ``C:(1,b3,5)``, ``C:7(b9)``) is the same grammar
 after the colon; a Harte degree list replaces the quality (``*3`` omits a degree).
 
@@ -251,6 +254,8 @@ def _match_quality(rest: str) -> tuple[str, int]:
         name = _ALIASES.get(head)
         if name is None and n >= 3:
             name = _ALIASES_FOLDED.get(head.lower())
+        if name is not None and n > 1 and head.endswith("+") and rest[n:n + 1].isdigit():
+            continue  # C7+9 is C7(#9), not C7+ (augmented) with a 9
         if name is not None:
             return name, n
     return "maj", 0
@@ -366,16 +371,17 @@ def parse_symbol(text: str) -> ChordSymbol:
         raise BadChord(f"{s[:MAX_SYMBOL_CHARS]!r}... is not a chord (too long)")
     if not _balanced(s):
         raise BadChord(f"{s!r} is not a chord: unbalanced parentheses")
-    if s.upper() in NO_CHORD:
+    body = "".join(s.split())  # "C Major", "a minor", "Bb m7", "C / E": spaces carry no meaning
+    if s.upper() in NO_CHORD or body.upper() in NO_CHORD:
         return ChordSymbol(text=raw, root_pc=None, no_chord=True)
-    if s.upper() in UNKNOWN_CHORD:
+    if body.upper() in UNKNOWN_CHORD:
         return ChordSymbol(text=raw, root_pc=None, unknown=True)
-    m = _ROOT_RE.match(s)
+    m = _ROOT_RE.match(body)
     if m is None:
         raise BadChord(f"{s!r} is not a chord: it must start with a note name A-G")
     root_name = m.group(1).upper() + _ascii(m.group(2))
     root_pc = note_pc(root_name)
-    rest = s[m.end():]
+    rest = body[m.end():]
     harte = rest.startswith(":")
     if harte:
         rest = rest[1:]
@@ -565,8 +571,8 @@ def map_chord(sym: ChordSymbol, vocab: "ChordVocabulary | Iterable[str]", displa
             if target is None:
                 label = an.unknown or an.no_chord or "N"
                 return ChordMapping(text, label, False, "the vocabulary has no chords")
-            reasons.append(f"{QUALITY_WORDS.get(name or '', 'this quality')} is not in the vocabulary: "
-                           "nearest quality used")
+            words = QUALITY_WORDS.get(name or "") or "-".join(_pc_name((root + i) % 12, an) for i in sorted(core))
+            reasons.append(f"{words} is not in the vocabulary: nearest quality used")
     root_label = _pc_name(root, an) + an.qualities[target]
     found = an.by_key.get((root, target, None))
     if found is None:
@@ -587,8 +593,8 @@ def map_chord(sym: ChordSymbol, vocab: "ChordVocabulary | Iterable[str]", displa
             entry = slash
         else:
             exact = False
-            reasons.append(f"bass {_pc_name(sym.bass_pc, an)} dropped: the vocabulary has no "
-                           f"{entry.label}/{_pc_name(sym.bass_pc, an)} (root position used)")
+            bass = sym.bass_name if sym.bass_name[:1].isupper() else _pc_name(sym.bass_pc, an)
+            reasons.append(f"bass {bass} dropped: the vocabulary has no {entry.label}/{bass} (root position used)")
     respelled: list[str] = []
     if sym.root_name != entry.root_name:
         respelled.append(f"root {sym.root_name} -> {entry.root_name}")
@@ -612,7 +618,28 @@ def map_symbol(text: str, vocab: "ChordVocabulary | Iterable[str]") -> ChordMapp
     return map_chord(parse_symbol(text), vocab, display=text.strip() if isinstance(text, str) else None)
 
 
+def split_symbols(text: str) -> tuple[str, ...]:
+    """Split a whitespace- or '|'-separated list of symbols. A word that is no chord on its own
+    but completes the one before it is joined to it (``"C Major a minor"`` -> ``("C Major",
+    "a minor")``), and so is everything up to a closing parenthesis (``"C:(1, b3, 5)"``)."""
+    out: list[str] = []
+    for bar in re.sub(r"\s*/\s*", "/", text).split("|"):  # "C / E" is one chord
+        for i, word in enumerate(bar.split()):
+            if i > 0 and (not _balanced(out[-1]) or not _is_chord(word) and _is_chord(f"{out[-1]} {word}")):
+                out[-1] = f"{out[-1]} {word}"
+            else:
+                out.append(word)  # (a word that is no chord either way is reported by map_symbol)
+    return tuple(out)
+
+
+def _is_chord(text: str) -> bool:
+    try:
+        parse_symbol(text)
+    except BadChord:
+        return False
+    return True
+
+
 def map_symbols(text: str, vocab: "ChordVocabulary | Iterable[str]") -> tuple[ChordMapping, ...]:
     """Map a whitespace- or '|'-separated list of symbols (``"Cmaj9 Ab7#9 | F#m7b5/A"``)."""
-    tokens = [t for t in re.split(r"[\s|]+", text) if t]
-    return tuple(map_symbol(t, vocab) for t in tokens)
+    return tuple(map_symbol(t, vocab) for t in split_symbols(text))

@@ -16,6 +16,7 @@ of a model has ``len(vocab) + 1`` rows.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import json
 import logging
@@ -140,7 +141,11 @@ class ChordVocabulary:
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         cached = cache / OFFICIAL_FILENAME
         if cached.is_file():
-            data = cached.read_bytes()
+            try:
+                data = cached.read_bytes()
+            except OSError as exc:
+                raise VocabularyError(f"cannot read the cached chord vocabulary {cached}: "
+                                      f"{exc.strerror or exc}") from exc
             if hashlib.sha256(data).hexdigest() == OFFICIAL_SHA256:
                 return cls(load_mapping_bytes(data, str(cached)), source=str(cached), sha256=OFFICIAL_SHA256)
             logger.warning("cached chord vocabulary %s has the wrong sha256; ignoring it", cached)
@@ -160,8 +165,13 @@ class ChordVocabulary:
                 f"downloaded chord vocabulary has sha256 {digest}, expected {OFFICIAL_SHA256}: refusing it"
             )
         mapping = load_mapping_bytes(data, OFFICIAL_URL)
-        _atomic_write(cached, data)
-        return cls(mapping, source=str(cached), sha256=digest)
+        source = str(cached)
+        try:
+            _atomic_write(cached, data)
+        except OSError as exc:  # a read-only cache costs a download next time, nothing more
+            logger.warning("cannot cache the chord vocabulary in %s: %s", cache, exc.strerror or exc)
+            source = OFFICIAL_URL
+        return cls(mapping, source=source, sha256=digest)
 
     # --- queries ----------------------------------------------------------------
     @property
@@ -209,7 +219,7 @@ def _download(url: str) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 (https, pinned by sha256)
             data = resp.read(MAX_VOCAB_BYTES + 1)
-    except OSError as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError is an OSError
         raise VocabularyError(
             f"could not download the chord vocabulary from {url} ({exc}); "
             f"pass --vocab PATH or put {OFFICIAL_FILENAME} in the model folder"

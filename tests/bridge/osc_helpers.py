@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -263,30 +263,64 @@ def collect(q: "queue.Queue[Any]", n: int, timeout: float = TIMEOUT) -> list[Any
 
 
 # --- the CLI server as a child process ---------------------------------------------------------
-class ServeProcess:
-    """``jasco-bridge serve`` in a child process; its output is collected line by line."""
+REPO = HERE.parents[1]
 
-    def __init__(self, cli_exe: str, *args: str, env: dict[str, str] | None = None) -> None:
+
+class ServeProcess:
+    """``jasco-bridge serve --port PORT ARGS`` in a child process; ``stop``/``kill`` always reap it.
+
+    Its output is collected line by line (``lines``, ``wait_for``); its engine child is
+    found through ``/proc`` and made sure to end with it. ``prefix`` runs the CLI under
+    another command (``unshare ...``); ``preexec_fn`` sets rlimits. A server that does
+    not say it is listening within ``start_timeout`` is killed before the error is raised.
+    """
+
+    def __init__(self, cli_exe: str, *args: str, prefix: Sequence[str] = (),
+                 preexec_fn: Callable[[], None] | None = None, env: dict[str, str] | None = None,
+                 wait: bool = True, start_timeout: float = 60.0, port: int = 0, cwd: str | None = None) -> None:
         full_env = dict(os.environ, **(env or {}))
-        full_env["PYTHONPATH"] = os.pathsep.join([str(HERE), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        self.proc = subprocess.Popen(
-            [cli_exe, "-v", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
-        )
+        full_env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(REPO), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        full_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+        self.cmd = [*prefix, cli_exe, "-v", "serve", "--port", str(port), *args]
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env=full_env, preexec_fn=preexec_fn, cwd=cwd)
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        line = self.wait_for("listening on", timeout=60)
-        host_port = line.split("listening on ", 1)[1].split(" ", 1)[0]
-        self.port = int(host_port.rsplit(":", 1)[1])
+        self.port = 0
+        self.host = "127.0.0.1"
+        self.engine_pids_seen: set[int] = set()
+        if wait:
+            try:
+                line = self.wait_for("jasco-bridge listening on", timeout=start_timeout)
+            except BaseException:
+                self.kill()
+                raise
+            host_port = line.split("listening on ", 1)[1].split(" ", 1)[0]
+            host, _, port_text = host_port.rpartition(":")
+            self.host = host
+            self.port = int(port_text)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host, self.port)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
     def _read(self) -> None:
-        assert self.proc.stdout is not None
+        if self.proc.stdout is None:
+            return
         for line in self.proc.stdout:
             with self._cond:
                 self.lines.append(line.rstrip("\n"))
                 self._cond.notify_all()
+
+    def output(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
 
     def wait_for(self, text: str, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout
@@ -300,13 +334,85 @@ class ServeProcess:
                     raise AssertionError(f"no {text!r} in the server output:\n" + "\n".join(self.lines[-40:]))
                 self._cond.wait(min(left, 0.2))
 
-    def stop(self) -> int:
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def engine_pids(self) -> list[int]:
+        """The server's child processes (the engine)."""
+        pids = children(self.proc.pid)
+        self.engine_pids_seen.update(pids)
+        return pids
+
+    def wait_engine(self, timeout: float = 30.0, exclude: Iterable[int] = ()) -> int:
+        skip = set(exclude)
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = [p for p in self.engine_pids() if p not in skip]
+            if pids:
+                return pids[0]
+            if time.monotonic() > deadline:
+                raise AssertionError("the server has no engine process")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGINT (a clean shutdown), then SIGKILL if it does not end; always reaps."""
         if self.proc.poll() is None:
+            self.engine_pids()
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(20)
+                self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._reader.join(5)
+                self.kill()
+        self._reap()
         return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the server (as a crash would) and reap it."""
+        if self.proc.poll() is None:
+            self.engine_pids()
+            self.proc.kill()
+        self.proc.wait(10)
+        self._reap()
+
+    def _reap(self) -> None:
+        self._reader.join(5)
+        # The engine exits by itself when the server's socket closes; make sure of it.
+        deadline = time.monotonic() + 10.0
+        for pid in list(self.engine_pids_seen):
+            while pid_exists(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if pid_exists(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue  # it ended between the check and the kill
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def orphans(self) -> list[int]:
+        """Engine processes of this server still alive (after it ended)."""
+        return [p for p in self.engine_pids_seen if pid_exists(p)]
+
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            text = Path(f"/proc/{pid}/task/{tid}/children").read_text()
+        except OSError:
+            continue
+        out.extend(int(p) for p in text.split())
+    return sorted(set(out))
+
+
+def pid_exists(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,8 @@ from bridge.errors import BadConfig
 from bridge.jobs import InterruptedJob
 from bridge.osc import MAX_PACKET_IN
 from bridge.requests import MAX_NOTES
-from bridge.server import AllowList, BridgeServer, check_bind
+from bridge.audio import read_audio
+from bridge.server import MAX_DRUM_CHECKS, AllowList, BridgeServer, check_bind
 from midi.vocab import ChordVocabulary
 
 from osc_helpers import FakeWorker, OscClient, build, bundle
@@ -394,6 +397,90 @@ def test_drum_paths_from_max_are_understood(rig: Rig, drum_wav: Path) -> None:
     with rig.client() as c:
         c.send("/jasco/drums", f"Macintosh HD:{drum_wav}")
         assert c.expect("/jasco/drums/loaded").args[0] == str(drum_wav)
+
+
+class _HeldReads:
+    """Stands in for ``bridge.server.read_audio``: each read waits until released (bounded)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.threads: list[str] = []
+        self.started = threading.Semaphore(0)
+
+    def __call__(self, path: str) -> object:
+        self.threads.append(threading.current_thread().name)
+        self.started.release()
+        assert self.release.wait(10.0), "the test never released the drum read"
+        return read_audio(path)
+
+
+@pytest.fixture
+def held_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[_HeldReads]:
+    held = _HeldReads()
+    monkeypatch.setattr("bridge.server.read_audio", held)
+    yield held
+    held.release.set()
+
+
+def test_drum_files_are_read_off_the_osc_thread(rig: Rig, drum_wav: Path, held_reads: _HeldReads) -> None:
+    with rig.client() as c:
+        c.send("/jasco/drums", str(drum_wav))
+        assert held_reads.started.acquire(timeout=10.0)
+        # the file is still being read: the OSC thread answers pings and takes settings meanwhile
+        c.send("/jasco/ping", 1)
+        assert c.expect("/jasco/pong").args == (1,)
+        c.send("/jasco/generate", "while-reading")  # uses the new file; the worker hashes it itself
+        c.expect("/jasco/done")
+        assert rig.worker.requests[-1].drums_path == str(drum_wav)
+        assert rig.worker.requests[-1].drums_sha256 is None
+        assert not [r for r in c.inbox if r.address == "/jasco/drums/loaded"]  # not before the read ends
+        held_reads.release.set()
+        loaded = c.expect("/jasco/drums/loaded")
+        assert loaded.args[0] == str(drum_wav) and loaded.args[2] == 44100
+        c.send("/jasco/generate", "after-reading")
+        c.expect("/jasco/done")
+        assert rig.worker.requests[-1].drums_sha256 == hashlib.sha256(drum_wav.read_bytes()).hexdigest()
+    assert held_reads.threads == ["jasco-drums"]
+
+
+def test_a_clear_during_the_check_wins(rig: Rig, drum_wav: Path, held_reads: _HeldReads) -> None:
+    with rig.client() as c:
+        c.send("/jasco/drums", str(drum_wav))
+        assert held_reads.started.acquire(timeout=10.0)
+        c.send("/jasco/drums/clear")
+        held_reads.release.set()
+        c.expect("/jasco/drums/loaded")  # the file is fine, but the client cleared it meanwhile
+        c.send("/jasco/generate")
+        c.expect("/jasco/done")
+        assert rig.worker.requests[-1].drums_path is None
+
+
+def test_a_bad_file_found_in_the_background_keeps_the_last_good_loop(rig: Rig, drum_wav: Path,
+                                                                      tmp_path: Path) -> None:
+    nan = tmp_path / "nan.wav"
+    sf.write(str(nan), np.full((8000, 1), np.nan, np.float32), 8000, subtype="FLOAT")
+    with rig.client() as c:
+        c.send("/jasco/drums", str(drum_wav))
+        c.expect("/jasco/drums/loaded")
+        c.send("/jasco/drums", str(nan))  # the header is fine; the samples are not
+        assert "NaN" in c.expect_error("bad_audio").args[2]
+        c.send("/jasco/generate")
+        c.expect("/jasco/done")
+        req = rig.worker.requests[-1]
+        assert req.drums_path == str(drum_wav) and req.drums_sha256 and len(req.drums_sha256) == 64
+
+
+def test_too_many_drum_checks_at_once_are_refused(rig: Rig, drum_wav: Path, held_reads: _HeldReads) -> None:
+    with rig.client() as c:
+        c.send("/jasco/drums", str(drum_wav))
+        assert held_reads.started.acquire(timeout=10.0)  # one is being read, MAX_DRUM_CHECKS wait
+        for _ in range(MAX_DRUM_CHECKS + 1):
+            c.send("/jasco/drums", str(drum_wav))
+        assert "being checked" in c.expect_error("queue_full").args[2]
+        held_reads.release.set()
+        for _ in range(MAX_DRUM_CHECKS + 1):
+            c.expect("/jasco/drums/loaded")
+        c.sync()
 
 
 # --- security ----------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ def expected_generate(reply_port: int, notes: list[tuple[int, float, float, int]
     """The exact (address, type tags, values) sequence of one Generate."""
     out: list[tuple[str, str, tuple[Any, ...]]] = [
         ("/jasco/hello", "i", (reply_port,)),
+        ("/jasco/reset", "", ()),
         ("/jasco/tempo", "fii", (96.5, 4, 4)),
         ("/jasco/notes/clear", "", ()),
     ]

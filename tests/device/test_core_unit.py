@@ -16,9 +16,12 @@ NAMES = [
     "non_audio_target_falls_back",
     "deleted_target_track_falls_back",
     "live_refusing_the_file_is_reported",
+    "live_that_prints_instead_of_creating_is_reported",
     "version_compare",
     "notes_as_object_or_json_string",
     "live_10_has_no_notes_api",
+    "error_without_its_empty_job_is_still_an_error",
+    "every_generate_starts_from_a_clean_session",
     "clip_names",
     "replies_for_unknown_jobs_do_not_crash",
 ]

@@ -6,6 +6,7 @@ importable and ``jasco-bridge serve --help`` working.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -130,4 +131,15 @@ def test_generate_in_live_with_the_real_bridge(bridge_server: dict[str, Any], ru
     assert path.is_file() and path.stat().st_size > 0
     assert path.resolve().parent == bridge_server["clip_dir"].resolve()
     info = sf.info(path)
-    assert info.frames > 0
+    # two 4/4 bars (the chord clip's loop) at the song's 96.5 bpm
+    assert info.frames > 0 and abs(info.duration - 8 * 60 / 96.5) < 0.01, info.duration
+    # what the bridge rendered is what the device read from Live and the UI
+    sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (sidecar["prompt"], sidecar["tag"], sidecar["bpm"], sidecar["bars"]) == (PROMPT, "m4l-1", 96.5, 2)
+    assert (sidecar["solver"], sidecar["steps"], sidecar["seed"]) == ("euler", 4, 1234)
+    assert sidecar["cfg_all"] == 4.5 and sidecar["cfg_txt"] == 1.5
+    assert Path(sidecar["drums_file"]).resolve() == drums.resolve()
+    # chords recognised from the clip's notes, in beats from its loop start (the note at beat 11
+    # of a loop starting at 4 is at beat 7; the first chord at beat 0 is not silence)
+    starts = {c["start_beat"]: c["label"] for c in sidecar["chords"]}
+    assert 0.0 in starts and starts[0.0] != "N" and 7.0 in starts, sidecar["chords"]

@@ -187,3 +187,13 @@ def test_nothing_playing_is_refused_with_a_message(run_device, listener: Listene
                       "settings": SETTINGS + [["chords", 1]], "commands": [["generate"]]})
     assert out["results"] == ["refused"]
     assert out["status"][-1] == "Device: no clip is playing on this track: start one, or set Chords to 'none'"
+
+
+def test_time_signature_the_bridge_refuses_is_refused_here(run_device, listener: Listener) -> None:
+    """Live allows 99 beats a bar, the bridge 32: the device says so instead of sending a tempo
+    the bridge would drop (and rendering at the wrong tempo)."""
+    out = run_device({"mode": "core", "live": live_set(numerator=33, denominator=8), "bridge_port": listener.port,
+                      "settings": SETTINGS, "commands": [["generate"]]})
+    assert out["results"] == ["refused"]
+    assert out["status"][-1] == ("Device: the song's time signature 33/8 has more than 32 beats a bar, "
+                                 "which jasco-bridge does not accept")

@@ -182,6 +182,10 @@ def test_commands_are_handled_by_the_glue(boxes: dict[str, dict[str, Any]],
     assert targets(lines, order["id"], 1) == {(prompt["id"], 0)}
     assert targets(lines, order["id"], 0) == {(one(boxes, "generate")["id"], 0)}
     assert named(boxes, "cancel")["maxclass"] == "live.text"
+    # action buttons are hidden from Live: neither automation nor loading a set can press them
+    for name in ("generate", "cancel", "refresh"):
+        valueof = named(boxes, name)["saved_attribute_attributes"]["valueof"]
+        assert valueof["parameter_invisible"] == 2, name
     # the prompt leaves [textedit] as one symbol after "text" (commas and numbers survive)
     assert prompt["maxclass"] == "textedit" and prompt["outputmode"] == 1 and prompt["bangmode"] == 0
 

@@ -239,3 +239,17 @@ def test_error_about_a_message_is_kept_until_the_clip_is_done(run_device, fake_b
     assert "Error [not_found]: drum file '/gone/drums.wav' does not exist" in out["status"]
     assert out["status"][-1] == (f"Done (3.25 s at 96.5 bpm): '{PROMPT}' in 'JASCO' slot 2 "
                                  "(but: [not_found] drum file '/gone/drums.wav' does not exist)")
+
+
+def test_a_live_api_surprise_is_shown_not_fatal(run_device, fake_bridge_factory) -> None:
+    """Live answers something the device cannot use (here a track without a name): the glue
+    shows it on the status line, and the device goes on working: Generate still renders and
+    the clip's path is shown to drag in."""
+    live = live_set()
+    del live["tracks"][3]["name"]
+    bridge = fake_bridge_factory(finishes())
+    out = run_with_bridge(run_device, bridge, live, SETTINGS[1:] + [["chords", 2], ["drums_track", 0]], mode="glue")
+    assert "Device error: Track has no property name" in out["status"]          # init's track menus
+    assert "[max post] jasco: init: Track has no property name" in out["stderr"]
+    assert out["status"][-1] == f"Done (3.25 s at 96.5 bpm); Live refused: Track has no property name: drag in {CLIP}"
+    assert ["path", "set", CLIP] in out["ui"]

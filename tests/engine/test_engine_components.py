@@ -81,6 +81,29 @@ def test_time_embedding_sin_first() -> None:
     assert torch.allclose(x, e * torch.sigmoid(e), atol=1e-6)
 
 
+def test_sin_positions_precise_in_reduced_precision() -> None:
+    """Positions are computed in float32 whatever dtype is asked (bf16 arithmetic is off by up to 2)."""
+    exact = sin_positions(500, 1024, 10000.0, torch.device("cpu"), torch.float32)
+    for dtype in (torch.bfloat16, torch.float16):
+        pos = sin_positions(500, 1024, 10000.0, torch.device("cpu"), dtype)
+        assert pos.dtype == dtype
+        assert torch.equal(pos, exact.to(dtype))  # rounding of the float32 values, nothing worse
+
+
+def test_transformer_keeps_float32_positions_under_autocast() -> None:
+    torch.manual_seed(2)
+    tr = Transformer(TransformerConfig(dim=16, num_heads=2, num_layers=1, flow_dim=4))
+    for p in tr.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    x, src = torch.zeros(1, 400, 16), torch.randn(1, 3, 16)
+    with torch.no_grad():
+        ref = tr(x, src)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = tr(x.bfloat16(), src.bfloat16()).float()
+    # bf16 matmuls cost ~1e-2; wrong (bf16) positions would cost O(1) on late frames
+    assert (low - ref).abs().max() < 0.1 * ref.abs().max()
+
+
 def _manual_attention(x, src, w, heads):
     d = x.shape[-1]
     q, k, v = F.linear(x, w[:d]), F.linear(src, w[d:2 * d]), F.linear(src, w[2 * d:])
@@ -133,6 +156,10 @@ def test_frame_chords_rules(tiny_fixture) -> None:
 
 def test_chord_suggestions(tiny_fixture) -> None:
     assert "Am" in suggest("am", tiny_fixture.vocab)
+    # the chord-symbol mapper's answer comes first (spelling neighbours alone would say Daug)
+    assert suggest("Dsus2", tiny_fixture.vocab)[0] == "D"
+    assert suggest("Cmaj9", tiny_fixture.vocab)[0] == "Cmaj7"
+    assert suggest("zz", tiny_fixture.vocab) == []  # not a chord, nothing near it
     with pytest.raises(BadChord, match=r"'Cmaj13#11' is not in .*nearest labels: "):
         frame_chords([("Cmaj13#11", 0.0)], tiny_fixture.vocab, frame_rate=50.0, num_frames=10)
 
@@ -147,6 +174,8 @@ def test_prepare_waveform_fill_and_channels() -> None:
     assert prepare_waveform(stereo.T.copy(), 32000, target_rate=32000, num_samples=4).tolist() == [1, 1, 1, 1]
     pcm = np.array([16384, -32768], dtype=np.int16)
     assert prepare_waveform(pcm, 32000, target_rate=32000, num_samples=2).tolist() == [0.5, -1.0]
+    upcm = np.array([128, 192, 0], dtype=np.uint8)  # 8-bit WAV: unsigned, silence at 128
+    assert prepare_waveform(upcm, 32000, target_rate=32000, num_samples=3).tolist() == [0.0, 0.5, -1.0]
     long = np.ones(100, np.float32)
     assert prepare_waveform(long, 32000, target_rate=32000, num_samples=7).shape == (7,)
 
@@ -231,3 +260,13 @@ def test_generate_input_validation(tiny_fixture) -> None:
         tiny_fixture.generate([])
     with pytest.raises(BadValue, match="z0"):
         tiny_fixture.generate([GenerationInput()], z0=torch.zeros(1, 3, 16))
+    with pytest.raises(BadValue, match="z0"):
+        tiny_fixture.generate([GenerationInput()], z0="noise")  # type: ignore[arg-type]
+    # a numpy z0 is the same noise as the tensor
+    from engine import SamplingParams
+
+    z0 = tiny_fixture.noise(4, 1)
+    p = SamplingParams(solver="euler", steps=1)
+    a = tiny_fixture.generate([GenerationInput(prompt="x")], p, z0=z0)
+    b = tiny_fixture.generate([GenerationInput(prompt="x")], p, z0=z0.numpy().astype(np.float64))
+    assert np.array_equal(a.latents, b.latents)

@@ -209,3 +209,13 @@ def test_path_like_names_are_not_hub_ids(tmp_path: Path) -> None:
     f.write_bytes(b"x")
     with pytest.raises(ModelUnavailable, match="is a file"):
         resolve_model_dir(f, local_files_only=True)
+
+
+def test_half_precision_checkpoint_loads_as_float32(model_copy: Path, fixture_dir: Path) -> None:
+    """Exported audiocraft checkpoints may store float16 tensors: they load (cast) into the float32 model."""
+    _edit_state(model_copy, lambda pkg: pkg.__setitem__("best_state", {k: v.half() for k, v in pkg["best_state"].items()}))
+    model = load_model(model_copy, local_files_only=True)
+    sd = torch.load(fixture_dir / "state_dict.bin", weights_only=True)["best_state"]
+    own = model.state_dict()
+    assert all(v.dtype == torch.float32 for v in own.values())
+    assert all(torch.equal(own[k], sd[k].half().float()) for k in sd)

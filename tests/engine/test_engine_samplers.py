@@ -121,7 +121,7 @@ def test_bfloat16_autocast_on_cpu(tiny_fixture) -> None:
     assert b.latents.dtype == np.float32 and b.audio.dtype == np.float32
     assert np.isfinite(b.latents).all()
     rel = np.abs(a.latents - b.latents).max() / np.abs(a.latents).max()
-    assert 0 < rel < 0.1
+    assert 0 < rel < 0.03  # bf16 matmuls only: positions and the residual stream stay float32
 
 
 @pytest.mark.parametrize(("device", "dtype"), [("cpu", "float16"), ("cpu", "int8"), ("tpu", None)])

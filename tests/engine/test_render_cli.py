@@ -274,14 +274,38 @@ ERROR_CASES = {
 
 
 @pytest.mark.parametrize("name", list(ERROR_CASES))
-def test_bad_input_exits_2_with_a_code(name: str, cli_exe: str, tmp_path: Path, offline: dict[str, str]) -> None:
+def test_bad_input_exits_2_with_a_code(name: str, tmp_path: Path, offline: dict[str, str],
+                                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process (same parser, same handler as the console script; the next test runs the script itself)."""
     args, code, words = ERROR_CASES[name]
-    res = subprocess.run([cli_exe, "render", "--model", "tiny", *args], env=offline, capture_output=True,
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["render", "--model", "tiny", *args]) == 2
+    err = capsys.readouterr().err
+    assert f"error [{code}]" in err and words in err
+    assert list(tmp_path.glob("*.wav")) == []
+
+
+def test_console_script_bad_input_exits_2_without_a_traceback(cli_exe: str, tmp_path: Path,
+                                                              offline: dict[str, str]) -> None:
+    res = subprocess.run([cli_exe, "render", "--model", "tiny", "--steps", "0"], env=offline, capture_output=True,
                          text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 2, res.stderr
-    assert f"error [{code}]" in res.stderr and words in res.stderr
+    assert "error [bad_value]" in res.stderr and "--steps" in res.stderr
     assert "Traceback" not in res.stderr
-    assert list(tmp_path.glob("*.wav")) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_failure_is_a_coded_error_without_leftovers(tmp_path: Path) -> None:
+    from bridge.errors import OutputError
+    from engine.cli import _atomic
+
+    def failing(tmp: str) -> None:
+        Path(tmp).write_bytes(b"half")
+        raise sf.LibsndfileError(0, prefix="disk full? ")
+
+    with pytest.raises(OutputError, match="cannot write"):
+        _atomic(tmp_path / "x.wav", failing)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_label_after_loading_is_coded(fixture_dir: Path, tmp_path: Path, offline: dict[str, str],

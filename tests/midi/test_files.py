@@ -62,8 +62,15 @@ def test_sustain_pedal_and_drums(tmp_path: Path, vocab: ChordVocabulary, write_m
     assert clip.sustain == ((0, 0.0, 3.9),)
     assert any(n.channel == 9 for n in clip.notes)
     assert progression_from_midi_file(path, vocab).labels == ("Cmaj7", "Am")
-    unheld = progression_from_midi_file(path, vocab, sustain=False)
-    assert unheld.labels[-1] == "Am"
+    # the pedal holds each short note until it comes up (3.9), on the notes' own channel only
+    held = {(n.pitch, n.start): n.duration for n in clip.sustained(clip.select())}
+    assert held[48, 0.0] == 3.9 and held[52, 1.0] == pytest.approx(2.9) and held[59, 3.0] == pytest.approx(0.9)
+    assert held[45, 4.0] == 4.0
+    # notes far apart: rests without the pedal, one chord per bar with it
+    sparse = [(48, 0.0, 0.25), (52, 1.5, 0.25), (55, 3.0, 0.25), (45, 4.0, 0.25), (48, 5.5, 0.25), (52, 7.0, 0.25)]
+    path = write_midi(tmp_path / "sparse.mid", sparse, sustain=[(0.0, 3.95), (4.0, 8.0)], extra=drums)
+    assert progression_from_midi_file(path, vocab).beats == (("C", 0.0), ("Am", 4.0))
+    assert "N" in progression_from_midi_file(path, vocab, sustain=False).labels
 
 
 def test_unterminated_notes_end_with_the_track(tmp_path: Path, write_midi: Writer) -> None:
@@ -87,3 +94,34 @@ def test_missing_file(tmp_path: Path, vocab: ChordVocabulary) -> None:
         read_midi(tmp_path / "nope.mid")
     with pytest.raises(BadMidi):
         read_midi(tmp_path)
+
+
+def test_pop_song_with_inversions_and_a_melody(tmp_path: Path, vocab: ChordVocabulary, write_midi: Writer) -> None:
+    """C G/B Am F | C/E F G C at 100 bpm, piano voicings with a stepwise tune on top."""
+    voicings = ([48, 55, 64, 67], [47, 55, 62, 67], [45, 52, 60, 64], [41, 48, 57, 60],
+                [40, 48, 55, 64], [41, 53, 57, 60], [43, 50, 59, 62], [36, 52, 55, 60])
+    tune = [72, 74, 76, 74, 74, 72, 71, 74, 72, 71, 69, 72, 69, 72, 77, 76,
+            76, 74, 72, 79, 77, 76, 74, 72, 74, 71, 67, 74, 72, 72, 72, 72]
+    notes = [(p, bar * 4.0, 3.9) for bar, chord in enumerate(voicings) for p in chord]
+    notes += [(p, float(beat), 0.9) for beat, p in enumerate(tune)]
+    path = write_midi(tmp_path / "pop.mid", notes, tempos=((0, 100.0),))
+    prog = progression_from_midi_file(path, vocab)
+    labels = ("C", "G/B", "Am", "F", "C/E", "F", "G", "C")
+    assert prog.to_json() == [[label, round(bar * 2.4, 6)] for bar, label in enumerate(labels)]
+
+
+def test_a_waltz_after_a_tempo_and_meter_change(tmp_path: Path, vocab: ChordVocabulary, write_midi: Writer) -> None:
+    """Two 4/4 bars at 120 bpm, then 3/4 at 150 bpm played oom-pah-pah (bass, chord, chord)."""
+    notes = [(p, 0.0, 4.0) for p in C] + [(p, 4.0, 4.0) for p in G7]
+    waltz = ((36, (52, 55, 60)), (41, (53, 57, 60)), (43, (50, 53, 59)), (33, (52, 57, 60)))
+    for bar, (bass, chord) in enumerate(waltz):
+        t = 8.0 + 3 * bar
+        notes += [(bass, t, 1.0)] + [(p, t + beat, 0.8) for beat in (1, 2) for p in chord]
+    meter = [(8.0, mido.MetaMessage("time_signature", numerator=3, denominator=4))]
+    path = write_midi(tmp_path / "waltz.mid", notes, tempos=((0, 120.0), (8, 150.0)), extra=meter)
+    clip = read_midi(path)
+    assert clip.time_signatures == ((0.0, 4, 4), (8.0, 3, 4))
+    prog = progression_from_midi_file(path, vocab)
+    assert prog.beats == (("C", 0.0), ("G7", 4.0), ("C", 8.0), ("F", 11.0), ("G7", 14.0), ("Am", 17.0))
+    # 8 beats at 120 bpm = 4 s, then 1.2 s per 3/4 bar at 150 bpm
+    assert prog.to_json() == [["C", 0.0], ["G7", 2.0], ["C", 4.0], ["F", 5.2], ["G7", 6.4], ["Am", 7.6]]

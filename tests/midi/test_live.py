@@ -203,6 +203,30 @@ def test_no_such_port(jack_server: str, vocab: ChordVocabulary) -> None:
         LiveInput("no-such-port-xyz", api="jack", vocab=vocab)
 
 
+@pytest.mark.parametrize("bad,names", [
+    ({"trigger": {"note": 128}}, "'trigger': binding 'note'"),
+    ({"trigger": {"note": 36, "cc": 1}}, "'trigger'"),
+    ({"trigger": {}}, "'trigger'"),
+    ({"trigger": 36}, "'trigger'"),
+    ({"trigger": {"cc": 64, "min": 200}}, "'trigger': binding 'min'"),
+    ({"params": {"x": {"min": 0}}}, "param 'x'"),
+    ({"params": {"x": {"cc": "21"}}}, "param 'x': param 'cc'"),
+    ({"params": {"x": {"cc": 21, "max": "lots"}}}, "param 'x': param 'max'"),
+    ({"params": []}, "'params'"),
+    ({"channel": 17}, "'channel'"),
+    ({"tempo": 1}, "tempo"),
+    ({"record": {"note": 37, "bars": 0}}, "'record.bars'"),
+    ({"trigger": {"note": 36, "velocity": 3}}, "velocity"),
+    ({"trigger": {"note": 36}, "record": {"note": 36}}, "'record' uses note 36, already bound to 'trigger'"),
+    ({"record": {"cc": 20}, "params": {"cfg": {"cc": 20}}}, "'params.cfg' uses cc 20, already bound to 'record'"),
+    ([], "list"),
+])
+def test_mapping_errors_name_the_key(bad: object, names: str) -> None:
+    with pytest.raises(BadConfig) as err:
+        load_mapping(bad)  # type: ignore[arg-type]
+    assert names in str(err.value) and err.value.code == "bad_config"
+
+
 def test_mapping_validation(tmp_path: Path) -> None:
     m = load_mapping(MAPPING)
     assert m.trigger is not None and m.trigger.note == 36
@@ -211,15 +235,6 @@ def test_mapping_validation(tmp_path: Path) -> None:
     path = tmp_path / "map.json"
     path.write_text(json.dumps({**MAPPING, "channel": 2}))
     assert ControllerMapping.load(path).channel == 1
-    bad_cases = [
-        {"trigger": {"note": 128}}, {"trigger": {"note": 36, "cc": 1}}, {"trigger": {}}, {"trigger": 36},
-        {"trigger": {"cc": 64, "min": 200}}, {"params": {"x": {"min": 0}}}, {"params": {"x": {"cc": "21"}}},
-        {"params": {"x": {"cc": 21, "max": "lots"}}}, {"params": []}, {"channel": 17}, {"tempo": 1},
-        {"record": {"note": 37, "bars": 0}}, {"trigger": {"note": 36, "velocity": 3}}, [],
-    ]
-    for bad in bad_cases:
-        with pytest.raises(BadConfig):
-            load_mapping(bad)  # type: ignore[arg-type]
     path.write_text("{nope")
     with pytest.raises(BadConfig, match="not valid JSON"):
         ControllerMapping.load(path)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bridge.errors import BadNotes, BadValue
+from bridge.errors import BadNotes, BadValue, VocabularyError
 from midi.notes import Note, notes_from_live_json
 from midi.recognize import Progression, classify, recognize
 from midi.symbols import VocabEntry, analyse_vocabulary
@@ -131,6 +131,37 @@ def test_comping_bass_and_off_beat_stabs(vocab: ChordVocabulary) -> None:
     assert prog.beats == (("C", 0.0), ("Am", 4.0), ("Fmaj7", 8.0), ("G7", 12.0))
 
 
+def test_jazz_voicings_over_a_walking_bass(vocab: ChordVocabulary) -> None:
+    """ii-V-I in C and in D minor: rootless 9th/13th/b9 voicings held over a root-fifth bass."""
+    bars = (
+        (38, 45, (53, 57, 60, 64)),   # Dm9: F A C E over D, A
+        (31, 38, (53, 57, 59, 64)),   # G13: F A B E over G, D
+        (36, 43, (52, 55, 59, 62)),   # Cmaj9: E G B D over C, G
+        (36, 43, (52, 55, 59, 62)),
+        (40, 46, (50, 55, 58, 62)),   # Em7b5: D G Bb D over E, Bb
+        (33, 40, (55, 58, 61, 67)),   # A7b9: G Bb C# G over A, E
+        (38, 45, (53, 57, 60, 65)),   # Dm7
+        (31, 38, (53, 59, 62, 65)),   # G7
+    )
+    notes: list[Note] = []
+    for bar, (root, fifth, upper) in enumerate(bars):
+        notes += [Note(root, bar * 4, 2.0), Note(fifth, bar * 4 + 2, 2.0)]
+        notes += [Note(p, bar * 4 + 0.5, 3.0) for p in upper]   # comped on the "and" of 1
+    prog = recognize(notes, bpm=140.0, vocab=vocab)
+    assert prog.beats == (("Dm7", 0.0), ("G7", 4.0), ("Cmaj7", 8.0), ("Em7b5", 16.0), ("A7", 20.0),
+                          ("Dm7", 24.0), ("G7", 28.0))
+    assert classify([33, 55, 58, 61], vocab)[0] == "A7"        # A7b9 without its fifth, not Gdim
+
+
+def test_common_tones_held_across_a_change(vocab: ChordVocabulary) -> None:
+    """A pad that keeps C and E and moves G -> A changes chord where the one voice moves."""
+    pad = [Note(60, 0, 4), Note(64, 0, 4), Note(67, 0, 2), Note(69, 2, 2),
+           Note(60, 4, 4), Note(65, 4, 4), Note(69, 4, 4)]
+    assert recognize(pad, bpm=120.0, vocab=vocab).beats == (("C", 0.0), ("Am", 2.0), ("F/C", 4.0))
+    bass = [Note(48, 0, 2), Note(45, 2, 2), Note(41, 4, 4)]
+    assert recognize(pad + bass, bpm=120.0, vocab=vocab).beats == (("C", 0.0), ("Am", 2.0), ("F", 4.0))
+
+
 def test_anticipated_chords_change_where_struck(vocab: ChordVocabulary) -> None:
     notes = [Note(p, max(0.0, bar * 4 - 0.5), 4.0) for bar, chord in enumerate(PROGRESSION) for p in chord]
     prog = recognize(notes, bpm=100.0, vocab=vocab)
@@ -144,12 +175,20 @@ def test_quantize_and_loop_range(vocab: ChordVocabulary) -> None:
     looped = recognize(_block([[48, 52, 55], [50, 53, 57], [43, 47, 50]]), bpm=60.0, vocab=vocab,
                        loop_start=4.0, loop_end=12.0)
     assert looped.beats == (("Dm", 0.0), ("G", 4.0)) and looped.seconds == (("Dm", 0.0), ("G", 4.0))
+    # a loop that starts after the last note is silence, never a negative length
+    empty = recognize(_block([[48, 52, 55]]), bpm=120.0, vocab=vocab, loop_start=8.0)
+    assert empty.beats == (("N", 0.0),) and (empty.duration_beats, empty.duration_seconds) == (0.0, 0.0)
 
 
 def test_sustain_pedal_joins_a_broken_chord(vocab: ChordVocabulary) -> None:
     short = [Note(48, 0, 0.25), Note(52, 1, 0.25), Note(55, 2, 0.25), Note(59, 3, 0.25)]
     prog = recognize(short, bpm=120.0, vocab=vocab, sustain=[(0.0, 4.0)])
     assert prog.labels == ("Cmaj7",)
+    # notes far apart: without the pedal the gaps are rests, with it each bar is one chord
+    sparse = [Note(p, b, 0.25) for p, b in ((48, 0.0), (52, 1.5), (55, 3.0), (45, 4.0), (48, 5.5), (52, 7.0))]
+    assert "N" in recognize(sparse, bpm=120.0, vocab=vocab).labels
+    held = recognize(sparse, bpm=120.0, vocab=vocab, sustain=[(0.0, 3.95), (4.0, 8.0)])
+    assert held.beats == (("C", 0.0), ("Am", 4.0))
 
 
 def test_tempo_map_function(vocab: ChordVocabulary) -> None:
@@ -215,6 +254,14 @@ def test_note_validation() -> None:
 def test_bad_parameters(vocab: ChordVocabulary, kwargs: dict) -> None:
     with pytest.raises(BadValue):
         recognize([Note(60, 0, 1)], vocab=vocab, **kwargs)
+
+
+def test_a_vocabulary_without_chords_is_an_error() -> None:
+    empty = ChordVocabulary.from_mapping({"N": 0, "UNK": 1})
+    with pytest.raises(VocabularyError, match="names no chords"):
+        recognize([Note(60, 0, 1)], bpm=120.0, vocab=empty)
+    with pytest.raises(VocabularyError, match="names no chords"):
+        classify([60], empty)
 
 
 def test_classify_held_notes(vocab: ChordVocabulary) -> None:

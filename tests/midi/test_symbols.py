@@ -31,6 +31,13 @@ CASES = [
     ("Db/F", "C#/E#", True), ("Gb7/Bb", "F#7/A#", True), ("A7b9/C#", "A7/C#", False),
     ("F#m7b5/A", "F#m7b5", False), ("Bbm7b5/Ab", "Bbm7b5/Ab", True), ("A#m7b5/G#", "Bbm7b5/Ab", True),
     ("cmaj7", "Cmaj7", True), ("CMAJ7", "Cmaj7", True), ("Fadd9/G", "F/G", False), ("X", "UNK", False),
+    # real-world spellings
+    ("C7sus4", "C7", False), ("C9sus4", "C7", False), ("Cmaj7#11", "Cmaj7", False), ("Bbm6/Db", "Bbm6", False),
+    ("F#ø7", "F#m7b5", True), ("Gb", "F#", True), ("A♭maj7", "Abmaj7", True), ("Dm/C", "Dm", False),
+    ("E7/G#", "E7/G#", True), ("C(add2)", "C", False), ("C2", "C", False), ("Cadd11", "C", False),
+    ("C69", "C6", False), ("C7+9", "C7", False), ("C7+5", "Caug", False), ("C7+", "Caug", False),
+    ("C Major", "C", True), ("a minor", "Am", True), ("F# min", "F#m", True), ("Eb Major 7", "Ebmaj7", True),
+    ("Bb m7", "Bbm7", True), ("  Cmaj7  ", "Cmaj7", True), ("bbm7", "Bbm7", True), ("No Chord", "N", True),
 ]
 
 
@@ -38,7 +45,7 @@ CASES = [
 def test_symbol_forms(vocab: ChordVocabulary, typed: str, label: str, exact: bool) -> None:
     m = map_symbol(typed, vocab)
     assert isinstance(m, ChordMapping)
-    assert (m.input, m.label, m.exact) == (typed, label, exact), m.reason
+    assert (m.input, m.label, m.exact) == (typed.strip(), label, exact), m.reason
     assert m.label in vocab
     assert m.reason
 
@@ -51,6 +58,12 @@ def test_reasons_explain_the_rule(vocab: ChordVocabulary) -> None:
     assert "sus4" in map_symbol("Csus4", vocab).reason
     assert "power chord" in map_symbol("C5", vocab).reason
     assert "root position" in map_symbol("C/B", vocab).reason
+    # the bass is named as the musician spelled it
+    assert map_symbol("Bbm6/Db", vocab).reason == (
+        "Bbm6/Db -> Bbm6: bass Db dropped: the vocabulary has no Bbm6/Db (root position used)")
+    # a quality without a name is described by its notes
+    assert map_symbol("C7no5", vocab).reason == "C7no5 -> C7: C-E-Bb is not in the vocabulary: nearest quality used"
+    assert "#9" not in map_symbol("C7+9", vocab).reason and "augmented" not in map_symbol("C7+9", vocab).reason
     assert map_symbol("Cmaj7", vocab).reason == "exact"
 
 
@@ -96,7 +109,8 @@ def test_parse_symbol_fields() -> None:
 
 
 @pytest.mark.parametrize("text", ["", "   ", "H", "hello", "C7q", "Cx9", "C/", "C/H", "12", "Cmaj7/",
-                                  "C:(1,3", "C:(1,q)", "C" * 100, "Cadd", "Cno2", "Cm(((", "C)", "Cmaj7)", "C7(b9"])
+                                  "C:(1,3", "C:(1,q)", "C" * 100, "Cadd", "Cno2", "Cm(((", "C)", "Cmaj7)", "C7(b9",
+                                  "C/Z", "H7", "C Major Major"])
 def test_not_a_chord(vocab: ChordVocabulary, text: str) -> None:
     with pytest.raises(BadChord) as err:
         map_symbol(text, vocab)
@@ -108,6 +122,13 @@ def test_not_a_chord(vocab: ChordVocabulary, text: str) -> None:
 def test_map_symbols_list(vocab: ChordVocabulary) -> None:
     labels = [m.label for m in map_symbols("Cmaj9 Ab7#9 | F#m7b5/A", vocab)]
     assert labels == ["Cmaj7", "Ab7", "F#m7b5"]
+    # words that only make sense with the chord before them are joined to it
+    maps = map_symbols("C Major a minor|Eb Major 7 G / B N.C. No Chord C:(1, b3, 5) C7(b9, #11)", vocab)
+    assert [(m.input, m.label) for m in maps] == [("C Major", "C"), ("a minor", "Am"), ("Eb Major 7", "Ebmaj7"),
+                                                  ("G/B", "G/B"), ("N.C.", "N"), ("No Chord", "N"),
+                                                  ("C:(1, b3, 5)", "Cm"), ("C7(b9, #11)", "C7")]
+    with pytest.raises(BadChord, match="'Hm7'"):
+        map_symbols("C Hm7", vocab)
 
 
 def test_vocabulary_analysis(vocab: ChordVocabulary) -> None:

@@ -37,6 +37,7 @@ from pythonosc.osc_message import OscMessage
 
 from bridge import protocol
 from bridge.output import TEMP_PREFIX
+from osc_helpers import ServeProcess, children, pid_exists, type_tags  # noqa: F401 (re-exported)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -103,12 +104,6 @@ class Reply:
     at: float
 
 
-def _tags(dgram: bytes) -> str:
-    end = dgram.index(b"\x00")
-    start = (end + 4) & ~3
-    return dgram[start + 1 : dgram.index(b"\x00", start)].decode("ascii")
-
-
 class Peer:
     """An OSC client with a receiver thread; every reply is kept in arrival order."""
 
@@ -146,7 +141,7 @@ class Peer:
                 return
             try:
                 msg = OscMessage(data)
-                reply = Reply(msg.address, _tags(data), tuple(msg.params), len(data), time.monotonic())
+                reply = Reply(msg.address, type_tags(data), tuple(msg.params), len(data), time.monotonic())
             except Exception:  # noqa: BLE001 - recorded so the test can fail on it
                 with self._cond:
                     self.undecodable.append(data)
@@ -287,153 +282,16 @@ class Peer:
 
 
 # --- the server process ------------------------------------------------------------------------------
-class Server:
-    """``jasco-bridge serve --port 0`` in a child process (killed and reaped by ``kill``)."""
+class Server(ServeProcess):
+    """``jasco-bridge serve`` of this venv in a child process (``tests/bridge/osc_helpers.ServeProcess``)."""
 
-    def __init__(self, *args: str, prefix: Sequence[str] = (), preexec_fn: Callable[[], None] | None = None,
-                 env: dict[str, str] | None = None, wait: bool = True, start_timeout: float = 60.0,
-                 port: int = 0, cwd: str | None = None) -> None:
-        full_env = dict(os.environ, **(env or {}))
-        full_env["PYTHONPATH"] = os.pathsep.join([str(BRIDGE_TESTS), str(REPO), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        full_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
-        self.cmd = [*prefix, cli_path(), "-v", "serve", "--port", str(port), *args]
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env=full_env, preexec_fn=preexec_fn, cwd=cwd)
-        self.lines: list[str] = []
-        self._cond = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.port = 0
-        self.host = "127.0.0.1"
-        self.engine_pids_seen: set[int] = set()
-        if wait:
-            try:
-                line = self.wait_for("jasco-bridge listening on", timeout=start_timeout)
-            except BaseException:
-                self.kill()
-                raise
-            host_port = line.split("listening on ", 1)[1].split(" ", 1)[0]
-            host, _, port_text = host_port.rpartition(":")
-            self.host = host
-            self.port = int(port_text)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return ("127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host, self.port)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
-                self._cond.notify_all()
-
-    def output(self) -> str:
-        with self._cond:
-            return "\n".join(self.lines)
-
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for line in self.lines:
-                    if text in line:
-                        return line
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    raise AssertionError(f"no {text!r} in the server output:\n" + "\n".join(self.lines[-40:]))
-                self._cond.wait(min(left, 0.2))
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def engine_pids(self) -> list[int]:
-        """The server's child processes (the engine)."""
-        pids = children(self.proc.pid)
-        self.engine_pids_seen.update(pids)
-        return pids
-
-    def wait_engine(self, timeout: float = 30.0, exclude: Iterable[int] = ()) -> int:
-        skip = set(exclude)
-        deadline = time.monotonic() + timeout
-        while True:
-            pids = [p for p in self.engine_pids() if p not in skip]
-            if pids:
-                return pids[0]
-            if time.monotonic() > deadline:
-                raise AssertionError("the server has no engine process")
-            time.sleep(0.05)
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGINT (a clean shutdown), then SIGKILL if it does not end; always reaps."""
-        if self.proc.poll() is None:
-            self.engine_pids()
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._reap()
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        """SIGKILL the server (as a crash would) and reap it."""
-        if self.proc.poll() is None:
-            self.engine_pids()
-            self.proc.kill()
-        self.proc.wait(10)
-        self._reap()
-
-    def _reap(self) -> None:
-        self._reader.join(5)
-        # The engine exits by itself when the server's socket closes; make sure of it.
-        deadline = time.monotonic() + 10.0
-        for pid in list(self.engine_pids_seen):
-            while pid_exists(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if pid_exists(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-    def orphans(self) -> list[int]:
-        """Engine processes of this server still alive (after it ended)."""
-        return [p for p in self.engine_pids_seen if pid_exists(p)]
+    def __init__(self, *args: str, **kwargs: Any) -> None:
+        super().__init__(cli_path(), *args, **kwargs)
 
 
 def fake_args(clips: Path, *extra: str, model: str = "fake?delay=0") -> list[str]:
     """``serve`` arguments for the numpy fake engine (tests/bridge/jasco_fake_engine.py)."""
     return ["--model", model, "--engine-factory", FAKE, "--clip-dir", str(clips), "--reply-port", "0", *extra]
-
-
-def children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tasks:
-        try:
-            text = Path(f"/proc/{pid}/task/{tid}/children").read_text()
-        except OSError:
-            continue
-        out.extend(int(p) for p in text.split())
-    return sorted(set(out))
-
-
-def pid_exists(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 # --- what is in a folder ------------------------------------------------------------------------------------

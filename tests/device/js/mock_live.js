@@ -214,7 +214,8 @@ class MockLive {
       get property() { return this._property; }
       set property(p) {
         this._property = p;
-        if (this._callback && this._obj) this._callback([p].concat(live.get(this._obj, p)));
+        // "" stops observing (as in Max); a property name reports its value at once
+        if (this._callback && this._obj && p) this._callback([p].concat(live.get(this._obj, p)));
       }
       get(prop) { return this._obj ? live.get(this._obj, prop) : []; }
       set(prop, value) { if (this._obj) live.set(this._obj, prop, value); }

@@ -106,6 +106,30 @@ const tests = {
     assert.ok(live);
   },
 
+  live_that_prints_instead_of_creating_is_reported() {
+    // Live prints an error and returns nothing when it refuses a file: nothing is placed, and a
+    // clip of the user's at the same arrangement position is neither taken for ours nor renamed
+    const spec = baseSpec();
+    spec.tracks[1].arrangement = [{ name: "mine", midi: false, file_path: "/tmp/mine.wav", start_time: 4 }];
+    const { mock } = set(spec);
+    const api = mock.liveAPIClass();
+    const silent = core.makeLiveAdapter(class extends api {
+      call(fn, ...args) { return fn === "create_audio_clip" ? undefined : super.call(fn, ...args); }
+    });
+    const audio = core.listTracks(silent)[1];
+    const s = core.placeClip(silent, { target: 0, trackId: audio.id, prompt: "p", position: 0 }, "/tmp/x.wav");
+    assert.deepStrictEqual([s.placed, s.reason], [false, "Live did not create the clip in 'Audio' slot 1"]);
+    const a = core.placeClip(silent, { target: 1, trackId: audio.id, prompt: "p", position: 4 }, "/tmp/x.wav");
+    assert.deepStrictEqual([a.placed, a.reason], [false, "Live did not create the clip in the arrangement"]);
+    assert.deepStrictEqual(mock.snapshot().tracks[1].arrangement.map((c) => c.name), ["mine"]);
+    // when Live does create it (returning no id), ours is found and named, the user's is untouched
+    const live = core.makeLiveAdapter(api);
+    const ok = core.placeClip(live, { target: 1, trackId: audio.id, prompt: "new take", position: 4 }, "/tmp/x.wav");
+    assert.deepStrictEqual([ok.placed, ok.where], [true, "'Audio' arrangement at beat 4"]);
+    assert.deepStrictEqual(mock.snapshot().tracks[1].arrangement.map((c) => [c.name, c.file_path, c.start_time]),
+      [["mine", "/tmp/mine.wav", 4], ["new take", "/tmp/x.wav", 4]]);
+  },
+
   version_compare() {
     assert.ok(core.versionAtLeast([12, 0, 5], [12, 0, 5]));
     assert.ok(core.versionAtLeast([12, 1, 0], [12, 0, 5]));
@@ -132,8 +156,53 @@ const tests = {
     const spec = baseSpec();
     spec.version = [10, 1, 30];
     spec.tracks[0].slots[0] = { name: "c", midi: true, loop_start: 0, loop_end: 4, notes: [] };
-    const { live } = set(spec);
-    assert.throws(() => core.readClipNotes(live, "live_set tracks 0 clip_slots 0 clip"), /does not exist in Live 10/);
+    spec.selected_clip = [0, 0];
+    const { mock, live } = set(spec);
+    assert.throws(() => core.readClipNotes(live, "live_set tracks 0 clip_slots 0 clip"), (e) =>
+      e instanceof core.DeviceError &&
+      e.message === "reading a chords clip needs Live 11 or later (this is Live 10.1.30): set Chords to 'none'");
+    assert.deepStrictEqual(mock.log, []);     // get_notes_extended was not even tried
+    // through the device: the refusal is on the status line and nothing of the request goes out
+    const sent = [];
+    const d = core.createDevice({ live, send: (m) => sent.push(m.address), ui: () => {} });
+    d.setting("prompt", ["p"]);
+    assert.strictEqual(d.generate(), null);
+    assert.strictEqual(d.status(),
+      "Device: reading a chords clip needs Live 11 or later (this is Live 10.1.30): set Chords to 'none'");
+    assert.deepStrictEqual(sent, []);
+  },
+
+  error_without_its_empty_job_is_still_an_error() {
+    // Max may drop the empty symbol that is the job of an error about a message
+    const { live } = set(baseSpec());
+    const d = core.createDevice({ live, send: () => {}, ui: () => {} });
+    assert.deepStrictEqual(d.handleReply("/jasco/error", ["bad_value", "steps must be >= 1"]), { ok: true });
+    assert.strictEqual(d.status(), "Error [bad_value]: steps must be >= 1");
+    assert.strictEqual(d.handleReply("/jasco/error", ["j1"]).ok, false);
+    assert.strictEqual(d.status(), "Bridge: /jasco/error needs 3 arguments, got 1");
+  },
+
+  every_generate_starts_from_a_clean_session() {
+    // a model picked once must not stick when the menu goes back to "server default"
+    const { live } = set(baseSpec());
+    const sent = [];
+    const d = core.createDevice({ live, send: (m) => sent.push(m), ui: () => {} });
+    d.refreshTracks();
+    d.setting("prompt", ["p"]);
+    d.setting("chords", [2]);
+    d.setting("model", [1]);
+    assert.ok(d.generate());
+    const first = sent.splice(0);
+    d.setting("model", [0]);
+    assert.ok(d.generate());
+    const models = (ms) => ms.filter((m) => m.address === "/jasco/set" && m.args[0].value === "model")
+      .map((m) => m.args[1].value);
+    assert.deepStrictEqual(models(first), ["tiny"]);
+    assert.deepStrictEqual(models(sent), []);
+    for (const ms of [first, sent]) {
+      assert.deepStrictEqual(ms.slice(0, 2).map((m) => [m.address, m.args.length]),
+        [["/jasco/hello", 1], ["/jasco/reset", 0]]);
+    }
   },
 
   clip_names() {
