@@ -30,6 +30,19 @@ FLOAT32_MAX = 3.4028234663852886e38
 ELLIPSIS = "…"
 
 _BUNDLE = b"#bundle\x00"
+# Fixed-size argument types: tag -> (struct format, bytes).
+_FIXED: dict[str, tuple[str, int]] = {
+    "i": (">i", 4),
+    "f": (">f", 4),
+    "h": (">q", 8),
+    "d": (">d", 8),
+    "t": (">Q", 8),  # time tag
+    "c": (">I", 4),  # ASCII character
+    "m": (">I", 4),  # MIDI message
+    "r": (">I", 4),  # RGBA colour
+}
+# Types with no data: tag -> value.
+_EMPTY: dict[str, Any] = {"T": True, "F": False, "N": None, "I": math.inf}
 
 
 @dataclass(frozen=True)
@@ -89,29 +102,15 @@ def decode_message(data: bytes) -> OscMessage:
     args: list[OscArg] = []
     for i, tag in enumerate(tags):
         what = f"argument {i + 1} ({tag!r})"
-        if tag == "i":
-            _need(data, pos, 4, what)
-            args.append(OscArg("i", struct.unpack_from(">i", data, pos)[0]))
-            pos += 4
-        elif tag == "f":
-            _need(data, pos, 4, what)
-            args.append(OscArg("f", struct.unpack_from(">f", data, pos)[0]))
-            pos += 4
+        fixed = _FIXED.get(tag)
+        if fixed is not None:
+            fmt, size = fixed
+            _need(data, pos, size, what)
+            args.append(OscArg(tag, struct.unpack_from(fmt, data, pos)[0]))
+            pos += size
         elif tag in "sS":
             s, pos = _read_string(data, pos, what)
             args.append(OscArg("s", s))
-        elif tag == "h":
-            _need(data, pos, 8, what)
-            args.append(OscArg("h", struct.unpack_from(">q", data, pos)[0]))
-            pos += 8
-        elif tag == "d":
-            _need(data, pos, 8, what)
-            args.append(OscArg("d", struct.unpack_from(">d", data, pos)[0]))
-            pos += 8
-        elif tag == "t":
-            _need(data, pos, 8, what)
-            args.append(OscArg("t", struct.unpack_from(">Q", data, pos)[0]))
-            pos += 8
         elif tag == "b":
             _need(data, pos, 4, what)
             (size,) = struct.unpack_from(">i", data, pos)
@@ -121,18 +120,8 @@ def decode_message(data: bytes) -> OscMessage:
             _need(data, pos, size, what)
             args.append(OscArg("b", bytes(data[pos : pos + size])))
             pos += (size + 3) & ~3
-        elif tag in "cmr":
-            _need(data, pos, 4, what)
-            args.append(OscArg(tag, struct.unpack_from(">I", data, pos)[0]))
-            pos += 4
-        elif tag == "T":
-            args.append(OscArg("T", True))
-        elif tag == "F":
-            args.append(OscArg("F", False))
-        elif tag == "N":
-            args.append(OscArg("N", None))
-        elif tag == "I":
-            args.append(OscArg("I", math.inf))
+        elif tag in _EMPTY:
+            args.append(OscArg(tag, _EMPTY[tag]))
         else:
             raise BadPacket(f"{address}: unsupported OSC type tag {tag!r}")
     if pos > len(data):

@@ -360,6 +360,7 @@ def _settings() -> tuple[Setting, ...]:
 
 
 SETTINGS: tuple[Setting, ...] = _settings()
+_KIND_NAMES = {"int": "a whole number", "float": "a number", "bool": "0 or 1 (or on/off, true/false, yes/no)"}
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
 
 
@@ -370,17 +371,20 @@ def convert_setting(name: str, value: Any) -> Any:
         raise BadValue(f"unknown setting {name!r}; known: {', '.join(SETTINGS_BY_NAME)}")
     kind = setting.type
     if kind == "str":
-        if isinstance(value, str):
-            return value
-        raise BadValue(f"{name} must be a string, got {value!r}")
+        if not isinstance(value, str):
+            raise BadValue(f"{name} must be a string, got {value!r}")
+        # choices (solver, format, normalize, drums_fill) in any case; a model id or folder as given
+        return value if name == "model" else value.strip().lower()
     if isinstance(value, str):
         text = value.strip().lower()
         if kind == "bool" and text in ("true", "on", "yes", "1", "false", "off", "no", "0"):
             return text in ("true", "on", "yes", "1")
         try:
-            value = float(text) if kind == "float" else int(text)
+            value = float(text)  # "12", "12.0" and "1e3" alike; an int setting checks it is whole below
         except ValueError:
-            raise BadValue(f"{name} must be a {kind}, got {value!r}") from None
+            raise BadValue(f"{name} must be {_KIND_NAMES[kind]}, got {value!r}") from None
+        if not math.isfinite(value):
+            raise BadValue(f"{name} must be a finite number, got {value!r}")
     if kind == "bool":
         if value in (0, 1):
             return bool(value)

@@ -57,7 +57,8 @@ class Attention(nn.Module):
         d = self.dim
         w, bias = self.in_proj_weight, self.in_proj_bias
         if self.cross:
-            assert src is not None
+            if src is None:
+                raise TypeError("cross-attention needs the source sequence src [B, S, dim]")
             bq, bk, bv = (None, None, None) if bias is None else (bias[:d], bias[d:2 * d], bias[2 * d:])
             q = F.linear(x, w[:d], bq)  # [B, T, dim]
             k = F.linear(src, w[d:2 * d], bk)  # [B, S, dim]

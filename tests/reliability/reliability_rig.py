@@ -22,10 +22,8 @@ from __future__ import annotations
 import math
 import os
 import random
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -37,7 +35,7 @@ from pythonosc.osc_message import OscMessage
 
 from bridge import protocol
 from bridge.output import TEMP_PREFIX
-from osc_helpers import ServeProcess, children, pid_exists, type_tags  # noqa: F401 (re-exported)
+from osc_helpers import ServeProcess, pid_exists, type_tags  # noqa: F401 (pid_exists: re-exported for test_crash)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
