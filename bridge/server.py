@@ -8,6 +8,8 @@ to the ``RenderWorker``; the worker reports back through a ``ClientListener``
 that sends to that client. This thread never touches the model, and every
 datagram is handled inside its own try/except: a bad message gets
 ``/jasco/error "" <code> <message>``, never silence and never a crash.
+Nothing slow runs on that thread: a drum file's header is checked there, and
+reading and hashing the whole file happens on ``jasco-drums`` (``DrumChecker``).
 
 Clients: replies to a sender ``(host, port)`` go to ``(host, reply_port)``
 where ``reply_port`` is what its ``/jasco/hello`` registered, else the
@@ -149,7 +151,7 @@ class ClientListener(JobListener):
         self._server.clip_finished(job_id, path)
 
     def error(self, job_id: str, code: str, message: str) -> None:
-        log.warning("job %s failed [%s]: %s", job_id, code, message)
+        log.debug("telling %s job %s failed [%s]", self.label, job_id, code)  # the worker logs the failure
         self._send("/jasco/error", job_id, code, message)
 
     def cancelled(self, job_id: str) -> None:

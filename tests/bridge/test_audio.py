@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.audio import read_audio, supported_extensions
+from bridge.audio import probe_audio, read_audio, supported_extensions
 from bridge.errors import BadAudio, NotFound, TooLarge, UnsupportedFormat
 
 
@@ -119,3 +119,33 @@ def test_too_long_is_refused(tmp_path: Path) -> None:
         read_audio(path)
     assert err.value.code == "too_large" and "60" in str(err.value)
     assert read_audio(path, max_seconds=120).seconds == pytest.approx(61.0)
+
+
+def test_probe_checks_the_header_without_decoding(tmp_path: Path) -> None:
+    good = tmp_path / "loop.flac"
+    sf.write(good, _loop(), 44100, format="FLAC")
+    info = probe_audio(good)
+    assert (info.path, info.sample_rate, info.channels, info.frames, info.format) == (str(good), 44100, 2, 88200, "FLAC")
+    assert info.seconds == pytest.approx(2.0)
+    # what the header shows is refused with the same codes as read_audio ...
+    wav = tmp_path / "loop.wav"
+    sf.write(wav, _loop(), 44100, subtype="PCM_16")
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(wav.read_bytes()[:3000])
+    long = tmp_path / "long.wav"
+    sf.write(long, np.zeros((8000 * 61, 1), np.float32), 8000, subtype="PCM_16")
+    text = tmp_path / "notes.txt"
+    text.write_text("this is not audio\n" * 100)
+    for path, error, words in [(truncated, BadAudio, "truncated"), (long, TooLarge, "60 s"),
+                               (text, UnsupportedFormat, ".txt"), (tmp_path / "none.wav", NotFound, "does not exist"),
+                               (tmp_path, BadAudio, "not a file")]:
+        with pytest.raises(error, match=words):
+            probe_audio(path)
+        with pytest.raises(error, match=words):
+            read_audio(path)
+    # ... and what only the samples show is left to read_audio
+    nan = tmp_path / "nan.wav"
+    sf.write(nan, np.full((8000, 1), np.nan, np.float32), 8000, subtype="FLOAT")
+    assert probe_audio(nan).frames == 8000
+    with pytest.raises(BadAudio, match="NaN"):
+        read_audio(nan)

@@ -119,9 +119,18 @@ def test_every_render_param_is_a_setting_and_converts() -> None:
     assert protocol.convert_setting("separate_drums", 1) is True
     assert protocol.convert_setting("separate_drums", "off") is False
     assert protocol.convert_setting("solver", "dopri5") == "dopri5"
+    # as a musician types them: choices in any case, numbers as text
+    assert protocol.convert_setting("format", "FLAC") == "flac"
+    assert protocol.convert_setting("solver", " Euler ") == "euler"
+    assert protocol.convert_setting("model", "Owner/Model") == "Owner/Model"  # ids and folders as given
+    assert protocol.convert_setting("steps", "12.0") == 12
+    assert protocol.convert_setting("cfg_all", "2.5") == 2.5
     for name, value, words in [
         ("steps", 2.5, "steps"),
-        ("steps", "many", "steps"),
+        ("steps", "many", "steps must be a whole number, got 'many'"),
+        ("steps", "12.5", "whole number"),
+        ("cfg_all", "nan", "cfg_all must be a finite number"),
+        ("separate_drums", "maybe", "separate_drums must be 0 or 1"),
         ("solver", 3, "solver"),
         ("separate_drums", 2, "separate_drums"),
         ("nope", 1, "unknown setting"),
