@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -56,3 +60,40 @@ def cli_exe() -> str:
     if not found:
         pytest.fail("jasco-bridge console script not installed (pip install -e .)")
     return found
+
+
+@pytest.fixture
+def jack_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private JACK server (dummy driver); JACK_DEFAULT_SERVER points clients at it."""
+    import rtmidi
+
+    if shutil.which("jackd") is None:
+        pytest.fail("jackd is missing (Debian package jackd2; bash scripts/dev.sh setup installs it)")
+    name = f"jasco-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
+    monkeypatch.setenv("JACK_NO_AUDIO_RESERVATION", "1")
+    log = tmp_path / "jackd.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+                                stdout=fh, stderr=subprocess.STDOUT, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 15.0
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jackd exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+            try:
+                probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="probe")
+                probe.delete()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"jackd did not come up in 15 s:\n{log.read_text(errors='replace')}")
+                time.sleep(0.1)
+        yield name
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

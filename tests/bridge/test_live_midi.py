@@ -9,9 +9,6 @@ registered OSC client.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Iterator
@@ -31,43 +28,7 @@ TRIGGER_NOTE = 36
 
 
 @pytest.fixture
-def jack(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A private JACK dummy server; JACK_DEFAULT_SERVER points at it."""
-    exe = shutil.which("jackd")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("jackd is missing (Debian package jackd2)")
-        pytest.skip("jackd is not installed")
-    name = f"jasco-test-{os.getpid()}-{time.monotonic_ns() % 10**8}"
-    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
-    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
-    proc = subprocess.Popen([exe, "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 15
-        while True:  # ready when a client can connect
-            try:
-                probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="jasco-probe")
-                probe.open_virtual_port("probe")
-                probe.close_port()
-                probe.delete()
-                break
-            except Exception:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"jackd -n {name} did not start")
-                time.sleep(0.2)
-        yield name
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
-@pytest.fixture
-def controller(jack: str) -> Iterator[object]:
+def controller(jack_server: str) -> Iterator[object]:
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="jasco-test-ctl")
     out.open_virtual_port("controller")
     try:

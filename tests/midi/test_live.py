@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,41 +15,6 @@ from midi.live import ControllerMapping, LiveInput, list_ports, load_mapping
 from midi.vocab import ChordVocabulary
 
 CLOCK, START, STOP = 0xF8, 0xFA, 0xFC
-
-
-@pytest.fixture
-def jack_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A private JACK server (dummy driver); JACK_DEFAULT_SERVER points clients at it."""
-    import rtmidi
-
-    name = f"jasco-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
-    monkeypatch.setenv("JACK_NO_AUDIO_RESERVATION", "1")
-    log = tmp_path / "jackd.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                                stdout=fh, stderr=subprocess.STDOUT, env=dict(os.environ))
-    try:
-        deadline = time.monotonic() + 15.0
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"jackd exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-            try:
-                probe = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="probe")
-                probe.delete()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"jackd did not come up in 15 s:\n{log.read_text(errors='replace')}")
-                time.sleep(0.1)
-        yield name
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @pytest.fixture
