@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from bridge.defaults import DEFAULT_MODEL
+from bridge.fileio import atomic_write, atomic_write_bytes
 from bridge.errors import (
     BadChord,
     BadMelody,
@@ -351,12 +350,6 @@ def _melody_from_midi(p: Path, *, bpm: float | None, frames: int, frame_rate: fl
 # =============================================================================
 # output
 # =============================================================================
-def write_bytes(path: Path, data: bytes) -> None:
-    def save(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-
-    _atomic(Path(path).expanduser(), save)
 
 
 def write_raw_float(path: Path, audio: "np.ndarray", sample_rate: int) -> None:
@@ -370,7 +363,7 @@ def write_raw_float(path: Path, audio: "np.ndarray", sample_rate: int) -> None:
     data = np.ascontiguousarray(audio.T, dtype=np.float32)  # [S, C]
     if subtype != "FLOAT":
         data = np.clip(data, -1.0, 1.0)
-    _atomic(path, lambda tmp: sf.write(tmp, data, sample_rate, format=fmt, subtype=subtype))
+    atomic_write(path, lambda tmp: sf.write(tmp, data, sample_rate, format=fmt, subtype=subtype))
 
 
 def postprocess(job: RenderJob, audio: "np.ndarray", source_rate: int, path: Path) -> tuple[bytes | None, "np.ndarray", int, str]:
@@ -414,25 +407,7 @@ def write_latents(path: Path, latents: "np.ndarray") -> None:
         with open(tmp, "wb") as fh:
             np.save(fh, arr, allow_pickle=False)
 
-    _atomic(Path(path).expanduser(), save)
-
-
-def _atomic(path: Path, writer: Callable[[str], None]) -> None:
-    folder = path.resolve().parent
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write into {str(folder)!r}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError (disk full, ...)
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, save)
 
 
 def output_paths(out: Path, count: int) -> list[Path]:
@@ -560,7 +535,7 @@ def run(args: argparse.Namespace) -> int:
         if data is None:
             write_raw_float(path, clip, rate)
         else:
-            write_bytes(path, data)
+            atomic_write_bytes(path, data)
         seconds = clip.shape[-1] / rate
         print(path)
     if job.latents_out is not None:

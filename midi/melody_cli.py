@@ -9,11 +9,10 @@ G2..B6 (see :mod:`midi.melody`). The file is written atomically.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
-from bridge.errors import BadValue, OutputError
+from bridge.errors import BadValue
+from bridge.fileio import atomic_write
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,18 +40,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".npy":
         raise BadValue(f"--out must end in .npy, got {out}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".melody-", suffix=".npy", dir=out.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, matrix)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.save(fh, matrix)
+
+    atomic_write(out, save, mkdir=True)
     active = int(matrix.any(axis=0).sum())
     print(f"wrote {out}: shape {list(matrix.shape)}, {active}/{matrix.shape[1]} frames with a note")
     return 0

@@ -22,13 +22,13 @@ import json
 import logging
 import os
 import pickle
-import tempfile
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from bridge.errors import BadChord, VocabularyError
+from bridge.errors import BadChord, OutputError, VocabularyError
+from bridge.fileio import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -167,9 +167,9 @@ class ChordVocabulary:
         mapping = load_mapping_bytes(data, OFFICIAL_URL)
         source = str(cached)
         try:
-            _atomic_write(cached, data)
-        except OSError as exc:  # a read-only cache costs a download next time, nothing more
-            logger.warning("cannot cache the chord vocabulary in %s: %s", cache, exc.strerror or exc)
+            atomic_write_bytes(cached, data, mkdir=True)
+        except OutputError as exc:  # a read-only cache costs a download next time, nothing more
+            logger.warning("cannot cache the chord vocabulary in %s: %s", cache, exc)
             source = OFFICIAL_URL
         return cls(mapping, source=source, sha256=digest)
 
@@ -225,15 +225,3 @@ def _download(url: str) -> bytes:
             f"pass --vocab PATH or put {OFFICIAL_FILENAME} in the model folder"
         ) from exc
     return data
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".vocab-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

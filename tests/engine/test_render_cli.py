@@ -295,19 +295,6 @@ def test_console_script_bad_input_exits_2_without_a_traceback(cli_exe: str, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
-def test_write_failure_is_a_coded_error_without_leftovers(tmp_path: Path) -> None:
-    from bridge.errors import OutputError
-    from engine.cli import _atomic
-
-    def failing(tmp: str) -> None:
-        Path(tmp).write_bytes(b"half")
-        raise sf.LibsndfileError(0, prefix="disk full? ")
-
-    with pytest.raises(OutputError, match="cannot write"):
-        _atomic(tmp_path / "x.wav", failing)
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_unknown_label_after_loading_is_coded(fixture_dir: Path, tmp_path: Path, offline: dict[str, str],
                                               capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["render", "--model", str(fixture_dir), "--chords", "H#zz@0", "--out", str(tmp_path / "x.wav")]

@@ -142,3 +142,20 @@ def test_download_is_checked_against_the_sha256_and_cached(
     monkeypatch.setenv("JASCO_OFFLINE", "1")
     with pytest.raises(VocabularyError, match="no chord vocabulary"):
         ChordVocabulary.resolve(cache_dir=tmp_path / "empty")
+
+
+def test_a_cache_that_cannot_be_written_still_gives_the_vocabulary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vocab_server: tuple[str, list[str]]
+) -> None:
+    base, _ = vocab_server
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("JASCO_OFFLINE", raising=False)
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    monkeypatch.setattr(midi.vocab, "OFFICIAL_URL", f"{base}/good")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    v = ChordVocabulary.resolve(cache_dir=blocker / "cache")  # the cache folder cannot be made
+    assert len(v) == 194 and v.sha256 == OFFICIAL_SHA256
+    assert v.source == f"{base}/good"
+    assert blocker.read_text() == "x"

@@ -1,0 +1,52 @@
+"""bridge.fileio: a file appears whole or not at all, and failures carry a code."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from bridge.errors import DiskFull, OutputError
+from bridge.fileio import atomic_write, atomic_write_bytes
+
+
+def test_write_failure_is_a_coded_error_without_leftovers(tmp_path: Path) -> None:
+    def failing(tmp: str) -> None:
+        Path(tmp).write_bytes(b"half")
+        raise sf.LibsndfileError(0, prefix="disk full? ")
+
+    with pytest.raises(OutputError, match="cannot write"):
+        atomic_write(tmp_path / "x.wav", failing)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_disk_full(tmp_path: Path) -> None:
+    def full(tmp: str) -> None:
+        Path(tmp).write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(DiskFull, match="No space left"):
+        atomic_write(tmp_path / "x.npy", full)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_writer_leaves_nothing(tmp_path: Path) -> None:
+    def interrupted(tmp: str) -> None:
+        Path(tmp).write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "x.bin", interrupted)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bytes_replace_the_old_file_whole(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "er" / "v.json"
+    with pytest.raises(OutputError, match="into"):
+        atomic_write_bytes(target, b"{}")  # no folder and no mkdir
+    assert atomic_write_bytes(target, b"old", mkdir=True) == target
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in target.parent.iterdir()] == ["v.json"]
