@@ -95,6 +95,18 @@ def test_engine_killed_mid_render_real_tiny_model(serve: Callable[..., Server], 
     assert temp_files(clips) == []
 
 
+def freeze_engine_mid_render(p: Peer, server: Server, tag: str) -> tuple[str, int]:
+    """Start a long 1-bar render, wait for its first progress, SIGSTOP the engine: (job, engine pid)."""
+    p.wait_state(["idle"], timeout=60)
+    p.send("/jasco/set", "bars", 1)
+    p.send("/jasco/set", "steps", 400)
+    job = p.generate(tag).args[0]
+    p.expect("/jasco/progress", where=lambda r: r.args[0] == job, timeout=30)
+    engine = server.wait_engine()
+    os.kill(engine, signal.SIGSTOP)
+    return job, engine
+
+
 def test_hung_engine_is_killed_on_cancel(serve: Callable[..., Server], tmp_path: Path) -> None:
     """An engine that stops responding mid-render (SIGSTOP: a deadlock, a swap storm) does not
     leave the job stuck: cancel stops it within the worker's grace period by killing and
@@ -102,13 +114,7 @@ def test_hung_engine_is_killed_on_cancel(serve: Callable[..., Server], tmp_path:
     clips = tmp_path / "clips"
     server = serve(*fake_args(clips, model="fake?delay=0.05"))
     with Peer(server.address) as p:
-        p.wait_state(["idle"], timeout=60)
-        p.send("/jasco/set", "bars", 1)
-        p.send("/jasco/set", "steps", 400)
-        job = p.generate("hung").args[0]
-        p.expect("/jasco/progress", where=lambda r: r.args[0] == job, timeout=30)
-        engine = server.wait_engine()
-        os.kill(engine, signal.SIGSTOP)
+        job, engine = freeze_engine_mid_render(p, server, "hung")
         try:
             p.ping()  # the OSC side does not care
             assert p.status()[0] == "rendering"
@@ -136,13 +142,7 @@ def test_stalled_engine_is_killed_without_a_cancel(serve: Callable[..., Server],
     server = serve(*fake_args(clips, "--stall-timeout", "1.5", model="fake?delay=0.05"))
     watch = FolderWatch(clips)
     with Peer(server.address) as p:
-        p.wait_state(["idle"], timeout=60)
-        p.send("/jasco/set", "bars", 1)
-        p.send("/jasco/set", "steps", 400)
-        job = p.generate("frozen").args[0]
-        p.expect("/jasco/progress", where=lambda r: r.args[0] == job, timeout=30)
-        engine = server.wait_engine()
-        os.kill(engine, signal.SIGSTOP)
+        job, engine = freeze_engine_mid_render(p, server, "frozen")
         final = p.wait_final(job, timeout=30)
         assert final.address == "/jasco/error", final
         assert final.args[1] == "engine_died" and "stalled for 1.5 s without progress" in final.args[2], final
