@@ -1,7 +1,9 @@
-"""jasco-bridge: the OSC/MIDI server that puts JASCO inside the DAW.
+"""jasco-bridge's top layer: the OSC/MIDI server, the render worker, clip output and the commands.
 
 This package never imports torch; the model lives in ``engine`` and runs in a
-supervised child process.
+supervised child process. Nothing imports ``bridge``.
 """
 
-__version__ = "0.1.0"
+from core import __version__
+
+__all__ = ["__version__"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from bridge.errors import BadAudio, NotFound, TooLarge, UnsupportedFormat
+from core.errors import BadAudio, NotFound, TooLarge, UnsupportedFormat
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import sys
 from dataclasses import dataclass
 from typing import Sequence
 
-from bridge import __version__
-from bridge.errors import JascoError
+from core import __version__
+from core.errors import JascoError
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +30,10 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command("serve", "bridge.serve_cli", "run the OSC/MIDI server"),
-    Command("render", "engine.cli", "render one clip with the engine"),
-    Command("chords", "midi.cli", "recognise or map chords (MIDI file or typed symbols)"),
-    Command("melody", "midi.melody_cli", "turn a MIDI line into a [53, T] melody matrix"),
-    Command("build-tiny", "engine.tiny_cli", "build the embedded tiny (noise-making) test model"),
+    Command("render", "bridge.render_cli", "render one clip with the engine"),
+    Command("chords", "bridge.chords_cli", "recognise or map chords (MIDI file or typed symbols)"),
+    Command("melody", "bridge.melody_cli", "turn a MIDI line into a [53, T] melody matrix"),
+    Command("build-tiny", "bridge.tiny_cli", "build the embedded tiny (noise-making) test model"),
     Command("doctor", "bridge.doctor", "check the environment and say what to fix"),
     Command("osc-docs", "bridge.osc_docs", "print the OSC address table as Markdown"),
 )

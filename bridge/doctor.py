@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from bridge.defaults import (
+from core.defaults import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_REPLY_PORT,

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.requests import JobListener, RenderRequest
+from core.requests import JobListener, RenderRequest
 
 # Job states, as stored in the journal.
 QUEUED = "queued"

@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from bridge import protocol
-from bridge.errors import JascoError
+from core.errors import JascoError
 from bridge.server import MIDI_SESSION, BridgeServer
 from bridge.session import TypedChord
 

@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from bridge.errors import BadPacket
+from core.errors import BadPacket
 
 MAX_PACKET_IN = 32 * 1024  # bytes; larger datagrams are refused with too_large
 MAX_PACKET_OUT = 8192  # every datagram the server sends is strictly smaller

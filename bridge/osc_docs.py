@@ -11,9 +11,9 @@ import argparse
 from pathlib import Path
 
 from bridge import protocol
-from bridge.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
+from core.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
 from bridge.osc import MAX_PACKET_IN, MAX_PACKET_OUT
-from bridge.requests import MAX_NOTES
+from core.requests import MAX_NOTES
 
 
 def _escape(text: str) -> str:

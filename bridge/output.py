@@ -44,10 +44,10 @@ import scipy.signal
 import soundfile as sf
 import soxr
 
-from bridge import __version__
-from bridge.errors import BadValue, ClipDirUnwritable, DiskFull, JascoError, OutputError
+from core import __version__
+from core.errors import BadValue, ClipDirUnwritable, DiskFull, JascoError, OutputError
 from bridge.jobs import pid_alive
-from bridge.requests import ChordEvent, RenderParams, RenderRequest
+from core.requests import ChordEvent, RenderParams, RenderRequest
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,9 @@ _UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTD
 
 # --- the clip folder -----------------------------------------------------------------------------
 def default_clip_dir() -> Path:
-    """The default clip folder (``bridge.defaults.default_clip_dir``: ``$JASCO_CLIP_DIR``,
+    """The default clip folder (``core.defaults.default_clip_dir``: ``$JASCO_CLIP_DIR``,
     else ``$XDG_MUSIC_DIR/jasco-bridge``, else ``~/Music/jasco-bridge``)."""
-    from bridge.defaults import default_clip_dir as _default
+    from core.defaults import default_clip_dir as _default
 
     return _default()
 
@@ -518,7 +518,7 @@ def build_sidecar(request: RenderRequest, processed: Processed, *, audio_file: s
 
 def load_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a sidecar; ``BadConfig`` when it is not one of ours."""
-    from bridge.errors import BadConfig, NotFound
+    from core.errors import BadConfig, NotFound
 
     p = Path(path)
     try:
@@ -536,7 +536,7 @@ def load_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def request_from_sidecar(sidecar: Mapping[str, Any]) -> RenderRequest:
     """Rebuild the exact ``RenderRequest`` stored in a sidecar's ``request`` field."""
-    from bridge.errors import BadConfig
+    from core.errors import BadConfig
 
     raw = dict(sidecar["request"]) if "request" in sidecar else dict(sidecar)
     try:

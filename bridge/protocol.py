@@ -24,11 +24,11 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
-from bridge import errors
-from bridge.errors import BadAddress, BadArguments, BadValue, TooLarge
+from core import errors
+from core.errors import BadAddress, BadArguments, BadValue, TooLarge
 from bridge.jobs import WORKER_STATES
 from bridge.osc import OscArg, to_wire
-from bridge.requests import (
+from core.requests import (
     FORMATS,
     MAX_CHORDS,
     MAX_NOTES,
@@ -433,7 +433,7 @@ ERROR_HELP: dict[str, str] = {
 
 
 def error_codes() -> dict[str, str]:
-    """Every stable code with its description (codes come from ``bridge.errors``)."""
+    """Every stable code with its description (codes come from ``core.errors``)."""
     return {code: ERROR_HELP.get(code, (cls.__doc__ or "").strip()) for code, cls in errors.all_codes().items()}
 
 

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bridge.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT, default_clip_dir
-from bridge.errors import BadConfig, EnvironmentProblem, JascoError, VocabularyError
-from bridge.requests import RenderParams
+from core.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT, default_clip_dir
+from core.errors import BadConfig, EnvironmentProblem, JascoError, VocabularyError
+from core.requests import RenderParams
 from bridge.session import looks_like_hub_id
 
 log = logging.getLogger(__name__)

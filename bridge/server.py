@@ -35,8 +35,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from bridge import __version__, protocol
-from bridge.errors import (
+from bridge import protocol
+from core import __version__
+from core.errors import (
     BadConfig,
     BadValue,
     Forbidden,
@@ -47,7 +48,7 @@ from bridge.errors import (
 )
 from bridge.audio import probe_audio, read_audio
 from bridge.osc import MAX_PACKET_IN, decode_packet, encode_message
-from bridge.requests import JobListener
+from core.requests import JobListener
 from bridge.session import Session, map_chords, normalise_path
 
 log = logging.getLogger(__name__)

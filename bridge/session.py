@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from bridge.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
-from bridge.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
+from core.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
+from core.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
 from midi.notes import Note
 
 MELODY_FRAME_RATE = 50.0

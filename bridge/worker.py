@@ -60,7 +60,7 @@ import numpy as np
 
 from bridge import output
 from bridge.audio import read_audio
-from bridge.errors import (
+from core.errors import (
     BadConfig,
     BadMelody,
     Cancelled,
@@ -90,7 +90,7 @@ from bridge.jobs import (
     new_job_id,
 )
 from bridge.journal import JOURNAL_NAME, Journal
-from bridge.requests import JobListener, RenderRequest
+from core.requests import JobListener, RenderRequest
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from bridge.errors import BadChord
+from core.errors import BadChord
 from midi.symbols import map_symbol
 from midi.vocab import ChordVocabulary
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from bridge.errors import BadConfig
+from core.errors import BadConfig
 
 _REF = re.compile(r"\$\{([^}]*)\}")
 _MISSING = object()

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bridge.errors import BadAudio, BadValue, EnvironmentProblem
+from core.errors import BadAudio, BadValue, EnvironmentProblem
 
 from .encodec import CompressionModel
 

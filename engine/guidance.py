@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from bridge.errors import BadValue
+from core.errors import BadValue
 
 from .jasco import ConditionTensors, JascoModel
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge.errors import ModelLoadError, ModelUnavailable
+from core.errors import ModelLoadError, ModelUnavailable
 
 logger = logging.getLogger(__name__)
 

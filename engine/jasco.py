@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bridge.errors import BadConfig
+from core.errors import BadConfig
 
 from .chords import ChordsConditioner
 from .config import JascoConfig

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bridge.errors import BadMelody
+from core.errors import BadMelody
 
 
 class MelodyConditioner(nn.Module):

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from bridge.errors import BadValue, Cancelled, ModelLoadError, TooLarge, VocabularyError
+from core.errors import BadValue, Cancelled, ModelLoadError, TooLarge, VocabularyError
 from midi.vocab import ChordVocabulary
 
 from .chords import frame_chords

@@ -3,7 +3,7 @@
 ``sampler(field, z0, *, steps, rtol, atol, callback, cancelled) -> SampleResult``
 integrates dz/dt = field(t, z) from t = 0 to 1 (dopri5: to 1 - 1e-5 as JASCO
 does). ``callback(nfe, t)`` runs after every function evaluation; ``cancelled()``
-is checked before every evaluation and raises ``bridge.errors.Cancelled``.
+is checked before every evaluation and raises ``core.errors.Cancelled``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Callable, Protocol
 
 import torch
 
-from bridge.errors import BadValue, Cancelled
+from core.errors import BadValue, Cancelled
 
 T_END_ODE = 1.0 - 1e-5
 

@@ -42,7 +42,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bridge.errors import Cancelled, JascoError, ModelLoadError, ModelUnavailable, RenderFailed
+from core.errors import Cancelled, JascoError, ModelLoadError, ModelUnavailable, RenderFailed
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def engine_info(engine: Any, model: str, device: str, dtype: str | None) -> dict
         except ImportError:
             version = None
     if version is None:
-        from bridge import __version__ as version
+        from core import __version__ as version
     return {
         "model": model,
         "model_id": str(getattr(engine, "model_id", model)),

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from bridge.errors import ModelLoadError
+from core.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
 

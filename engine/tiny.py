@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from bridge.errors import BadValue, OutputError
+from core.errors import BadValue, OutputError
 from midi.vocab import JSON_FILENAME, default_cache_dir
 
 logger = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ from typing import Any, Callable, Mapping
 
 import mido
 
-from bridge.errors import BadConfig, BadValue, EnvironmentProblem
+from core.errors import BadConfig, BadValue, EnvironmentProblem
 from midi.notes import Note
 from midi.recognize import Progression, classify, recognize
 

@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from bridge.errors import BadValue
+from core.errors import BadValue
 from midi.notes import Note, check_positive, coerce_notes, note_arrays
 
 LOWEST = 43     # MIDI note of bin 0 (G2)

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from bridge.errors import BadNotes, BadValue, TooLarge
+from core.errors import BadNotes, BadValue, TooLarge
 
 MAX_NOTES = 200_000
 

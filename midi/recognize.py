@@ -47,7 +47,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from bridge.errors import BadValue, VocabularyError
+from core.errors import BadValue, VocabularyError
 from midi.notes import Note, coerce_notes, note_arrays
 from midi.notes import check_positive as _check_positive
 from midi.symbols import ChordMapping, analyse_vocabulary

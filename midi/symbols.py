@@ -48,7 +48,7 @@ C/E (slash chord)           kept when the vocabulary has that exact label (with 
                             position (C/B -> C)                                    no
 ==========================  =====================================================  =======
 
-Only a string that is not a chord at all raises :class:`bridge.errors.BadChord`.
+Only a string that is not a chord at all raises :class:`core.errors.BadChord`.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
-from bridge.errors import BadChord
+from core.errors import BadChord
 
 if TYPE_CHECKING:  # pragma: no cover
     from midi.vocab import ChordVocabulary

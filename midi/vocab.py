@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from bridge.errors import BadChord, OutputError, VocabularyError
-from bridge.fileio import atomic_write_bytes
+from core.errors import BadChord, OutputError, VocabularyError
+from core.fileio import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 
-from bridge.errors import BadChord, Cancelled, all_codes
+from core.errors import BadChord, Cancelled, all_codes
 
 
 @dataclass(frozen=True)

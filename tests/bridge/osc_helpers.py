@@ -26,9 +26,9 @@ import soundfile as sf
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from bridge.errors import QueueFull, UnknownJob
+from core.errors import QueueFull, UnknownJob
 from bridge.jobs import InterruptedJob, WorkerStatus, new_job_id
-from bridge.requests import JobListener, RenderRequest
+from core.requests import JobListener, RenderRequest
 
 TIMEOUT = 5.0
 HERE = Path(__file__).resolve().parent

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from bridge.audio import probe_audio, read_audio, supported_extensions
-from bridge.errors import BadAudio, NotFound, TooLarge, UnsupportedFormat
+from core.errors import BadAudio, NotFound, TooLarge, UnsupportedFormat
 
 
 def _loop(seconds: float = 2.0, sr: int = 44100, channels: int = 2) -> np.ndarray:

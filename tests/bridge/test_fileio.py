@@ -1,4 +1,4 @@
-"""bridge.fileio: a file appears whole or not at all, and failures carry a code."""
+"""core.fileio: a file appears whole or not at all, and failures carry a code."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from bridge.errors import DiskFull, OutputError
-from bridge.fileio import atomic_write, atomic_write_bytes
+from core.errors import DiskFull, OutputError
+from core.fileio import atomic_write, atomic_write_bytes
 
 
 def test_write_failure_is_a_coded_error_without_leftovers(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from bridge.journal import Journal
-from bridge.requests import RenderParams, RenderRequest
+from core.requests import RenderParams, RenderRequest
 
 
 def _req(seed: int = 0) -> dict[str, object]:

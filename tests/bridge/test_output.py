@@ -17,8 +17,8 @@ import pytest
 import soundfile as sf
 
 from bridge import output
-from bridge.errors import ClipDirUnwritable, OutputError
-from bridge.requests import ChordEvent, RenderParams, RenderRequest
+from core.errors import ClipDirUnwritable, OutputError
+from core.requests import ChordEvent, RenderParams, RenderRequest
 
 REPO = Path(__file__).resolve().parents[2]
 SR = 32000
@@ -241,8 +241,8 @@ _CHILD = textwrap.dedent(
     import json, os, resource, signal, sys
     import numpy as np
     from bridge import output
-    from bridge.errors import JascoError
-    from bridge.requests import RenderParams, RenderRequest
+    from core.errors import JascoError
+    from core.requests import RenderParams, RenderRequest
     folder = sys.argv[1]
     if sys.argv[2] == "fsize":
         output.ignore_sigxfsz()

@@ -13,9 +13,9 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from bridge import protocol
-from bridge.errors import BadAddress, BadArguments, BadPacket, BadValue, JascoError, TooLarge
+from core.errors import BadAddress, BadArguments, BadPacket, BadValue, JascoError, TooLarge
 from bridge.osc import MAX_PACKET_OUT, OscArg, decode_packet, encode_message, to_wire
-from bridge.requests import RenderParams
+from core.requests import RenderParams
 
 from osc_helpers import bundle, type_tags
 

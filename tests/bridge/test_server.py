@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge import protocol
-from bridge.errors import BadConfig
+from core.errors import BadConfig
 from bridge.jobs import InterruptedJob
 from bridge.osc import MAX_PACKET_IN
-from bridge.requests import MAX_NOTES
+from core.requests import MAX_NOTES
 from bridge.audio import read_audio
 from bridge.server import MAX_DRUM_CHECKS, AllowList, BridgeServer, check_bind
 from midi.vocab import ChordVocabulary
@@ -557,7 +557,7 @@ def test_any_message_gets_an_answer_or_is_accepted(rig: Rig, address: str, value
 def test_audition_without_portaudio_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from bridge.errors import EnvironmentProblem
+    from core.errors import EnvironmentProblem
     from bridge.serve_cli import Auditioner
 
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails like a missing PortAudio

@@ -22,9 +22,9 @@ import pytest
 import soundfile as sf
 
 from bridge import output
-from bridge.errors import BadConfig, QueueFull, UnknownJob
+from core.errors import BadConfig, QueueFull, UnknownJob
 from bridge.jobs import WorkerStatus
-from bridge.requests import ChordEvent, RenderParams, RenderRequest
+from core.requests import ChordEvent, RenderParams, RenderRequest
 from bridge.worker import RenderWorker, melody_from_frames
 from jasco_fake_engine import RecordingListener
 
@@ -320,7 +320,7 @@ _SERVER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from bridge.requests import RenderParams, RenderRequest
+    from core.requests import RenderParams, RenderRequest
     from bridge.worker import RenderWorker
     from jasco_fake_engine import RecordingListener
     clips = Path(sys.argv[1])

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bridge.errors import BadAudio, BadChord, BadConfig, BadValue, EnvironmentProblem
+from core.errors import BadAudio, BadChord, BadConfig, BadValue, EnvironmentProblem
 from engine import GenerationInput
 from engine.chords import frame_chords, suggest
 from engine.config import TransformerConfig, XpConfig, config_from_yaml

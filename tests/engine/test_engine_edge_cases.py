@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from bridge.errors import BadChord
+from core.errors import BadChord
 from engine import GenerationInput, SamplingParams
 from engine.chords import frame_chords
 from engine.guidance import cfg_terms

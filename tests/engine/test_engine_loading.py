@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from bridge.errors import BadConfig, ModelLoadError, ModelUnavailable, VocabularyError
+from core.errors import BadConfig, ModelLoadError, ModelUnavailable, VocabularyError
 from engine import JascoPipeline
 from engine.hub import resolve_model_dir, resolve_named
 from engine.pipeline import load_model

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from bridge.errors import BadMelody
+from core.errors import BadMelody
 from engine import GenerationInput, JascoModel, JascoPipeline, SamplingParams, config_from_yaml
 from engine.melody import prepare_melody
 from engine.pipeline import load_state_strict

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from bridge.errors import BadValue, Cancelled
+from core.errors import BadValue, Cancelled
 from engine import GenerationInput, SamplingParams
 from engine.samplers import SAMPLERS, T_END_ODE, dopri5, euler, get_sampler, midpoint
 

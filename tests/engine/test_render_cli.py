@@ -203,7 +203,7 @@ def test_symbols_are_mapped_with_a_note(fixture_dir: Path, tmp_path: Path, offli
 def test_rerender_from_a_sidecar(fixture_dir: Path, reference: dict[str, Any], tmp_path: Path,
                                  offline: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     from bridge.output import write_clip
-    from bridge.requests import ChordEvent, RenderParams, RenderRequest
+    from core.requests import ChordEvent, RenderParams, RenderRequest
 
     case = reference["cases"]["text_chords"]
     chords = tuple(ChordEvent(given=label, label=label, start_beat=float(start) * 2, start_seconds=float(start))

@@ -64,7 +64,7 @@ def test_default_location_is_the_user_cache(monkeypatch: pytest.MonkeyPatch, tmp
 
 
 def test_unknown_variant_is_a_coded_error() -> None:
-    from bridge.errors import BadValue
+    from core.errors import BadValue
 
     with pytest.raises(BadValue, match="unknown tiny model variant 'drums_only'"):
         tiny.tiny_model_dir(variant="drums_only")
@@ -84,7 +84,7 @@ def test_broken_folder_is_rebuilt(tmp_path: Path, tiny_dir: Path) -> None:
 
 
 def test_refuses_to_replace_a_foreign_folder(tmp_path: Path) -> None:
-    from bridge.errors import OutputError
+    from core.errors import OutputError
 
     foreign = tmp_path / "mine"
     foreign.mkdir()

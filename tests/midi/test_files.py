@@ -8,7 +8,7 @@ from typing import Callable
 import mido
 import pytest
 
-from bridge.errors import BadMidi, NotFound
+from core.errors import BadMidi, NotFound
 from midi.files import progression_from_midi_file, read_midi
 from midi.vocab import ChordVocabulary
 

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from bridge.errors import BadConfig, BadValue
+from core.errors import BadConfig, BadValue
 from midi.live import ControllerMapping, LiveInput, list_ports, load_mapping
 from midi.vocab import ChordVocabulary
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from bridge.errors import BadNotes, BadValue
+from core.errors import BadNotes, BadValue
 from midi.melody import BINS, LOWEST, fold_pitch, melody_from_midi_file, melody_matrix
 from midi.notes import Note
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bridge.errors import BadNotes, BadValue, VocabularyError
+from core.errors import BadNotes, BadValue, VocabularyError
 from midi.notes import Note, notes_from_live_json
 from midi.recognize import Progression, classify, recognize
 from midi.symbols import VocabEntry, analyse_vocabulary

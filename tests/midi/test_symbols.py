@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.errors import BadChord
+from core.errors import BadChord
 from midi.symbols import ChordMapping, analyse_vocabulary, map_symbol, map_symbols, parse_symbol
 from midi.vocab import ChordVocabulary
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from bridge.errors import BadChord, VocabularyError
+from core.errors import BadChord, VocabularyError
 import midi.vocab
 from midi.vocab import OFFICIAL_FILENAME, OFFICIAL_SHA256, ChordVocabulary
 

@@ -184,7 +184,7 @@ def test_exceptions_inside_the_render(rig: tuple[Server, Path, Path], peer: Peer
 
 def test_midi_files_that_are_not_midi(tmp_path: Path, chords_pkl: Path) -> None:
     """The OSC protocol takes notes, not MIDI files: files go through ``jasco-bridge chords`` and ``midi.files``."""
-    from bridge.errors import BadMidi, JascoError
+    from core.errors import BadMidi, JascoError
     from midi.files import progression_from_midi_file
     from midi.vocab import ChordVocabulary
 
@@ -357,9 +357,9 @@ def test_real_engine_with_a_broken_model_folder(serve: Callable[..., Server], tm
 def test_a_write_aborted_at_the_last_moment_leaves_nothing(tmp_path: Path) -> None:
     """``write_clip(before_commit=...)``: the render worker's last cancellation check runs after the
     audio is written to its hidden temporary file and before anything becomes visible."""
-    from bridge.errors import Cancelled
+    from core.errors import Cancelled
     from bridge.output import write_clip
-    from bridge.requests import RenderParams, RenderRequest
+    from core.requests import RenderParams, RenderRequest
 
     audio = (0.3 * np.sin(np.arange(320000) / 32000 * 2 * np.pi * 220)).astype(np.float32)[None]
     seen: list[list[str]] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bridge.errors import BadValue
+from core.errors import BadValue
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bridge.errors import BadValue
-from bridge.fileio import atomic_write
+from core.errors import BadValue
+from core.fileio import atomic_write
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,9 +27,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from bridge.defaults import DEFAULT_MODEL
-from bridge.fileio import atomic_write, atomic_write_bytes
-from bridge.errors import (
+from core.defaults import DEFAULT_MODEL
+from core.fileio import atomic_write, atomic_write_bytes
+from core.errors import (
     BadChord,
     BadMelody,
     BadValue,
@@ -375,7 +375,7 @@ def postprocess(job: RenderJob, audio: "np.ndarray", source_rate: int, path: Pat
     ``--from`` its sidecar is processed exactly like the original.
     """
     from bridge import output
-    from bridge.requests import RenderParams, RenderRequest
+    from core.requests import RenderParams, RenderRequest
 
     rate = job.sample_rate or source_rate
     fmt = path.suffix.lower().lstrip(".")

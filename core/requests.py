@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
-from bridge.errors import BadValue, TooLarge
+from core.errors import BadValue, TooLarge
 
 SOLVERS = ("euler", "midpoint", "dopri5")
 FORMATS = ("wav", "flac", "ogg")

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from bridge.errors import DiskFull, OutputError
+from core.errors import DiskFull, OutputError
 
 _FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 

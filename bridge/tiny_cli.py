@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{out} already holds a tiny model (use --force to rebuild)", file=sys.stderr)
                 print(out)
                 return 0
-            from bridge.errors import OutputError
+            from core.errors import OutputError
 
             raise OutputError(f"{out} already exists; choose another --out (or --force to rebuild a tiny model there)")
         folder = tiny.build_tiny_model(out, variant=args.variant, replace=args.force)
