@@ -36,6 +36,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("build-tiny", "bridge.tiny_cli", "build the embedded tiny (noise-making) test model"),
     Command("doctor", "bridge.doctor", "check the environment and say what to fix"),
     Command("osc-docs", "bridge.osc_docs", "print the OSC address table as Markdown"),
+    Command("params", "bridge.params_cli", "print the parameter table (Markdown, JSON, or the device's limits)"),
 )
 
 

@@ -12,9 +12,9 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from core.requests import JobListener, RenderRequest
+from core.requests import RenderRequest
 
 # Job states, as stored in the journal.
 QUEUED = "queued"
@@ -32,6 +32,19 @@ RENDERING = "rendering"
 LOADING = "loading"
 ERROR = "error"
 WORKER_STATES = (IDLE, RENDERING, LOADING, ERROR)
+
+
+
+class JobListener(Protocol):
+    """What the worker tells a front end about a job (called from the worker thread)."""
+
+    def queued(self, job_id: str, position: int) -> None: ...
+    def started(self, job_id: str) -> None: ...
+    def progress(self, job_id: str, fraction: float) -> None: ...
+    def done(self, job_id: str, path: str, seconds: float, bpm: float, seed: int) -> None: ...
+    def error(self, job_id: str, code: str, message: str) -> None: ...
+    def cancelled(self, job_id: str) -> None: ...
+
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.errors import BadValue
+from core.errors import BadValue, OutputError
 from core.fileio import atomic_write
 
 
@@ -33,18 +33,20 @@ def run(args: argparse.Namespace) -> int:
     from midi.files import channel_index
     from midi.melody import melody_from_midi_file
 
+    out = Path(args.out).expanduser()
+    if out.suffix != ".npy":
+        raise BadValue(f"--out must end in .npy, got {out}")
+    if not out.absolute().parent.is_dir():
+        raise OutputError(f"cannot write {str(out)!r}: the folder {str(out.absolute().parent)!r} does not exist")
     matrix = melody_from_midi_file(
         args.file, bpm=args.bpm, frames=args.frames, frame_rate=args.frame_rate,
         extend_frames=args.extend_frames, start=args.start, channel=channel_index(args.channel), track=args.track,
     )
-    out = Path(args.out)
-    if out.suffix != ".npy":
-        raise BadValue(f"--out must end in .npy, got {out}")
     def save(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             np.save(fh, matrix)
 
-    atomic_write(out, save, mkdir=True)
+    atomic_write(out, save)
     active = int(matrix.any(axis=0).sum())
     print(f"wrote {out}: shape {list(matrix.shape)}, {active}/{matrix.shape[1]} frames with a note")
     return 0

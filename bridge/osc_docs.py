@@ -126,11 +126,11 @@ def render_markdown() -> str:
         "Values may be sent as ints, floats or strings (`/jasco/set steps 8`, `/jasco/set format flac`; "
         "booleans as 0/1). A bad value answers `bad_value` naming the setting.",
         "",
-        "| name | type | default | meaning |",
+        "| name | type | range and default | meaning |",
         "|---|---|---|---|",
     ]
     for s in protocol.SETTINGS:
-        lines.append(f"| `{s.name}` | {s.type} | `{s.default}` | {_escape(s.help)} |")
+        lines.append(f"| `{s.name}` | {s.type_name} | {_escape(s.describe())} | {_escape(s.help)} |")
     lines += ["", "## Error codes", "", "| code | meaning |", "|---|---|"]
     for code, text in protocol.error_codes().items():
         lines.append(f"| `{code}` | {_escape(text)} |")

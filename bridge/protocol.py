@@ -19,8 +19,7 @@ Argument types (on the way in, ints and floats are interchangeable):
 from __future__ import annotations
 
 import math
-import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
@@ -28,15 +27,8 @@ from core import errors
 from core.errors import BadAddress, BadArguments, BadValue, TooLarge
 from bridge.jobs import WORKER_STATES
 from bridge.osc import OscArg, to_wire
-from core.requests import (
-    FORMATS,
-    MAX_CHORDS,
-    MAX_NOTES,
-    MAX_PROMPT_CHARS,
-    NORMALIZE,
-    SOLVERS,
-    RenderParams,
-)
+from core import params as P
+from core.requests import MAX_CHORDS, MAX_NOTES, MAX_PROMPT_CHARS
 
 PREFIX = "/jasco"
 MAX_BEAT = 16384.0  # beats; 64 bars of 32/4 at most is 2048, so this is generous
@@ -64,6 +56,13 @@ class Arg:
     def __post_init__(self) -> None:
         if self.type not in TYPE_NAMES:
             raise ValueError(f"unknown argument type {self.type!r}")
+
+    @classmethod
+    def from_param(cls, name: str, help: str = "") -> "Arg":
+        """An argument whose type, range and help come from the parameter table."""
+        p = P.param(name)
+        kind = {int: "i", float: "f", str: "s", bool: "i"}[p.kind]
+        return cls(p.name, kind, help or p.help, lo=p.lo, hi=p.hi, choices=p.choices)
 
     @property
     def signature(self) -> str:
@@ -200,11 +199,8 @@ MESSAGES: tuple[Spec, ...] = (
         "/jasco/tempo",
         "Session tempo (quarter notes per minute) and time signature (default 4/4). Beats in "
         "chords and notes are quarter notes at this tempo.",
-        args=(Arg("bpm", "f", lo=20, hi=999),),
-        optional=(
-            Arg("numerator", "i", lo=1, hi=32),
-            Arg("denominator", "i", choices=(1, 2, 4, 8, 16, 32)),
-        ),
+        args=(Arg.from_param("bpm"),),
+        optional=(Arg.from_param("numerator"), Arg.from_param("denominator")),
     ),
     Spec(
         "/jasco/chords",
@@ -304,8 +300,9 @@ REPLIES: tuple[Spec, ...] = (
     Spec("/jasco/progress", "Throttled progress, 0..1.", args=(Arg("job", "s"), Arg("fraction", "f"))),
     Spec(
         "/jasco/done",
-        "The clip is complete at `path` (written atomically, with a JSON sidecar beside it).",
-        args=(Arg("job", "s"), Arg("path", "s"), Arg("seconds", "f"), Arg("bpm", "f")),
+        "The clip is complete at `path` (written atomically, with a JSON sidecar beside it): its real "
+        "length in seconds, the tempo, and the seed it was rendered with (recall it with `/jasco/set seed`).",
+        args=(Arg("job", "s"), Arg("path", "s"), Arg("seconds", "f"), Arg("bpm", "f"), Arg("seed", "i")),
     ),
     Spec("/jasco/cancelled", "The job was cancelled.", args=(Arg("job", "s"),)),
     Spec(
@@ -319,83 +316,17 @@ _IN = {s.address: s for s in MESSAGES}
 _OUT = {s.address: s for s in REPLIES}
 
 # --- /jasco/set -------------------------------------------------------------------
-SETTING_HELP: dict[str, str] = {
-    "seed": "random seed (same seed + same inputs = same clip)",
-    "solver": "ODE solver: " + ", ".join(SOLVERS),
-    "steps": "steps for euler / midpoint",
-    "rtol": "relative tolerance for dopri5",
-    "atol": "absolute tolerance for dopri5",
-    "cfg_all": "classifier-free guidance on all conditions",
-    "cfg_txt": "extra guidance on the text prompt",
-    "bars": "cut the clip to exactly this many bars at the session tempo (0 = the full 10 s window)",
-    "sample_rate": "output sample rate (the DAW's)",
-    "format": "file format: " + ", ".join(FORMATS),
-    "bit_depth": "wav/flac bit depth: 16 or 24",
-    "normalize": "loudness normalisation: " + ", ".join(NORMALIZE),
-    "loudness_lufs": "target loudness for `normalize loudness`",
-    "drums_fill": "fill the window with the drum loop: repeat or pad",
-    "separate_drums": "separate drums from a full mix first (needs demucs): 0 or 1",
-    "model": "model for this client's renders: `tiny`, a hub id or a local folder (the engine loads one "
-    "model at a time: switching reloads it)",
-}
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    type: str  # "int" | "float" | "str" | "bool"
-    default: Any
-    help: str
-
-
-def _settings() -> tuple[Setting, ...]:
-    hints = typing.get_type_hints(RenderParams)
-    out = []
-    defaults = RenderParams()
-    for f in fields(RenderParams):
-        kind = {int: "int", float: "float", str: "str", bool: "bool"}[hints[f.name]]
-        out.append(Setting(f.name, kind, getattr(defaults, f.name), SETTING_HELP.get(f.name, "")))
-    out.append(Setting("model", "str", "the server's --model", SETTING_HELP["model"]))
-    return tuple(out)
-
-
-SETTINGS: tuple[Setting, ...] = _settings()
-_KIND_NAMES = {"int": "a whole number", "float": "a number", "bool": "0 or 1 (or on/off, true/false, yes/no)"}
-SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
+# The settings are the parameter table's render parameters plus the model (core.params).
+SETTINGS: tuple[P.Param, ...] = P.RENDER + (P.param("model"),)
+SETTINGS_BY_NAME: Mapping[str, P.Param] = MappingProxyType({s.name: s for s in SETTINGS})
 
 
 def convert_setting(name: str, value: Any) -> Any:
-    """Turn an OSC value into the Python type of setting ``name`` (``BadValue`` names it)."""
+    """Turn an OSC value into the typed value of setting ``name`` (``BadValue`` names it)."""
     setting = SETTINGS_BY_NAME.get(name)
     if setting is None:
         raise BadValue(f"unknown setting {name!r}; known: {', '.join(SETTINGS_BY_NAME)}")
-    kind = setting.type
-    if kind == "str":
-        if not isinstance(value, str):
-            raise BadValue(f"{name} must be a string, got {value!r}")
-        # choices (solver, format, normalize, drums_fill) in any case; a model id or folder as given
-        return value if name == "model" else value.strip().lower()
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if kind == "bool" and text in ("true", "on", "yes", "1", "false", "off", "no", "0"):
-            return text in ("true", "on", "yes", "1")
-        try:
-            value = float(text)  # "12", "12.0" and "1e3" alike; an int setting checks it is whole below
-        except ValueError:
-            raise BadValue(f"{name} must be {_KIND_NAMES[kind]}, got {value!r}") from None
-        if not math.isfinite(value):
-            raise BadValue(f"{name} must be a finite number, got {value!r}")
-    if kind == "bool":
-        if value in (0, 1):
-            return bool(value)
-        raise BadValue(f"{name} must be 0 or 1, got {value!r}")
-    if kind == "int":
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise BadValue(f"{name} must be a whole number, got {value:g}")
-            value = int(value)
-        return int(value)
-    return float(value)
+    return setting.parse(value)
 
 
 # --- error codes --------------------------------------------------------------------

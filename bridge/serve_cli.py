@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from core.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT, default_clip_dir
+from bridge.vocabulary import VocabProvider
 from core.errors import BadConfig, EnvironmentProblem, JascoError, VocabularyError
 from core.requests import RenderParams
-from bridge.session import looks_like_hub_id
 
 log = logging.getLogger(__name__)
 
@@ -60,70 +60,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"render one demo clip at start ({', '.join(c for c, _ in DEMO_CHORDS)}, {DEMO_BARS} bars "
                         f"at {DEMO_BPM:g} bpm), print its path, keep serving")
     parser.add_argument("--engine-factory", default=None, help=argparse.SUPPRESS)  # tests and benchmarks
-
-
-# --- chord vocabulary -----------------------------------------------------------------------
-def _tiny_vocab_candidates() -> list[Path]:
-    from midi.vocab import JSON_FILENAME, default_cache_dir
-
-    root = default_cache_dir() / "models"
-    return sorted(root.glob(f"tiny-*/{JSON_FILENAME}")) if root.is_dir() else []
-
-
-class VocabProvider:
-    """Resolves the chord vocabulary once it can: at start, or (tiny model) when built."""
-
-    def __init__(self, explicit: Path | None, model: str) -> None:
-        self.explicit = explicit
-        self.model = model
-        self._vocab: Any = None
-        self._lock = threading.Lock()
-        self.error = ""
-
-    def startup(self) -> Any:
-        from midi.vocab import ChordVocabulary
-
-        if self.explicit is not None:
-            self._vocab = ChordVocabulary.load(self.explicit)  # an unreadable --vocab is fatal
-            return self._vocab
-        try:
-            folder = Path(self.model).expanduser()
-            if folder.is_dir():
-                self._vocab = ChordVocabulary.resolve(model_dir=folder, download=False)
-            elif looks_like_hub_id(self.model):
-                self._vocab = ChordVocabulary.resolve()  # cache, else the pinned one-time download
-            else:
-                self.error = (f"no chord vocabulary for model {self.model!r}: start the server with --vocab PATH")
-        except VocabularyError as err:
-            self.error = str(err)
-            log.warning("%s", err)
-        return self._vocab
-
-    def get(self) -> Any:
-        with self._lock:
-            if self._vocab is None and self.model == "tiny":
-                from midi.vocab import ChordVocabulary
-
-                for path in _tiny_vocab_candidates():
-                    try:
-                        self._vocab = ChordVocabulary.load(path)
-                        break
-                    except VocabularyError as err:
-                        log.warning("%s", err)
-            if self._vocab is None:
-                raise VocabularyError(
-                    self.error
-                    or "no chord vocabulary yet (the model is still loading?): try again, or start the "
-                    "server with --vocab PATH"
-                )
-            return self._vocab
-
-    __call__ = get
-
-    @property
-    def pending(self) -> bool:
-        """True while the vocabulary may still appear (the tiny model is built by the engine)."""
-        return self._vocab is None and self.model == "tiny"
 
 
 # --- audition ------------------------------------------------------------------------------------
@@ -170,8 +106,8 @@ class _DemoListener:
     def progress(self, job_id: str, fraction: float) -> None:
         log.debug("demo %s %.0f%%", job_id, fraction * 100)
 
-    def done(self, job_id: str, path: str, seconds: float, bpm: float) -> None:
-        print(f"demo clip: {path} ({seconds:.2f} s at {bpm:g} bpm)", flush=True)
+    def done(self, job_id: str, path: str, seconds: float, bpm: float, seed: int) -> None:
+        print(f"demo clip: {path} ({seconds:.2f} s at {bpm:g} bpm, seed {seed})", flush=True)
         self.finished.set()
 
     def error(self, job_id: str, code: str, message: str) -> None:
@@ -223,7 +159,8 @@ def _is_tiny(model: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from bridge.server import BridgeServer, check_bind
-    from bridge.worker import RenderWorker, positive_seconds
+    from bridge.engine_process import positive_seconds
+    from bridge.worker import RenderWorker
 
     check_bind(args.host, args.allow)  # refuse before loading anything
     if args.max_queue < 1:

@@ -48,7 +48,7 @@ from core.errors import (
 )
 from bridge.audio import probe_audio, read_audio
 from bridge.osc import MAX_PACKET_IN, decode_packet, encode_message
-from core.requests import JobListener
+from bridge.jobs import JobListener
 from bridge.session import Session, map_chords, normalise_path
 
 log = logging.getLogger(__name__)
@@ -146,9 +146,8 @@ class ClientListener(JobListener):
     def progress(self, job_id: str, fraction: float) -> None:
         self._send("/jasco/progress", job_id, min(1.0, max(0.0, float(fraction))))
 
-    def done(self, job_id: str, path: str, seconds: float, bpm: float) -> None:
-        log.info("job %s done: %s (%.2f s at %g bpm)", job_id, path, seconds, bpm)
-        self._send("/jasco/done", job_id, path, seconds, bpm)
+    def done(self, job_id: str, path: str, seconds: float, bpm: float, seed: int) -> None:
+        self._send("/jasco/done", job_id, path, seconds, bpm, seed)
         self._server.clip_finished(job_id, path)
 
     def error(self, job_id: str, code: str, message: str) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 import os
 import re
 import time
@@ -24,6 +23,7 @@ from typing import Any, Sequence
 
 from core.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
 from core.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
+from midi.melody import frames_from_notes
 from midi.notes import Note
 
 MELODY_FRAME_RATE = 50.0
@@ -181,21 +181,15 @@ class Session:
         return tuple(events)
 
     def melody_frames(self) -> tuple[int, ...] | None:
-        """The melody as MIDI note numbers per 50 Hz frame (0 = silence), highest note wins."""
+        """The melody as MIDI note numbers per 50 Hz frame (0 = silence), highest note wins
+        (``midi.melody.frames_from_notes``: the same frames as a MIDI file or the CLI give)."""
         notes = [n for n in self.melody if n.audible]
         if not notes:
             return None
-        frames = [0] * MELODY_FRAMES
-        spb = 60.0 / self.bpm
-        for n in notes:
-            first = int(math.floor(n.start * spb * MELODY_FRAME_RATE))
-            last = int(math.ceil((n.start + n.duration) * spb * MELODY_FRAME_RATE))
-            for t in range(max(0, first), min(MELODY_FRAMES, last)):
-                if n.pitch > frames[t]:
-                    frames[t] = n.pitch
-        if not any(frames):
+        frames = frames_from_notes(notes, bpm=self.bpm, frames=MELODY_FRAMES, frame_rate=MELODY_FRAME_RATE)
+        if not frames.any():
             raise BadNotes("the melody has no notes inside the model's 10 s window at this tempo")
-        return tuple(frames)
+        return tuple(int(v) for v in frames)
 
     def build_request(self, *, vocab: Any, default_model: str, tag: str = "", client: str = "") -> RenderRequest:
         return RenderRequest(

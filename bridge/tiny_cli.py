@@ -32,21 +32,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine import tiny
+    """Build in a child process (``python -m engine.tiny``): building needs torch, the bridge never imports it."""
+    import subprocess
 
-    if args.out is None:
-        folder = tiny.ensure_tiny_model(variant=args.variant, force=args.force)
-    else:
-        out = Path(args.out).expanduser()
-        if out.exists() and not args.force:
-            if tiny.is_complete(out):
-                print(f"{out} already holds a tiny model (use --force to rebuild)", file=sys.stderr)
-                print(out)
-                return 0
-            from core.errors import OutputError
+    from core.errors import EnvironmentProblem
 
-            raise OutputError(f"{out} already exists; choose another --out (or --force to rebuild a tiny model there)")
-        folder = tiny.build_tiny_model(out, variant=args.variant, replace=args.force)
-    print(f"note: {tiny.README_FIRST_LINE.lstrip('# ')}", file=sys.stderr)
-    print(folder)
-    return 0
+    cmd = [sys.executable, "-m", "engine.tiny", "--variant", args.variant]
+    if args.out is not None:
+        cmd += ["--out", str(Path(args.out).expanduser())]
+    if args.force:
+        cmd.append("--force")
+    try:
+        return subprocess.run(cmd, stdin=subprocess.DEVNULL, check=False).returncode
+    except OSError as err:
+        raise EnvironmentProblem(f"cannot start the model builder: {err}") from err

@@ -1,15 +1,19 @@
 """Writing a file so that nobody ever sees half of it (torch-free, numpy-free).
 
-``atomic_write(path, writer)`` lets ``writer`` fill a temporary file in the same
-folder and renames it onto ``path`` only when complete; on any failure the
-temporary file is removed and a coded ``OutputError`` names the file. The clip
-folder has its own, stricter variant in ``bridge.output`` (fsync, clip-folder
-codes, a temp prefix the journal cleans up after a crash).
+One mechanism for every file the product writes (clips, sidecars, CLI outputs, the
+vocabulary cache): the bytes go to a hidden temporary file in the target's folder
+(``TEMP_PREFIX`` + the writer's pid, so a crashed writer's leftovers can be found
+and removed), are fsynced, get the mode a normally created file would get
+(``0o666`` minus the umask), and are renamed onto the target only when complete.
+On any failure the temporary file is removed and a coded error names the file:
+``DiskFull`` for a full disk or a size limit, else ``OutputError`` (or the
+``unwritable`` class the caller passes, e.g. the clip folder's own code).
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -17,46 +21,117 @@ from typing import Callable
 
 from core.errors import DiskFull, OutputError
 
-_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+log = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".jasco-tmp-"
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR}
 
 
-def _error(exc: BaseException, what: str) -> OutputError:
-    reason = getattr(exc, "strerror", None) or str(exc)
-    if getattr(exc, "errno", None) in _FULL:
-        return DiskFull(f"cannot write {what}: {reason}")
-    return OutputError(f"cannot write {what}: {reason}")
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
-def atomic_write(path: str | os.PathLike[str], writer: Callable[[str], None], *, mkdir: bool = False) -> Path:
-    """Run ``writer(tmp_path)``, then rename the temporary file onto ``path``.
+FILE_MODE = 0o666 & ~_umask()
 
-    ``mkdir`` creates missing parent folders first. OSError and RuntimeError (soundfile's
-    LibsndfileError, e.g. a full disk) become ``OutputError``/``DiskFull``; nothing is left behind.
+
+def os_error(err: BaseException, what: str, folder: Path | str,
+             unwritable: type[OutputError] = OutputError) -> OutputError:
+    """A coded error for an OSError (or libsndfile's RuntimeError) while writing ``what`` in ``folder``."""
+    reason = getattr(err, "strerror", None) or str(err)
+    code = getattr(err, "errno", None)
+    if code in _DISK_FULL:
+        return DiskFull(f"no space left for {what} in {str(folder)!r} ({reason}); free some space "
+                        "or choose another folder")
+    if code in _UNWRITABLE:
+        return unwritable(f"cannot write {what} in {str(folder)!r}: {reason}")
+    return OutputError(f"writing {what} in {str(folder)!r} failed: {reason}")
+
+
+def unlink_quietly(path: Path | str) -> None:
+    """Remove a temporary file; a missing one is fine, any other failure is logged."""
+    try:
+        Path(path).unlink()
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        log.warning("could not remove temporary file %s: %s", path, err)
+
+
+def write_temp(folder: Path, writer: Callable[[str], None] | bytes, suffix: str, *,
+               unwritable: type[OutputError] = OutputError) -> Path:
+    """A complete, fsynced hidden temporary file in ``folder`` (removed again on any error)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=suffix, dir=folder)
+    except OSError as err:
+        raise os_error(err, "a temporary file", folder, unwritable) from err
+    tmp = Path(name)
+    try:
+        try:
+            if isinstance(writer, (bytes, bytearray, memoryview)):
+                view = memoryview(writer)
+                while view:
+                    view = view[os.write(fd, view):]
+            else:
+                writer(name)
+            os.fsync(fd)
+            os.fchmod(fd, FILE_MODE) if hasattr(os, "fchmod") else os.chmod(name, FILE_MODE)
+        finally:
+            os.close(fd)
+    except (OSError, RuntimeError) as err:
+        unlink_quietly(tmp)
+        raise os_error(err, f"the {suffix or 'temporary'} file", folder, unwritable) from err
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+    return tmp
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (a no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        log.debug("fsync of %s failed: %s", path, err)
+    finally:
+        os.close(fd)
+
+
+def replace_into(tmp: Path, target: Path, *, unwritable: type[OutputError] = OutputError) -> None:
+    """Rename a complete temporary file onto ``target`` (the temporary file is gone either way)."""
+    try:
+        os.replace(tmp, target)
+    except OSError as err:
+        unlink_quietly(tmp)
+        raise os_error(err, target.name, target.parent, unwritable) from err
+
+
+def atomic_write(path: str | os.PathLike[str], writer: Callable[[str], None] | bytes, *,
+                 sync_dir: bool = True, unwritable: type[OutputError] = OutputError) -> Path:
+    """Write ``path`` atomically: ``writer(tmp_path)`` (or the bytes) into a temporary file, then rename.
+
+    The folder must exist (a missing one is an error, never created silently).
     """
     target = Path(path).expanduser()
-    folder = target.resolve().parent
+    folder = target.absolute().parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {str(target)!r}: the folder {str(folder)!r} does not exist")
+    tmp = write_temp(folder, writer, target.suffix, unwritable=unwritable)
     try:
-        if mkdir:
-            folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise _error(exc, f"into {str(folder)!r}") from exc
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.replace(tmp, target)
-    except (OSError, RuntimeError) as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise _error(exc, repr(str(target))) from exc
+        replace_into(tmp, target, unwritable=unwritable)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        unlink_quietly(tmp)
         raise
+    if sync_dir:
+        fsync_dir(folder)
     return target
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mkdir: bool = False) -> Path:
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-
-    return atomic_write(path, write, mkdir=mkdir)
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, **kwargs: object) -> Path:
+    return atomic_write(path, data, **kwargs)  # type: ignore[arg-type]

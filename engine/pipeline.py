@@ -136,6 +136,8 @@ def _resolve_dtype(device: torch.device, dtype: object) -> torch.dtype:
 
 
 def _resolve_device(device: object) -> torch.device:
+    if device in ("auto", ""):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         dev = torch.device(device if device is not None else "cpu")  # type: ignore[arg-type]
     except (RuntimeError, TypeError) as exc:

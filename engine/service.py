@@ -2,32 +2,24 @@
 
 ``bridge.worker.RenderWorker`` starts ``python -m engine.service --fd N --model M …``
 as a child process, so a crash, a hang or an out-of-memory kill of the model can
-never take the server with it. The protocol is a few pickled tuples
-(``multiprocessing.connection.Connection`` framing) on one socket pair:
-
-parent → child                                   child → parent
-``("render", job_id, payload)``                   ``("ready", info)`` once the model is loaded
-``("cancel", job_id)``                            ``("load_failed", code, message)`` then exit
-``("stop",)``                                     ``("progress", job_id, nfe, t)`` (t in [0, 1])
-                                                  ``("result", job_id, audio, rate, nfe, seconds)``
-                                                  ``("error", job_id, code, message)``
-                                                  ``("cancelled", job_id)``
-
-``payload`` is plain data (see ``bridge.worker.engine_payload``): prompt, chords as
-``((label, start_s), ...)``, drums float32 ``[C, S]`` + rate + fill mode, melody
-``[53, T]``, and the sampling parameters. A reader thread takes commands off the
-socket while the main thread renders, so ``cancel`` reaches the sampler's
+never take the server with it. The messages are declared once in ``core.wire``
+(``Render``/``Cancel``/``Stop`` in, ``Ready``/``LoadFailed``/``Progress``/``Result``/
+``Failed``/``Cancelled`` out), encoded and decoded there, on one socket pair
+(``multiprocessing.connection.Connection`` framing). A reader thread takes commands
+off the socket while the main thread renders, so ``Cancel`` reaches the sampler's
 ``cancelled`` callback (polled between function evaluations) at once. When the
 server dies the socket closes and this process exits immediately.
 
 The engine object comes from a factory named by a dotted path (``"module:attr"``),
 ``engine:JascoPipeline.from_pretrained`` by default, called as
-``factory(model, device=..., dtype=...)``; tests pass a small numpy engine.
+``factory(model, device=..., dtype=..., **overrides)`` (``t5``, ``compression``, ``vocab``
+paths when given); tests pass a small numpy engine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import logging
 import multiprocessing.connection
@@ -42,11 +34,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core.errors import Cancelled, JascoError, ModelLoadError, ModelUnavailable, RenderFailed
+from core import wire
+from core.errors import BadArguments, Cancelled, JascoError, ModelLoadError, ModelUnavailable, RenderFailed
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FACTORY = "engine:JascoPipeline.from_pretrained"
+OVERRIDES = ("t5", "compression", "vocab")  # factory keyword arguments the render command may pass
 PROGRESS_MIN_INTERVAL = 0.02  # seconds between progress messages on the pipe
 
 
@@ -111,7 +105,7 @@ class _Commands:
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
-        self.renders: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self.renders: queue.Queue[wire.Render | None] = queue.Queue()
         self.cancelled: set[str] = set()
         self._thread = threading.Thread(target=self._read, name="engine-commands", daemon=True)
         self._thread.start()
@@ -119,110 +113,111 @@ class _Commands:
     def _read(self) -> None:
         while True:
             try:
-                msg = self.conn.recv()
+                raw = self.conn.recv()
             except (EOFError, OSError):
                 # The server is gone (killed or closed): nothing left to render for.
                 os._exit(0)
-            if not isinstance(msg, tuple) or not msg:
-                log.error("ignoring malformed command %r", msg)
-            elif msg[0] == "render" and len(msg) == 3:
-                self.renders.put((msg[1], msg[2]))
-            elif msg[0] == "cancel" and len(msg) == 2:
-                self.cancelled.add(msg[1])
-            elif msg[0] == "stop":
+            try:
+                msg = wire.decode(raw)
+            except BadArguments as err:
+                log.error("ignoring a malformed command: %s", err)
+                continue
+            if isinstance(msg, wire.Render):
+                self.renders.put(msg)
+            elif isinstance(msg, wire.Cancel):
+                self.cancelled.add(msg.job_id)
+            elif isinstance(msg, wire.Stop):
                 self.renders.put(None)
                 return
             else:
-                log.error("ignoring unknown command %r", msg[0])
+                log.error("ignoring %s: not a command", wire.kind_of(msg))
 
 
 def serve(conn: Any, model: str, device: str = "cpu", dtype: str | None = None,
-          factory: str | None = None) -> None:
+          factory: str | None = None, overrides: dict[str, str] | None = None) -> None:
     """Load, say ready (or why not), then render until told to stop or the server goes away."""
     commands = _Commands(conn)
     try:
         build = resolve(factory or DEFAULT_FACTORY)
-        engine = build(model, device=device, dtype=dtype)
+        engine = build(model, device=device, dtype=dtype, **(overrides or {}))
         types = _input_types(engine)
         info = engine_info(engine, model, device, dtype)
     except BaseException as err:  # noqa: BLE001 - every load failure becomes a coded message
         coded = _load_error(err, model)
         log.error("loading %r failed: %s", model, coded)
         log.debug("%s", traceback.format_exc())
-        _send(conn, ("load_failed", coded.code, str(coded)))
+        _send(conn, wire.LoadFailed(coded.code, str(coded)))
         return
-    if not _send(conn, ("ready", info)):
+    if not _send(conn, wire.Ready(info)):
         return
     while True:
-        item = commands.renders.get()
-        if item is None:
+        job = commands.renders.get()
+        if job is None:
             return
-        job_id, payload = item
-        commands.cancelled.difference_update(commands.cancelled - {job_id})  # late cancels of finished jobs
-        if job_id in commands.cancelled:
-            commands.cancelled.discard(job_id)
-            if not _send(conn, ("cancelled", job_id)):
+        commands.cancelled.difference_update(commands.cancelled - {job.job_id})  # late cancels of finished jobs
+        if job.job_id in commands.cancelled:
+            commands.cancelled.discard(job.job_id)
+            if not _send(conn, wire.Cancelled(job.job_id)):
                 return
             continue
-        if not _render(conn, commands, engine, types, job_id, payload):
+        if not _render(conn, commands, engine, types, job):
             return
-        commands.cancelled.discard(job_id)
+        commands.cancelled.discard(job.job_id)
 
 
-def _render(conn: Any, commands: _Commands, engine: Any, types: tuple[type, type], job_id: str,
-            payload: dict[str, Any]) -> bool:
+def _render(conn: Any, commands: _Commands, engine: Any, types: tuple[type, type], job: wire.Render) -> bool:
     """One render; False when the server is gone and the process should end."""
     gen_input_cls, params_cls = types
     last = [0.0]
+    job_id = job.job_id
 
     def progress(nfe: int, t: float) -> None:
         now = time.monotonic()
         if now - last[0] < PROGRESS_MIN_INTERVAL:
             return
         last[0] = now
-        _send(conn, ("progress", job_id, int(nfe), float(t)), raise_on_error=True)
+        _send(conn, wire.Progress(job_id, int(nfe), float(t)), raise_on_error=True)
 
     def cancelled() -> bool:
         return job_id in commands.cancelled
 
     try:
-        inputs = gen_input_cls(
-            prompt=payload["prompt"],
-            chords=payload["chords"],
-            drums=payload["drums"],
-            drums_sample_rate=payload["drums_sample_rate"],
-            drums_fill=payload["drums_fill"],
-            separate_drums=payload["separate_drums"],
-            melody=payload["melody"],
-        )
-        params = params_cls(**payload["params"])
+        inputs = [gen_input_cls(**{f: getattr(item, f) for f in _ITEM_FIELDS}) for item in job.items]
+        params = params_cls(**job.sampling)
         began = time.perf_counter()
-        out = engine.generate([inputs], params, progress=progress, cancelled=cancelled)
+        out = engine.generate(inputs, params, progress=progress, cancelled=cancelled)
         elapsed = time.perf_counter() - began
         audio = np.asarray(out.audio, dtype=np.float32)
-        if audio.ndim == 3:
-            audio = audio[0]  # [B, C, S] -> [C, S]
-        result = ("result", job_id, np.ascontiguousarray(audio), int(engine.sample_rate), getattr(out, "nfe", None),
-                  elapsed)
+        if audio.ndim == 2:
+            audio = audio[None]  # [C, S] -> [1, C, S]
+        latents = None
+        if job.want_latents and getattr(out, "latents", None) is not None:
+            latents = np.ascontiguousarray(np.asarray(out.latents, dtype=np.float32))
+        nfe = getattr(out, "nfe", None)
+        result = wire.Result(job_id, np.ascontiguousarray(audio), int(engine.sample_rate),
+                             int(nfe) if nfe is not None else None, elapsed, latents)
     except (BrokenPipeError, EOFError, ConnectionError):
         return False
     except Cancelled:
-        return _send(conn, ("cancelled", job_id))
+        return _send(conn, wire.Cancelled(job_id))
     except JascoError as err:
-        return _send(conn, ("error", job_id, err.code, str(err)))
+        return _send(conn, wire.Failed(job_id, err.code, str(err)))
     except MemoryError:
-        return _send(conn, ("error", job_id, RenderFailed.code, "the engine ran out of memory"))
+        return _send(conn, wire.Failed(job_id, RenderFailed.code, "the engine ran out of memory"))
     except Exception as err:  # noqa: BLE001 - isolate the job, report it, keep serving
         log.error("render %s failed:\n%s", job_id, traceback.format_exc())
-        return _send(conn, ("error", job_id, RenderFailed.code, f"{type(err).__name__}: {err}"))
+        return _send(conn, wire.Failed(job_id, RenderFailed.code, f"{type(err).__name__}: {err}"))
     if cancelled():
-        return _send(conn, ("cancelled", job_id))
+        return _send(conn, wire.Cancelled(job_id))
     return _send(conn, result)
 
 
-def _send(conn: Any, msg: tuple[Any, ...], *, raise_on_error: bool = False) -> bool:
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(wire.RenderItem))
+
+
+def _send(conn: Any, msg: Any, *, raise_on_error: bool = False) -> bool:
     try:
-        conn.send(msg)
+        conn.send(wire.encode(msg))
         return True
     except (BrokenPipeError, EOFError, OSError):
         if raise_on_error:
@@ -239,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--factory", default=None, help="engine factory 'module:attr'")
+    for name in OVERRIDES:
+        parser.add_argument(f"--{name}", default=None, help=f"{name} path (overrides the checkpoint's)")
     parser.add_argument("--log-level", type=int, default=logging.WARNING)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level,
@@ -250,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"engine.service: bad --fd {args.fd}: {err}", file=sys.stderr)
         return 2
-    serve(conn, args.model, args.device, args.dtype, args.factory)
+    overrides = {name: getattr(args, name) for name in OVERRIDES if getattr(args, name) is not None}
+    serve(conn, args.model, args.device, args.dtype, args.factory, overrides)
     # Skip interpreter teardown (torch's thread pools can make it slow): nothing is left to flush.
     logging.shutdown()
     os._exit(0)

@@ -683,3 +683,40 @@ def _perturbed_state(state: dict[str, Any], gen: Any) -> dict[str, Any]:
                 value = 0.1 * torch.randn(value.shape, generator=gen)
         out[name] = value.to(torch.float32).contiguous() if value.is_floating_point() else value
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m engine.tiny [--out DIR] [--variant V] [--force]`` (``jasco-bridge build-tiny`` runs this)."""
+    import argparse
+    import sys
+
+    from core.errors import JascoError
+
+    parser = argparse.ArgumentParser(prog="python -m engine.tiny", description="build the embedded tiny model")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--variant", default="chords_drums", choices=tuple(VARIANTS))
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.out is None:
+            folder = ensure_tiny_model(variant=args.variant, force=args.force)
+        else:
+            out = args.out
+            if out.exists() and not args.force:
+                if is_complete(out):
+                    print(f"{out} already holds a tiny model (use --force to rebuild)", file=sys.stderr)
+                    print(out)
+                    return 0
+                raise OutputError(f"{out} already exists; choose another --out (or --force to rebuild a tiny "
+                                  "model there)")
+            folder = build_tiny_model(out, variant=args.variant, replace=args.force)
+    except JascoError as err:
+        print(f"error [{err.code}]: {err}", file=sys.stderr)
+        return 2
+    print(f"note: {README_FIRST_LINE.lstrip('# ')}", file=sys.stderr)
+    print(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

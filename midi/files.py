@@ -18,7 +18,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.errors import BadMidi, BadValue, NotFound, TooLarge
-from midi.melody import melody_from_midi_file  # noqa: F401  (re-exported: files -> melody matrix)
 from midi.notes import MAX_NOTES, Note
 from midi.recognize import Progression, apply_sustain, recognize
 

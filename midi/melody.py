@@ -44,7 +44,7 @@ def _positive(name: str, value: object) -> float:
     return float(check_positive(name, value) or 0.0)
 
 
-def melody_matrix(
+def frames_from_notes(
     notes: Iterable[Note] | object,
     *,
     bpm: float | None,
@@ -54,10 +54,12 @@ def melody_matrix(
     start: float = 0.0,
     seconds_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """float32 ``[53, frames]``: highest sounding note per frame, one-hot, binary.
+    """int16 ``[frames]``: the MIDI note of the highest note sounding in each frame, 0 where none.
 
+    The one place notes become frames (OSC ``/jasco/melody/add``, MIDI files, the CLI):
     ``notes`` in beats at ``bpm`` (or ``seconds_of``, a function of beats -> seconds, for a
-    tempo map); ``start`` is the beat that frame 0 stands for."""
+    tempo map); ``start`` is the beat that frame 0 stands for. A note sounds in frame ``j``
+    when ``on <= j / frame_rate < off`` (frames ``ceil(on * fr) .. ceil(off * fr) - 1``)."""
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 0 < frames <= MAX_FRAMES:
         raise BadValue(f"frames must be an integer 1..{MAX_FRAMES}, got {frames!r}")
     fr = _positive("frame_rate", frame_rate)
@@ -72,28 +74,52 @@ def melody_matrix(
             return np.asarray(b, np.float64) * spb
 
     pitch, on, off = note_arrays(coerce_notes(notes))
-    out = np.zeros((BINS, int(frames)), np.float32)
+    top = np.zeros(int(frames), np.int16)
     if len(pitch) == 0:
-        return out
+        return top
     t0 = float(np.asarray(seconds_of(np.array([float(start)])))[0])
     on_s = np.asarray(seconds_of(on), np.float64) - t0
     off_s = np.asarray(seconds_of(off), np.float64) - t0
-    # frames j with on <= j/fr < off  ->  j in [ceil(on*fr), ceil(off*fr))
-    j0 = np.ceil(on_s * fr - 1e-9).astype(np.int64)
-    j1 = np.ceil(off_s * fr - 1e-9).astype(np.int64) + int(extend_frames)
-    j0 = np.clip(j0, 0, frames)
-    j1 = np.clip(j1, 0, frames)
+    j0 = np.clip(np.ceil(on_s * fr - 1e-9).astype(np.int64), 0, frames)
+    j1 = np.clip(np.ceil(off_s * fr - 1e-9).astype(np.int64) + int(extend_frames), 0, frames)
     counts = np.maximum(j1 - j0, 0)
     if counts.sum() == 0:
-        return out
+        return top
     rep = np.repeat(np.arange(len(pitch)), counts)
     offsets = np.repeat(np.cumsum(counts) - counts, counts)
     frame = j0[rep] + (np.arange(len(rep)) - offsets)
-    top = np.full(int(frames), -1, np.int64)
-    np.maximum.at(top, frame, pitch.astype(np.int64)[rep])
-    active = np.nonzero(top >= 0)[0]
-    out[fold_pitch(top[active]) - LOWEST, active] = 1.0
+    np.maximum.at(top, frame, pitch.astype(np.int16)[rep])
+    return top
+
+
+def one_hot(pitches: Iterable[int] | np.ndarray) -> np.ndarray:
+    """MIDI note per frame (0 = silence) -> the binary float32 ``[53, T]`` melody matrix.
+
+    Bin = note - ``LOWEST`` after folding by octaves into range."""
+    arr = np.asarray(list(pitches) if not isinstance(pitches, np.ndarray) else pitches, dtype=np.int64).reshape(-1)
+    if arr.size and (arr.min() < 0 or arr.max() > 127):
+        raise BadValue("melody frames must be MIDI notes 0..127 (0 = no note)")
+    out = np.zeros((BINS, arr.size), np.float32)
+    voiced = np.nonzero(arr > 0)[0]
+    if voiced.size:
+        out[fold_pitch(arr[voiced]) - LOWEST, voiced] = 1.0
     return out
+
+
+def melody_matrix(
+    notes: Iterable[Note] | object,
+    *,
+    bpm: float | None,
+    frames: int = 500,
+    frame_rate: float = 50.0,
+    extend_frames: int = 0,
+    start: float = 0.0,
+    seconds_of: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """float32 ``[53, frames]``: highest sounding note per frame, one-hot, binary
+    (``one_hot(frames_from_notes(...))``)."""
+    return one_hot(frames_from_notes(notes, bpm=bpm, frames=frames, frame_rate=frame_rate,
+                                     extend_frames=extend_frames, start=start, seconds_of=seconds_of))
 
 
 def melody_from_midi_file(

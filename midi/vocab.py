@@ -167,8 +167,9 @@ class ChordVocabulary:
         mapping = load_mapping_bytes(data, OFFICIAL_URL)
         source = str(cached)
         try:
-            atomic_write_bytes(cached, data, mkdir=True)
-        except OutputError as exc:  # a read-only cache costs a download next time, nothing more
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(cached, data)
+        except (OutputError, OSError) as exc:  # a read-only cache costs a download next time, nothing more
             logger.warning("cannot cache the chord vocabulary in %s: %s", cache, exc)
             source = OFFICIAL_URL
         return cls(mapping, source=source, sha256=digest)

@@ -35,6 +35,7 @@ class SamplingParams:
     atol: float = 1e-5
     cfg_all: float = 5.0
     cfg_txt: float = 0.0
+    guidance: str = "independent"
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,8 @@ class RecordingListener:
     def progress(self, job_id: str, fraction: float) -> None:
         self._add("progress", job_id, fraction)
 
-    def done(self, job_id: str, path: str, seconds: float, bpm: float) -> None:
-        self._add("done", job_id, path, seconds, bpm)
+    def done(self, job_id: str, path: str, seconds: float, bpm: float, seed: int) -> None:
+        self._add("done", job_id, path, seconds, bpm, seed)
 
     def error(self, job_id: str, code: str, message: str) -> None:
         self._add("error", job_id, code, message)

@@ -28,7 +28,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from core.errors import QueueFull, UnknownJob
 from bridge.jobs import InterruptedJob, WorkerStatus, new_job_id
-from core.requests import JobListener, RenderRequest
+from bridge.jobs import JobListener
+from core.requests import RenderRequest
 
 TIMEOUT = 5.0
 HERE = Path(__file__).resolve().parent
@@ -248,7 +249,7 @@ class FakeWorker:
         audio = (0.1 * np.sin(np.arange(frames) * 2 * np.pi * 220 / p.sample_rate)).astype(np.float32)
         path = self.clip_dir / f"{job_id}.{p.format}"
         sf.write(str(path), np.stack([audio, audio], 1), p.sample_rate, subtype="PCM_24" if p.format == "wav" else None)
-        listener.done(job_id, str(path), frames / p.sample_rate, request.bpm)
+        listener.done(job_id, str(path), frames / p.sample_rate, request.bpm, p.seed)
 
 
 def bundle(*messages: bytes) -> bytes:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.output import TEMP_PREFIX
+from core.fileio import TEMP_PREFIX
 from bridge.server import BridgeServer
 from bridge.worker import RenderWorker
 from midi.vocab import ChordVocabulary

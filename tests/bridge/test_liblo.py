@@ -142,7 +142,7 @@ def test_liblo_session_renders(served: tuple[BridgeServer, FakeWorker], dump: Os
     assert dump.expect("/jasco/started")[1] == "s"
     assert dump.expect("/jasco/progress", contains=job)[1] == "sf"
     done = dump.expect("/jasco/done", contains=job)
-    assert done[1] == "ssff" and done[2].endswith(" 5.000000 96.000000")  # 2 bars at 96 bpm
+    assert done[1] == "ssffi" and " 5.000000 96.000000 " in done[2]  # 2 bars at 96 bpm
     req = worker.requests[-1]
     assert req.prompt == "liblo groove" and req.bpm == 96.0 and [c.label for c in req.chords] == ["Em7", "A7"]
     assert req.tag == "from-liblo"

@@ -235,8 +235,8 @@ def test_encoder_sends_only_ifs_and_stays_under_8k() -> None:
 
 
 def test_reply_types_follow_the_table() -> None:
-    address, typed = protocol.reply("/jasco/done", "j1", "/tmp/a.wav", 8, 120)
-    assert typed == [("s", "j1"), ("s", "/tmp/a.wav"), ("f", 8.0), ("f", 120.0)]
+    address, typed = protocol.reply("/jasco/done", "j1", "/tmp/a.wav", 8, 120, 42)
+    assert typed == [("s", "j1"), ("s", "/tmp/a.wav"), ("f", 8.0), ("f", 120.0), ("i", 42)]
     with pytest.raises(ValueError):
         protocol.reply("/jasco/done", "j1")
     with pytest.raises(ValueError):

@@ -21,11 +21,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge import output
+from core import fileio
 from core.errors import BadConfig, QueueFull, UnknownJob
 from bridge.jobs import WorkerStatus
 from core.requests import ChordEvent, RenderParams, RenderRequest
-from bridge.worker import RenderWorker, melody_from_frames
+from bridge.worker import RenderWorker
+from midi.melody import one_hot as melody_from_frames
 from jasco_fake_engine import RecordingListener
 
 HERE = Path(__file__).resolve().parent
@@ -88,7 +89,8 @@ def test_render_end_to_end_with_fake_engine(make_worker, tmp_path: Path) -> None
     job = w.submit(req, listener)
     name, args = listener.final(job)
     assert name == "done", args
-    path, seconds, bpm = args
+    path, seconds, bpm, seed = args
+    assert seed == 42  # the seed the clip was rendered with
     assert (seconds, bpm) == (8.0, 120.0)
     assert Path(path).parent == tmp_path / "clips" and Path(path).name.endswith("_warm-lofi-piano_s42.wav")
     assert sf.info(path).frames == 384000
@@ -357,7 +359,7 @@ def test_restart_after_the_server_is_killed(tmp_path: Path) -> None:
         assert [(j.job_id, j.state, j.client, j.tag) for j in lost] == [
             (running, "running", "127.0.0.1:9001", "t"), (queued, "queued", "127.0.0.1:9001", "t")]
         assert lost[0].request["params"]["steps"] == 1000
-        assert not [p for p in clips.iterdir() if p.name.startswith(output.TEMP_PREFIX)]
+        assert not [p for p in clips.iterdir() if p.name.startswith(fileio.TEMP_PREFIX)]
         listener = RecordingListener()
         assert listener.final(w.submit(_request(steps=2), listener))[0] == "done"
     finally:
@@ -468,4 +470,4 @@ def test_many_clients_submitting_and_cancelling_at_once(make_worker) -> None:
     assert done
     wavs = [p for p in w.clip_dir.iterdir() if p.suffix == ".wav"]
     assert len(wavs) == len(done)
-    assert not [p for p in w.clip_dir.iterdir() if p.name.startswith(output.TEMP_PREFIX)]
+    assert not [p for p in w.clip_dir.iterdir() if p.name.startswith(fileio.TEMP_PREFIX)]

@@ -44,16 +44,17 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
 def case_args(case: dict[str, Any], tmp_path: Path) -> list[str]:
     """Render options equal to the reference inputs of one case."""
     inputs = case["inputs"]
-    args = ["--seed", str(case["seed"])]
+    args = ["--seed", str(case["seed"]), "--sample-rate", "32000"]
     for prompt in inputs["descriptions"]:
         args += ["--prompt", prompt]
     if inputs["chords"]:
-        args += ["--chords", " ".join(f"{label}@{float(start):g}" for label, start in inputs["chords"])]
+        args += ["--chords", " ".join(f"{label}@{float(start):g}" for label, start in inputs["chords"]),
+                 "--chord-unit", "seconds"]
     if inputs.get("drums_wav_int16") is not None:
         wav = inputs["drums_wav_int16"][0].numpy().T  # [S, C] int16
         path = tmp_path / "drums.wav"
         sf.write(path, wav, int(inputs["drums_sample_rate"]), subtype="PCM_16")
-        args += ["--drums", str(path), "--drums-fill", "pad", "--no-separate"]
+        args += ["--drums", str(path), "--drums-fill", "pad", "--separate-drums", "0"]
     if len(inputs["descriptions"]) > 1:
         args += ["--guidance", "audiocraft"]  # the reference batches prompts with padding leaking across rows
     return args
@@ -202,7 +203,7 @@ def test_symbols_are_mapped_with_a_note(fixture_dir: Path, tmp_path: Path, offli
 
 def test_rerender_from_a_sidecar(fixture_dir: Path, reference: dict[str, Any], tmp_path: Path,
                                  offline: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    from bridge.output import write_clip
+    from bridge.clips import write_clip
     from core.requests import ChordEvent, RenderParams, RenderRequest
 
     case = reference["cases"]["text_chords"]
@@ -234,37 +235,49 @@ def test_rerender_from_a_sidecar(fixture_dir: Path, reference: dict[str, Any], t
     assert "error [bad_config]" in capsys.readouterr().err
 
 
+def _melody_npy(reference_melody_dir: Path, tmp_path: Path, name: str) -> Path:
+    """A published melody matrix as .npy (the bridge never imports torch, so .th files are converted)."""
+    melody = torch.load(reference_melody_dir / f"{name}.th", weights_only=True)  # [500, 53] view
+    npy = tmp_path / f"{name}.npy"
+    np.save(npy, melody.numpy().T.copy())  # [53, 500]
+    return npy
+
+
 def test_melody_file_on_a_model_without_melody_is_ignored_with_a_note(
     fixture_dir: Path, reference_melody_dir: Path, tmp_path: Path, offline: dict[str, str],
     capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "x.wav"
-    argv = ["render", "--model", str(fixture_dir), "--melody", str(reference_melody_dir / "salience_1.th"),
-            "--solver", "euler", "--steps", "1", "--out", str(out)]
+    argv = ["render", "--model", str(fixture_dir), "--melody", str(_melody_npy(reference_melody_dir, tmp_path,
+            "salience_1")), "--solver", "euler", "--steps", "1", "--out", str(out)]
     assert cli_main(argv) == 0
     assert "no melody conditioner" in capsys.readouterr().err
 
 
 def test_melody_file_on_the_tiny_melody_model(reference_melody_dir: Path, tmp_path: Path, offline: dict[str, str],
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    melody = torch.load(reference_melody_dir / "salience_2.th", weights_only=True)  # [500, 53] view
-    npy = tmp_path / "m.npy"
-    np.save(npy, melody.numpy().T.copy())  # [53, 500]
+    npy = _melody_npy(reference_melody_dir, tmp_path, "salience_2")
+    transposed = tmp_path / "t.npy"
+    np.save(transposed, np.load(npy).T.copy())  # [500, 53]: both layouts are accepted
     z = {}
-    for name, path in (("th", reference_melody_dir / "salience_2.th"), ("npy", npy)):
-        latents = tmp_path / f"{name}.npy.out.npy"
+    for name, path in (("bins_first", npy), ("frames_first", transposed)):
+        latents = tmp_path / f"{name}.out.npy"
         argv = ["render", "--model", "tiny:chords_drums_melody", "--melody", str(path), "--solver", "euler",
-                "--steps", "2", "--latents-out", str(latents), "--out", str(tmp_path / f"{name}.wav")]
+                "--steps", "2", "--seed", "3", "--latents-out", str(latents), "--out", str(tmp_path / f"{name}.wav")]
         assert cli_main(argv) == 0
         z[name] = np.load(latents)
-    np.testing.assert_array_equal(z["th"], z["npy"])
+    np.testing.assert_array_equal(z["bins_first"], z["frames_first"])
+    argv = ["render", "--model", "tiny:chords_drums_melody", "--melody", str(reference_melody_dir / "salience_2.th"),
+            "--out", str(tmp_path / "th.wav")]
+    assert cli_main(argv) == 2
+    assert "error [unsupported_format]" in capsys.readouterr().err
 
 
 # --- errors ----------------------------------------------------------------------------
 ERROR_CASES = {
     "missing_drums": (["--drums", "no/such/loop.wav"], "not_found", "does not exist"),
     "bad_chord_string": (["--chords", "C@0 Am@later"], "bad_chord", "Am@later"),
-    "chord_without_time": (["--chords", "C Am"], "bad_chord", "LABEL@SECONDS"),
+    "chord_without_time": (["--chords", "C Am"], "bad_chord", "SYMBOL@TIME"),
     "steps_zero": (["--steps", "0"], "bad_value", "--steps"),
     "steps_not_a_number": (["--steps", "many"], "bad_value", "--steps"),
     "bad_solver": (["--solver", "rk4"], "bad_value", "--solver"),

@@ -265,28 +265,27 @@ def test_melody_variant(tmp_path: Path, reference_melody_dir: Path) -> None:
 
 # --- the command ----------------------------------------------------------------
 def test_build_tiny_command(tmp_path: Path, tiny_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                            capsys: pytest.CaptureFixture[str]) -> None:
-    """In-process through ``bridge.cli.main`` (the console script's own parser and handler; the render
-    tests run the installed script itself), so no second torch import."""
+                            capfd: pytest.CaptureFixture[str]) -> None:
+    """Through ``bridge.cli.main``: the bridge runs the builder in a child process (it never imports torch)."""
     from bridge.cli import main as cli_main
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("JASCO_BRIDGE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "here"
-    capsys.readouterr()
+    capfd.readouterr()
     assert cli_main(["build-tiny", "--out", str(out)]) == 0
-    res = capsys.readouterr()
+    res = capfd.readouterr()
     assert res.out.strip() == str(out) and "MAKES NOISE" in res.err
     assert digest(out) == digest(tiny_dir)
     meta = json.loads((out / tiny.T5_DIRNAME / "tokenizer_config.json").read_text())
     assert meta["tokenizer_class"] == "T5Tokenizer"
     assert cli_main(["build-tiny", "--out", str(out)]) == 0
-    assert "already" in capsys.readouterr().err
+    assert "already" in capfd.readouterr().err
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "x.txt").write_text("mine")
     assert cli_main(["build-tiny", "--out", str(foreign), "--force"]) == 2
-    assert "error [io_error]" in capsys.readouterr().err
+    assert "error [io_error]" in capfd.readouterr().err
     assert (foreign / "x.txt").read_text() == "mine"
     assert cli_main(["build-tiny", "--variant", "chords_drums_melody"]) == 0
-    assert capsys.readouterr().out.strip() == str(tmp_path / "cache" / "models" / "tiny-chords_drums_melody-v1")
+    assert capfd.readouterr().out.strip() == str(tmp_path / "cache" / "models" / "tiny-chords_drums_melody-v1")

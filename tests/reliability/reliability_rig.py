@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 from pythonosc.osc_message import OscMessage
 
 from bridge import protocol
-from bridge.output import TEMP_PREFIX
+from core.fileio import TEMP_PREFIX
 from osc_helpers import ServeProcess, pid_exists, type_tags  # noqa: F401 (pid_exists: re-exported for test_crash)
 
 HERE = Path(__file__).resolve().parent

@@ -27,7 +27,7 @@ from typing import Callable
 import soundfile as sf
 
 from bridge.journal import JOURNAL_NAME
-from bridge.output import TEMP_PREFIX
+from core.fileio import TEMP_PREFIX
 from reliability_rig import FolderWatch, Peer, Server, fake_args, pid_exists, temp_files, visible_files
 
 

@@ -358,7 +358,7 @@ def test_a_write_aborted_at_the_last_moment_leaves_nothing(tmp_path: Path) -> No
     """``write_clip(before_commit=...)``: the render worker's last cancellation check runs after the
     audio is written to its hidden temporary file and before anything becomes visible."""
     from core.errors import Cancelled
-    from bridge.output import write_clip
+    from bridge.clips import write_clip
     from core.requests import RenderParams, RenderRequest
 
     audio = (0.3 * np.sin(np.arange(320000) / 32000 * 2 * np.pi * 220)).astype(np.float32)[None]

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.output import clip_stem
+from bridge.clips import clip_stem
 from core.requests import MAX_NOTES, MAX_PROMPT_CHARS
 from reliability_rig import Peer, Server, cli_path, fake_args, raw_message, tree, visible_files
 

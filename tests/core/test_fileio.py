@@ -17,7 +17,7 @@ def test_write_failure_is_a_coded_error_without_leftovers(tmp_path: Path) -> Non
         Path(tmp).write_bytes(b"half")
         raise sf.LibsndfileError(0, prefix="disk full? ")
 
-    with pytest.raises(OutputError, match="cannot write"):
+    with pytest.raises(OutputError, match="x.wav|failed"):
         atomic_write(tmp_path / "x.wav", failing)
     assert list(tmp_path.iterdir()) == []
 
@@ -44,9 +44,21 @@ def test_an_interrupted_writer_leaves_nothing(tmp_path: Path) -> None:
 
 def test_bytes_replace_the_old_file_whole(tmp_path: Path) -> None:
     target = tmp_path / "deep" / "er" / "v.json"
-    with pytest.raises(OutputError, match="into"):
-        atomic_write_bytes(target, b"{}")  # no folder and no mkdir
-    assert atomic_write_bytes(target, b"old", mkdir=True) == target
+    with pytest.raises(OutputError, match="does not exist"):
+        atomic_write_bytes(target, b"{}")  # a missing folder is an error, never created silently
+    assert not (tmp_path / "deep").exists()
+    target.parent.mkdir(parents=True)
+    assert atomic_write_bytes(target, b"old") == target
     atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"new"
     assert [p.name for p in target.parent.iterdir()] == ["v.json"]
+
+
+def test_files_get_the_mode_a_plain_create_gives(tmp_path: Path) -> None:
+    """mkstemp makes 0600 files; clips and CLI outputs must be readable like any other file (0666 - umask)."""
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    target = atomic_write_bytes(tmp_path / "clip.wav", b"RIFF")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

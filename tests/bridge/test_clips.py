@@ -16,7 +16,8 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 
-from bridge import output
+from bridge import clips, dsp, sidecar
+from core import fileio
 from core.errors import ClipDirUnwritable, OutputError
 from core.requests import ChordEvent, RenderParams, RenderRequest
 
@@ -55,7 +56,7 @@ def _visible(folder: Path) -> list[str]:
 def test_bars_cut_is_sample_exact_at_output_rate(tmp_path: Path, bars: int, bpm: float, ts: tuple[int, int],
                                                  rate: int, expected: int) -> None:
     req = _request(bars=bars, bpm=bpm, time_signature=ts, sample_rate=rate)
-    clip = output.write_clip(_music(), SR, req, tmp_path, engine_info={"model_id": "fake"}, nfe=16)
+    clip = clips.write_clip(_music(), SR, req, tmp_path, engine_info={"model_id": "fake"}, nfe=16)
     data, sr = sf.read(clip.path, dtype="float32", always_2d=True)
     assert sr == rate
     assert data.shape[0] == expected == clip.samples
@@ -68,7 +69,7 @@ def test_bars_cut_is_sample_exact_at_output_rate(tmp_path: Path, bars: int, bpm:
 
 def test_window_shorter_than_bars_keeps_everything_and_says_so(tmp_path: Path) -> None:
     req = _request(bars=8, bpm=60.0, sample_rate=48000)  # 32 s wanted, 10 s window
-    clip = output.write_clip(_music(), SR, req, tmp_path)
+    clip = clips.write_clip(_music(), SR, req, tmp_path)
     assert sf.info(str(clip.path)).frames == 480000
     trim = json.loads(clip.sidecar_path.read_text())["trim"]
     assert trim["short"] is True and "kept the whole window" in trim["note"]
@@ -76,7 +77,7 @@ def test_window_shorter_than_bars_keeps_everything_and_says_so(tmp_path: Path) -
 
 
 def test_no_bars_keeps_full_window(tmp_path: Path) -> None:
-    clip = output.write_clip(_music(), SR, _request(bars=0, sample_rate=44100), tmp_path)
+    clip = clips.write_clip(_music(), SR, _request(bars=0, sample_rate=44100), tmp_path)
     assert sf.info(str(clip.path)).frames == 441000
 
 
@@ -87,7 +88,7 @@ def test_no_bars_keeps_full_window(tmp_path: Path) -> None:
 )
 def test_formats_and_bit_depth_read_back(tmp_path: Path, fmt: str, depth: int, subtype: str) -> None:
     req = _request(format=fmt, bit_depth=depth, bars=2, sample_rate=48000)
-    clip = output.write_clip(_music(), SR, req, tmp_path)
+    clip = clips.write_clip(_music(), SR, req, tmp_path)
     assert clip.path.suffix == f".{fmt}"
     info = sf.info(str(clip.path))
     assert (info.format, info.subtype, info.samplerate, info.channels) == (fmt.upper(), subtype, 48000, 1)
@@ -100,7 +101,7 @@ def test_formats_and_bit_depth_read_back(tmp_path: Path, fmt: str, depth: int, s
 @pytest.mark.parametrize("target", [-14.0, -20.0])
 def test_loudness_within_half_lu(tmp_path: Path, target: float) -> None:
     req = _request(bars=4, normalize="loudness", loudness_lufs=target)
-    clip = output.write_clip(_music(amp=0.05), SR, req, tmp_path)
+    clip = clips.write_clip(_music(amp=0.05), SR, req, tmp_path)
     data, sr = sf.read(clip.path, dtype="float64")
     measured = pyloudnorm.Meter(sr).integrated_loudness(data)
     assert abs(measured - target) < 0.5
@@ -113,32 +114,32 @@ def test_loudness_limited_by_peak_is_reported() -> None:
     x = np.zeros((1, 5 * 48000), dtype=np.float32)
     x[0, ::48000] = 0.5
     x += 1e-4 * np.random.default_rng(0).standard_normal(x.shape).astype(np.float32)
-    y, info = output.normalize(x, 48000, "loudness", target_lufs=-14.0)
+    y, info = dsp.normalize(x, 48000, "loudness", target_lufs=-14.0)
     assert np.abs(y).max() == pytest.approx(10 ** (-1 / 20), rel=1e-4)
     assert "limited" in info["note"]
 
 
 def test_peak_and_none_normalisation() -> None:
     x = _music(seconds=2.0, sr=48000, amp=0.2)
-    y, info = output.normalize(x, 48000, "peak")
+    y, info = dsp.normalize(x, 48000, "peak")
     assert 20 * np.log10(np.abs(y).max()) == pytest.approx(-1.0, abs=1e-3)
     assert info["applied"] == "peak"
-    z, info = output.normalize(x, 48000, "none")
+    z, info = dsp.normalize(x, 48000, "none")
     assert np.array_equal(z, x) and info["applied"] == "none"
 
 
 def test_loudness_falls_back_for_silence_and_short_clips() -> None:
-    silent, info = output.normalize(np.zeros((1, 48000), np.float32), 48000, "loudness")
+    silent, info = dsp.normalize(np.zeros((1, 48000), np.float32), 48000, "loudness")
     assert not silent.any() and info["applied"] == "none" and "silent" in info["note"]
     short = _music(seconds=0.2, sr=48000)
-    y, info = output.normalize(short, 48000, "loudness")
+    y, info = dsp.normalize(short, 48000, "loudness")
     assert info["applied"] == "peak" and "too short" in info["note"]
     assert 20 * np.log10(np.abs(y).max()) == pytest.approx(-1.0, abs=1e-3)
 
 
 def test_one_very_short_bar_writes_a_peak_normalised_clip(tmp_path: Path) -> None:
     req = _request(bars=1, bpm=999.0, time_signature=(1, 4), sample_rate=48000)  # 60 ms
-    clip = output.write_clip(_music(), SR, req, tmp_path)
+    clip = clips.write_clip(_music(), SR, req, tmp_path)
     assert clip.samples == round(60 / 999 * 48000)
     assert json.loads(clip.sidecar_path.read_text())["normalization"]["applied"] == "peak"
 
@@ -147,14 +148,14 @@ def test_safe_unique_names(tmp_path: Path) -> None:
     import datetime as dt
 
     when = dt.datetime(2026, 11, 21, 10, 35, 1)
-    assert output.clip_stem("Warm  Lo-Fi piano!", 42, when) == "20261121-103501_warm-lo-fi-piano_s42"
+    assert clips.clip_stem("Warm  Lo-Fi piano!", 42, when) == "20261121-103501_warm-lo-fi-piano_s42"
     weird = "../../etc/passwd \\ Café ☃ 日本 " + "x" * 300
-    stem = output.clip_stem(weird, 7, when)
+    stem = clips.clip_stem(weird, 7, when)
     assert stem.isascii() and "/" not in stem and "\\" not in stem and ".." not in stem
-    assert len(stem) <= 16 + 1 + output.MAX_SLUG_CHARS + 10
-    assert output.clip_stem("☃☃☃", 1, when) == "20261121-103501_clip_s1"
+    assert len(stem) <= 16 + 1 + clips.MAX_SLUG_CHARS + 10
+    assert clips.clip_stem("☃☃☃", 1, when) == "20261121-103501_clip_s1"
     req = RenderRequest(prompt=weird[:900], params=RenderParams(seed=7))
-    paths = {output.write_clip(_music(seconds=1.0), SR, req, tmp_path, when=when).path for _ in range(3)}
+    paths = {clips.write_clip(_music(seconds=1.0), SR, req, tmp_path, when=when).path for _ in range(3)}
     assert len(paths) == 3 and all(p.parent == tmp_path for p in paths)
     assert sorted(p.name for p in paths) == [  # cut at a word boundary, then numbered
         "20261121-103501_etc-passwd-cafe_s7-2.wav", "20261121-103501_etc-passwd-cafe_s7-3.wav",
@@ -167,9 +168,9 @@ def test_sidecar_has_everything_to_rerender(tmp_path: Path) -> None:
                         drums_sha256="ab" * 32, melody_frames=(60, 60, 0, 62), tag="t", client="127.0.0.1:9",
                         params=RenderParams(seed=5, solver="midpoint", steps=8, bars=2), model="tiny")
     info = {"model_id": "tiny-id", "model_revision": "rev1", "engine_version": "0.1", "sample_rate": 32000}
-    clip = output.write_clip(_music(), SR, req, tmp_path, engine_info=info, nfe=16, job_id="j1",
+    clip = clips.write_clip(_music(), SR, req, tmp_path, engine_info=info, nfe=16, job_id="j1",
                              drums_sha256="cd" * 32)
-    side = output.load_sidecar(clip.sidecar_path)
+    side = sidecar.load_sidecar(clip.sidecar_path)
     for key in ("prompt", "bpm", "time_signature", "bars", "chords", "drums_file", "drums_sha256", "drums_fill",
                 "melody_frames", "seed", "solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "sample_rate",
                 "format", "normalize", "model", "model_id", "model_revision", "engine_version", "bridge_version",
@@ -179,10 +180,10 @@ def test_sidecar_has_everything_to_rerender(tmp_path: Path) -> None:
                                  "exact": False, "reason": "approx"}
     assert side["drums_sha256"] == "cd" * 32  # the hash of what was actually used
     assert (side["model_id"], side["model_revision"], side["nfe"]) == ("tiny-id", "rev1", 16)
-    again = output.request_from_sidecar(side)
+    again = sidecar.request_from_sidecar(side)
     assert again == RenderRequest(**{**req.__dict__, "drums_sha256": "cd" * 32})
     # Same input audio through the same post-processing: identical samples.
-    clip2 = output.write_clip(_music(), SR, again, tmp_path, engine_info=info, nfe=16)
+    clip2 = clips.write_clip(_music(), SR, again, tmp_path, engine_info=info, nfe=16)
     a, _ = sf.read(clip.path, dtype="int32")
     b, _ = sf.read(clip2.path, dtype="int32")
     assert np.array_equal(a, b)
@@ -200,7 +201,7 @@ def test_failure_mid_write_leaves_nothing_visible(tmp_path: Path, monkeypatch: p
 
     monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(OutputError) as err:
-        output.write_clip(_music(), SR, _request(bars=2), tmp_path)
+        clips.write_clip(_music(), SR, _request(bars=2), tmp_path)
     assert err.value.code == "io_error"
     assert _visible(tmp_path) == []
 
@@ -215,14 +216,14 @@ def test_failed_rename_of_audio_removes_its_sidecar(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(OutputError) as err:
-        output.write_clip(_music(), SR, _request(bars=2), tmp_path)
+        clips.write_clip(_music(), SR, _request(bars=2), tmp_path)
     assert err.value.code == "disk_full"
     assert _visible(tmp_path) == []
 
 
 def test_missing_clip_folder_is_created(tmp_path: Path) -> None:
     folder = tmp_path / "a" / "b" / "clips"
-    clip = output.write_clip(_music(seconds=1.0), SR, _request(), folder)
+    clip = clips.write_clip(_music(seconds=1.0), SR, _request(), folder)
     assert clip.path.parent == folder and clip.path.exists()
 
 
@@ -230,26 +231,27 @@ def test_clip_folder_that_cannot_exist(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(ClipDirUnwritable) as err:
-        output.write_clip(_music(seconds=1.0), SR, _request(), blocker / "clips")
+        clips.write_clip(_music(seconds=1.0), SR, _request(), blocker / "clips")
     assert err.value.code == "clip_dir_unwritable"
     with pytest.raises(ClipDirUnwritable):
-        output.write_clip(_music(seconds=1.0), SR, _request(), blocker)
+        clips.write_clip(_music(seconds=1.0), SR, _request(), blocker)
 
 
 _CHILD = textwrap.dedent(
     """
     import json, os, resource, signal, sys
     import numpy as np
-    from bridge import output
+    from bridge import clips, dsp, sidecar
+    from core import fileio
     from core.errors import JascoError
     from core.requests import RenderParams, RenderRequest
     folder = sys.argv[1]
     if sys.argv[2] == "fsize":
-        output.ignore_sigxfsz()
+        clips.ignore_sigxfsz()
         resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
     audio = (0.3 * np.sin(np.arange(320000) / 32000 * 2 * np.pi * 330)).astype(np.float32)[None]
     try:
-        output.write_clip(audio, 32000, RenderRequest(prompt="full", params=RenderParams(bars=0)), folder)
+        clips.write_clip(audio, 32000, RenderRequest(prompt="full", params=RenderParams(bars=0)), folder)
         print(json.dumps({"code": None}))
     except JascoError as err:
         print(json.dumps({"code": err.code, "message": str(err)}))
@@ -279,7 +281,7 @@ def test_read_only_clip_folder(tmp_path: Path) -> None:
         folder.chmod(0o555)
         try:
             with pytest.raises(ClipDirUnwritable):
-                output.write_clip(_music(seconds=1.0), SR, _request(), folder)
+                clips.write_clip(_music(seconds=1.0), SR, _request(), folder)
         finally:
             folder.chmod(0o755)
         assert _visible(folder) == []
@@ -298,19 +300,19 @@ def test_read_only_clip_folder(tmp_path: Path) -> None:
 def test_cleanup_removes_only_dead_writers_temp_files(tmp_path: Path) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / f"{output.TEMP_PREFIX}{dead.pid}-abc.wav").write_bytes(b"partial")
-    (tmp_path / f"{output.TEMP_PREFIX}{os.getppid()}-def.wav").write_bytes(b"live writer")
+    (tmp_path / f"{fileio.TEMP_PREFIX}{dead.pid}-abc.wav").write_bytes(b"partial")
+    (tmp_path / f"{fileio.TEMP_PREFIX}{os.getppid()}-def.wav").write_bytes(b"live writer")
     (tmp_path / "song.wav").write_bytes(b"keep")
-    removed = output.cleanup_temp_files(tmp_path)
-    assert [p.name for p in removed] == [f"{output.TEMP_PREFIX}{dead.pid}-abc.wav"]
-    assert _visible(tmp_path) == sorted([f"{output.TEMP_PREFIX}{os.getppid()}-def.wav", "song.wav"])
+    removed = clips.cleanup_temp_files(tmp_path)
+    assert [p.name for p in removed] == [f"{fileio.TEMP_PREFIX}{dead.pid}-abc.wav"]
+    assert _visible(tmp_path) == sorted([f"{fileio.TEMP_PREFIX}{os.getppid()}-def.wav", "song.wav"])
 
 
 def test_engine_audio_that_is_not_audio_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OutputError):
-        output.write_clip(np.full((1, 1000), np.nan, np.float32), SR, _request(), tmp_path)
+        clips.write_clip(np.full((1, 1000), np.nan, np.float32), SR, _request(), tmp_path)
     with pytest.raises(OutputError):
-        output.write_clip(np.zeros((1, 0), np.float32), SR, _request(), tmp_path)
+        clips.write_clip(np.zeros((1, 0), np.float32), SR, _request(), tmp_path)
     assert _visible(tmp_path) == []
 
 
@@ -326,10 +328,10 @@ def test_fast_loudness_equals_pyloudnorm(rate: int) -> None:
     meter = pyloudnorm.Meter(rate)
     for name, x in signals.items():
         stereo = np.stack([x, 0.5 * x])
-        ours = output._integrated_loudness(stereo, rate)
+        ours = dsp._integrated_loudness(stereo, rate)
         theirs = meter.integrated_loudness(stereo.T)
         assert ours == pytest.approx(theirs, abs=1e-9), name
-    assert output._integrated_loudness(np.zeros((1, rate)), rate) == -np.inf
+    assert dsp._integrated_loudness(np.zeros((1, rate)), rate) == -np.inf
 
 
 @pytest.mark.parametrize("seconds", [0.4, 0.45, 0.5, 0.56, 1.0, 1.06, 2.1, 7.95, 8.0, 9.99, 10.0])
@@ -339,4 +341,4 @@ def test_fast_loudness_equals_pyloudnorm_for_any_length(seconds: float) -> None:
     rng = np.random.default_rng(int(seconds * 100))
     x = 0.2 * rng.standard_normal((1, int(seconds * rate)))
     theirs = pyloudnorm.Meter(rate).integrated_loudness(x.T)
-    assert output._integrated_loudness(x, rate) == pytest.approx(theirs, abs=1e-9)
+    assert dsp._integrated_loudness(x, rate) == pytest.approx(theirs, abs=1e-9)

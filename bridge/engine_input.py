@@ -1,0 +1,57 @@
+"""A frozen ``RenderRequest`` -> what the engine process takes (``core.wire``), in one place.
+
+Used by the render worker and by ``jasco-bridge render`` alike. Reads the drum file
+(``bridge.audio.read_audio``: opened once, checked, decoded) and turns the melody
+frames into the one-hot matrix (``midi.melody.one_hot``). numpy only, no torch.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bridge.audio import read_audio
+from core import wire
+from core.params import RenderParams
+from core.requests import RenderRequest
+from midi.melody import one_hot
+
+log = logging.getLogger(__name__)
+
+# The RenderParams fields the engine's SamplingParams takes.
+SAMPLING_FIELDS = ("seed", "solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance")
+
+
+def sampling(params: RenderParams) -> dict[str, Any]:
+    return {name: getattr(params, name) for name in SAMPLING_FIELDS}
+
+
+def render_item(request: RenderRequest) -> tuple[wire.RenderItem, str | None]:
+    """The engine item for ``request`` and the sha256 of the drum file it read (None without drums)."""
+    p = request.params
+    drums = None
+    drums_rate = 32000
+    sha = None
+    if request.drums_path:
+        audio = read_audio(request.drums_path)
+        drums, drums_rate, sha = audio.samples, audio.sample_rate, audio.sha256
+        if request.drums_sha256 and request.drums_sha256 != sha:
+            log.warning("drum file %s changed since it was chosen; using its current contents", request.drums_path)
+    melody = one_hot(request.melody_frames) if request.melody_frames else None
+    item = wire.RenderItem(
+        prompt=request.prompt,
+        chords=request.engine_chords() or None,
+        drums=drums,
+        drums_sample_rate=int(drums_rate),
+        drums_fill=p.drums_fill,
+        separate_drums=p.separate_drums,
+        melody=melody,
+    )
+    return item, sha
+
+
+def render_message(job_id: str, requests: tuple[RenderRequest, ...], *, want_latents: bool = False
+                   ) -> tuple[wire.Render, tuple[str | None, ...]]:
+    """One ``Render`` for a batch of requests that share their sampling parameters."""
+    items, shas = zip(*(render_item(r) for r in requests))
+    return wire.Render(job_id, tuple(items), sampling(requests[0].params), want_latents), tuple(shas)

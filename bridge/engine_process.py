@@ -1,0 +1,398 @@
+"""The engine child process, seen from the bridge: start, load, render one job, supervise.
+
+:class:`EngineProcess` is one ``python -m engine.service`` child and our end of its
+socket pair; it speaks only the declared messages of ``core.wire``.
+:class:`EngineSupervisor` keeps one engine for a model: it (re)starts it, waits for
+it to load (``load_timeout``), remembers a failed load for ``load_retry_s`` so jobs
+queued behind it fail at once, and runs one render on it (:meth:`EngineSupervisor.run`)
+with the stall watchdog (``stall_timeout`` seconds of silence: SIGKILL and restart),
+cancellation (``Cancel`` at once, SIGKILL after ``cancel_grace``) and progress.
+The render worker (``bridge.worker``) and ``jasco-bridge render`` both use it, so a
+clip is rendered the same way from OSC and from the command line.
+
+This module never imports torch; only the child process does.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.connection
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from core import wire
+from core.errors import (
+    BadArguments,
+    BadConfig,
+    Cancelled,
+    EngineDied,
+    Interrupted,
+    JascoError,
+    ModelLoadError,
+    RenderFailed,
+    all_codes,
+)
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05  # how often waiting loops look at cancel/stop flags
+# Seconds of engine silence mid-render before the watchdog kills it: generous, because one function
+# evaluation of the 1B model on a CPU can take tens of seconds.
+DEFAULT_STALL_TIMEOUT = 600.0
+
+EngineFactory = Callable[..., Any]
+
+
+def factory_spec(factory: str | EngineFactory | None) -> str | None:
+    """The engine factory as a dotted path the child process can import."""
+    if factory is None or isinstance(factory, str):
+        return factory
+    module = getattr(factory, "__module__", None)
+    qualname = getattr(factory, "__qualname__", None)
+    if not module or not qualname or "<locals>" in qualname or module == "__main__":
+        raise BadConfig("engine_factory must be importable by dotted path (a module-level function or "
+                        "classmethod), because the engine runs in a separate process")
+    return f"{module}:{qualname}"
+
+
+def positive_seconds(name: str, value: object) -> float:
+    """``value`` as a positive number of seconds (``inf`` = never), else ``BadConfig`` naming ``name``."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise BadConfig(f"{name} must be a positive number of seconds, got {value!r}") from None
+    if seconds != seconds or seconds <= 0:
+        raise BadConfig(f"{name} must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def coded(code: str, message: str) -> JascoError:
+    """The project's error class for a stable code (a code we do not know is kept for the client)."""
+    cls = all_codes().get(code, RenderFailed)
+    err = cls(message)
+    if err.code != code:
+        err.code = code  # type: ignore[misc]
+    return err
+
+
+def death_message(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "the engine process stopped responding"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"the engine process was killed by {name}{hint}; it is being restarted"
+    return f"the engine process exited with code {exitcode}; it is being restarted"
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to start an engine process (everything but the model)."""
+
+    device: str = "cpu"
+    dtype: str | None = None
+    factory: str | None = None
+    overrides: Mapping[str, str] | None = None  # t5 / compression / vocab paths (render command)
+
+
+class EngineProcess:
+    """The engine child (``python -m engine.service``) and our end of its socket pair."""
+
+    def __init__(self, model: str, options: EngineOptions) -> None:
+        self.model = model
+        ours, theirs = socket.socketpair()
+        cmd = [sys.executable, "-m", "engine.service", "--fd", str(theirs.fileno()), "--model", model,
+               "--device", options.device, "--log-level", str(logging.getLogger().getEffectiveLevel())]
+        if options.dtype:
+            cmd += ["--dtype", options.dtype]
+        if options.factory:
+            cmd += ["--factory", options.factory]
+        for name, value in (options.overrides or {}).items():
+            cmd += [f"--{name}", str(value)]
+        env = dict(os.environ)
+        # The child imports what we can import (a test's engine factory, an uninstalled checkout).
+        paths = [p for p in sys.path if p and os.path.isdir(p)]
+        env["PYTHONPATH"] = os.pathsep.join(paths + [env["PYTHONPATH"]] if env.get("PYTHONPATH") else paths)
+        try:
+            self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+        except OSError as err:
+            ours.close()
+            raise ModelLoadError(f"cannot start the engine process: {err}") from err
+        finally:
+            theirs.close()  # so EOF on our end means the child is gone
+        self.conn = multiprocessing.connection.Connection(ours.detach())
+        self._send_lock = threading.Lock()
+        self.info: dict[str, Any] | None = None
+        self.started = time.monotonic()
+        log.debug("engine process %s started for model %r", self.proc.pid, model)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid
+
+    @property
+    def ready(self) -> bool:
+        return self.info is not None
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def exitcode(self) -> int | None:
+        try:
+            return self.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def wait(self, timeout: float) -> tuple[str, Any]:
+        """One message: ("msg", message), ("dead", exit code) or ("timeout", None)."""
+        try:
+            if not multiprocessing.connection.wait([self.conn], timeout):
+                return "timeout", None
+            raw = self.conn.recv()
+        except (EOFError, OSError):
+            return "dead", self.exitcode()
+        try:
+            return "msg", wire.decode(raw)
+        except BadArguments as err:
+            log.warning("engine process %s sent a malformed message: %s", self.pid, err)
+            return "timeout", None
+
+    def send(self, msg: Any) -> bool:
+        try:
+            with self._send_lock:
+                self.conn.send(wire.encode(msg))
+            return True
+        except (BrokenPipeError, EOFError, OSError):
+            return False
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the sampler to stop ``job_id`` at its next function evaluation (any thread)."""
+        self.send(wire.Cancel(job_id))
+
+    def kill(self, graceful: float = 0.0) -> None:
+        if self.alive() and graceful > 0:
+            self.send(wire.Stop())
+            try:
+                self.proc.wait(graceful)
+            except subprocess.TimeoutExpired:
+                log.debug("engine process %s did not stop within %.1f s; killing it", self.proc.pid, graceful)
+        if self.alive():
+            self.proc.kill()
+        try:
+            self.proc.wait(10.0)
+        except subprocess.TimeoutExpired:
+            log.error("engine process %s did not exit after SIGKILL", self.proc.pid)
+        try:
+            self.conn.close()
+        except OSError as err:
+            log.debug("closing the socket of engine process %s: %s", self.proc.pid, err)
+        log.debug("engine process %s ended (exit code %s)", self.proc.pid, self.proc.returncode)
+
+
+@dataclass
+class RunControl:
+    """What a running job asks its owner, polled every ``POLL_S``."""
+
+    cancel_time: Callable[[], float | None]  # monotonic time of a cancel request, or None
+    stopping: Callable[[], bool]  # the owner is shutting down
+    progress: Callable[[float, int], None]  # fraction 0..1 along the trajectory, function evaluations
+
+
+class EngineSupervisor:
+    """One engine process for one model at a time: (re)start, load, run jobs, watchdog."""
+
+    def __init__(self, options: EngineOptions, *, load_timeout: float = 900.0, load_retry_s: float = 2.0,
+                 cancel_grace: float = 5.0, stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
+        self.options = options
+        self.load_timeout = float(load_timeout)
+        self.load_retry_s = float(load_retry_s)
+        self.cancel_grace = float(cancel_grace)
+        self.stall_timeout = positive_seconds("stall_timeout", stall_timeout)
+        self._lock = threading.Lock()
+        self._engine: EngineProcess | None = None
+        self._load_error: JascoError | None = None
+        self._load_failed_model: str | None = None
+        self._load_failed_at = 0.0
+
+    # --- state, for status() and cancel() from other threads ------------------------------------
+    @property
+    def engine(self) -> EngineProcess | None:
+        with self._lock:
+            return self._engine
+
+    @property
+    def load_error(self) -> JascoError | None:
+        with self._lock:
+            return self._load_error
+
+    def start(self, model: str) -> None:
+        """Start loading ``model`` in the background (a failure to spawn is remembered)."""
+        try:
+            engine = EngineProcess(model, self.options)
+        except JascoError as err:
+            self._load_failed(err, model)
+            return
+        with self._lock:
+            self._engine = engine
+
+    def shutdown(self, graceful: float = 0.0) -> None:
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.kill(graceful)
+
+    # --- loading ---------------------------------------------------------------------------------
+    def ensure(self, model: str, *, check: Callable[[], None], wait_s: float | None = None) -> EngineProcess:
+        """A ready engine for ``model``: reuse, or (re)start and wait for it to load.
+
+        ``check`` is called while waiting and may raise (a cancelled job, a shutdown).
+        With ``wait_s``, return after that long even when it is still loading.
+        """
+        engine = self.engine
+        if engine is not None and (engine.model != model or not engine.alive()):
+            if engine.model != model:
+                log.info("switching model %r -> %r", engine.model, model)
+            engine.kill(graceful=0.5 if engine.alive() else 0.0)
+            with self._lock:
+                self._engine = engine = None
+        if engine is None:
+            with self._lock:
+                recent = (self._load_error is not None and self._load_failed_model == model
+                          and time.monotonic() - self._load_failed_at < self.load_retry_s)
+                err = self._load_error
+            if recent and err is not None:
+                # Jobs queued behind a failed load fail at once instead of each spawning a loader.
+                raise coded(err.code, str(err))
+            engine = EngineProcess(model, self.options)
+            with self._lock:
+                self._engine = engine
+        if engine.ready:
+            return engine
+        deadline = engine.started + self.load_timeout
+        give_up = time.monotonic() + wait_s if wait_s is not None else None
+        while True:
+            if give_up is not None and time.monotonic() >= give_up:
+                return engine
+            check()
+            kind, msg = engine.wait(POLL_S)
+            if kind == "timeout":
+                if time.monotonic() > deadline:
+                    self.drop(engine)
+                    raise self._load_failed(ModelLoadError(
+                        f"model {model!r} did not load within {self.load_timeout:g} s"), model)
+                continue
+            if kind == "dead":
+                self.drop(engine)
+                raise self._load_failed(ModelLoadError(
+                    f"the engine process died while loading model {model!r} ({death_message(msg)})"), model)
+            if isinstance(msg, wire.Ready):
+                engine.info = dict(msg.info)
+                with self._lock:
+                    self._load_error = None
+                log.info("model %r ready on %s (loaded in %.1f s, engine pid %s)", model,
+                         engine.info.get("device", "?"), time.monotonic() - engine.started, engine.pid)
+                return engine
+            if isinstance(msg, wire.LoadFailed):
+                self.drop(engine)
+                raise self._load_failed(coded(msg.code, msg.message), model)
+            log.warning("unexpected engine message while loading: %s", wire.kind_of(msg))
+
+    def _load_failed(self, err: JascoError, model: str | None = None) -> JascoError:
+        with self._lock:
+            repeated = (self._load_error is not None and self._load_failed_model == model
+                        and self._load_error.code == err.code and str(self._load_error) == str(err))
+            self._load_error = err
+            self._load_failed_model = model
+            self._load_failed_at = time.monotonic()
+        if not repeated:
+            log.error("model %r failed to load: [%s] %s", model, err.code, err)
+        return err
+
+    def drop(self, engine: EngineProcess) -> None:
+        engine.kill()
+        with self._lock:
+            if self._engine is engine:
+                self._engine = None
+
+    def restart(self, model: str, *, stopping: bool = False) -> None:
+        """Start a fresh engine right away (it loads while the owner reports the failure)."""
+        with self._lock:
+            if stopping or self._engine is not None:
+                return
+        try:
+            engine = EngineProcess(model, self.options)
+        except Exception as err:  # noqa: BLE001 - spawning can fail (fds, memory); retried on next job
+            log.error("could not restart the engine process: %s", err)
+            return
+        with self._lock:
+            self._engine = engine
+
+    # --- one render ------------------------------------------------------------------------------
+    def run(self, engine: EngineProcess, render: wire.Render, control: RunControl) -> wire.Result:
+        """Send ``render`` and wait for its result, with cancel, watchdog and progress."""
+        if not engine.send(render):
+            self.drop(engine)
+            self.restart(engine.model)
+            raise EngineDied(death_message(engine.proc.exitcode))
+        job_id = render.job_id
+        cancel_sent = False
+        last_fraction = 0.0
+        last_heard = time.monotonic()  # the stall watchdog's clock: reset by every engine message
+        while True:
+            cancel_time = control.cancel_time()
+            if cancel_time is not None and not cancel_sent:
+                engine.cancel(job_id)
+                cancel_sent = True
+            if control.stopping():
+                self.drop(engine)
+                raise Interrupted("the server is shutting down")
+            if cancel_time is not None and time.monotonic() - cancel_time > self.cancel_grace:
+                log.warning("engine did not stop job %s within %.1f s of cancel; restarting it",
+                            job_id, self.cancel_grace)
+                self.drop(engine)
+                self.restart(engine.model)
+                raise Cancelled("cancelled")
+            kind, msg = engine.wait(POLL_S)
+            if kind == "timeout":
+                silent = time.monotonic() - last_heard
+                if silent > self.stall_timeout:
+                    log.warning("job %s: engine process %s sent nothing for %.1f s (stall timeout %g s); "
+                                "killing and restarting it", job_id, engine.pid, silent, self.stall_timeout)
+                    self.drop(engine)  # SIGKILL: a frozen or stopped process cannot stop itself
+                    self.restart(engine.model)
+                    if cancel_time is not None:
+                        raise Cancelled("cancelled")
+                    raise EngineDied(f"the engine stalled for {self.stall_timeout:g} s without progress "
+                                     f"(at {100 * last_fraction:.0f} %); it was killed and is being restarted")
+                continue
+            last_heard = time.monotonic()
+            if kind == "dead":
+                self.drop(engine)
+                self.restart(engine.model)
+                if cancel_time is not None:
+                    raise Cancelled("cancelled")
+                raise EngineDied(death_message(msg))
+            if getattr(msg, "job_id", job_id) != job_id:
+                log.debug("ignoring a stale %s for %r", wire.kind_of(msg), getattr(msg, "job_id", None))
+                continue
+            if isinstance(msg, wire.Progress):
+                last_fraction = max(last_fraction, min(max(float(msg.t), 0.0), 1.0))
+                control.progress(last_fraction, int(msg.nfe))
+            elif isinstance(msg, wire.Result):
+                return msg
+            elif isinstance(msg, wire.Cancelled):
+                raise Cancelled("cancelled")
+            elif isinstance(msg, wire.Failed):
+                raise coded(msg.code, msg.message)
+            else:
+                log.warning("unexpected engine message %s", wire.kind_of(msg))

@@ -1,0 +1,121 @@
+"""The JSON sidecar beside every clip: everything needed to render it again bit for bit.
+
+Schema: ``docs/sidecar.md``. ``params`` is the request's :class:`core.params.RenderParams`
+as a plain mapping (the parameter table's names), so ``render --from SIDECAR.json``
+rebuilds the exact request.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from bridge.dsp import FADE_MS, Processed
+from core import __version__
+from core.errors import BadConfig, JascoError, NotFound
+from core.requests import ChordEvent, RenderParams, RenderRequest
+
+SIDECAR_SCHEMA = "jasco-bridge.sidecar/1"
+MELODY_FRAME_RATE = 50.0
+
+
+def build_sidecar(request: RenderRequest, processed: Processed, *, audio_file: str,
+                  engine_info: Mapping[str, Any], nfe: int | None, job_id: str = "",
+                  drums_sha256: str | None = None, created: _dt.datetime | None = None,
+                  timings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything needed to render the clip again bit for bit (schema: ``docs/sidecar.md``)."""
+    p = request.params
+    created = created or _dt.datetime.now(_dt.timezone.utc)
+    req = request.to_dict()
+    if drums_sha256 is not None:
+        req["drums_sha256"] = drums_sha256
+    return {
+        "schema": SIDECAR_SCHEMA,
+        "audio_file": audio_file,
+        "created": created.isoformat(timespec="seconds"),
+        "job_id": job_id,
+        "tag": request.tag,
+        "client": request.client,
+        "prompt": request.prompt,
+        "bpm": request.bpm,
+        "time_signature": list(request.time_signature),
+        "bars": p.bars,
+        "bar_seconds": request.bar_seconds,
+        "chords": [
+            {"given": c.given, "label": c.label, "start_beat": c.start_beat,
+             "start_seconds": c.start_seconds, "exact": c.exact, "reason": c.reason}
+            for c in request.chords
+        ],
+        "drums_file": request.drums_path,
+        "drums_sha256": drums_sha256 if drums_sha256 is not None else request.drums_sha256,
+        "drums_fill": p.drums_fill,
+        "separate_drums": p.separate_drums,
+        "melody_frames": list(request.melody_frames) if request.melody_frames is not None else None,
+        "melody_frame_rate": MELODY_FRAME_RATE,
+        "seed": p.seed,
+        "solver": p.solver,
+        "steps": p.steps,
+        "rtol": p.rtol,
+        "atol": p.atol,
+        "cfg_all": p.cfg_all,
+        "cfg_txt": p.cfg_txt,
+        "sample_rate": p.sample_rate,
+        "format": p.format,
+        "bit_depth": p.bit_depth,
+        "normalize": p.normalize,
+        "loudness_lufs": p.loudness_lufs,
+        "fade_ms": FADE_MS,
+        "model": request.model,
+        "model_id": engine_info.get("model_id"),
+        "model_revision": engine_info.get("model_revision"),
+        "device": engine_info.get("device"),
+        "dtype": engine_info.get("dtype"),
+        "engine_version": engine_info.get("engine_version"),
+        "engine_sample_rate": engine_info.get("sample_rate"),
+        "bridge_version": __version__,
+        "nfe": nfe,
+        "seconds": processed.seconds,
+        "samples": processed.samples,
+        "channels": int(processed.audio.shape[0]),
+        "trim": processed.trim,
+        "normalization": processed.normalization,
+        "timings": dict(timings or {}),
+        "request": req,
+    }
+
+
+def load_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a sidecar; ``BadConfig`` when it is not one of ours."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise NotFound(f"sidecar {str(p)!r} does not exist") from err
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BadConfig(f"{p.name!r} is not a readable JSON sidecar: {err}") from err
+    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("jasco-bridge.sidecar/"):
+        raise BadConfig(f"{p.name!r} is not a jasco-bridge sidecar (no 'schema' field)")
+    if not isinstance(data.get("request"), dict):
+        raise BadConfig(f"{p.name!r} has no 'request' object")
+    return data
+
+
+def request_from_sidecar(sidecar: Mapping[str, Any]) -> RenderRequest:
+    """Rebuild the exact ``RenderRequest`` stored in a sidecar's ``request`` field."""
+    raw = dict(sidecar["request"]) if "request" in sidecar else dict(sidecar)
+    try:
+        params = RenderParams.from_dict(raw.pop("params", {}))
+        chords = tuple(ChordEvent(**c) for c in raw.pop("chords", ()))
+        ts = raw.pop("time_signature", (4, 4))
+        melody = raw.pop("melody_frames", None)
+        return RenderRequest(
+            params=params, chords=chords, time_signature=(int(ts[0]), int(ts[1])),
+            melody_frames=tuple(int(v) for v in melody) if melody is not None else None, **raw,
+        )
+    except JascoError:
+        raise
+    except (TypeError, ValueError, IndexError) as err:
+        raise BadConfig(f"the sidecar's request does not describe a render: {err}") from err
