@@ -149,7 +149,7 @@ class DrumsConditioner(nn.Module):
         self.blurring_factor = blurring_factor
         self.output_proj = nn.Linear(latent_dim, out_dim)  # [out_dim, latent_dim]
         self.compression_model = compression  # the checkpoint's EnCodec copy (also the decoder)
-        self._cache: OrderedDict[tuple[str, int], torch.Tensor] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, str], torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
 
     def blur(self, z: torch.Tensor) -> torch.Tensor:
@@ -172,7 +172,10 @@ class DrumsConditioner(nn.Module):
 
     def blurred_cached(self, wavs: Sequence[np.ndarray], num_frames: int) -> list[torch.Tensor]:
         """Blurred latents [T, D] of mono waveforms (full segment), encoding only those not cached."""
-        keys = [(hashlib.sha1(np.ascontiguousarray(w, dtype=np.float32).tobytes()).hexdigest(), num_frames)
+        # codes computed under float16 autocast (audiocraft's GPU path) may differ: the precision is in the key
+        device_type = self.output_proj.weight.device.type
+        amp = str(torch.get_autocast_dtype(device_type)) if torch.is_autocast_enabled(device_type) else "off"
+        keys = [(hashlib.sha1(np.ascontiguousarray(w, dtype=np.float32).tobytes()).hexdigest(), num_frames, amp)
                 for w in wavs]
         with self._lock:
             found = {k: self._cache[k] for k in keys if k in self._cache}

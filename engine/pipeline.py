@@ -9,6 +9,7 @@ the number of vector-field evaluations.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -286,9 +287,19 @@ class JascoPipeline:
                    ) -> tuple[ConditionTensors, list[CfgTerm]]:
         items = [self.prepare(i) for i in self._check_batch(inputs)]
         terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._conditioning_autocast():
             cond = build_conditions(self.model, items, terms, params.guidance, params.melody_guidance)
         return cond, terms
+
+    def _conditioning_autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """In float16, conditions are computed under float16 autocast, as audiocraft computes them inside
+        generate's autocast (models/jasco.py _generate_tokens -> FlowMatchingModel.generate ->
+        _multi_source_cfg_preprocess): text/drums/melody projections and the drum encoder in float16, T5
+        in float32 (its own autocast is disabled), chord embeddings in float32. bfloat16 (not an audiocraft
+        setting) keeps float32 conditions."""
+        if self.dtype == torch.float16:
+            return torch.autocast(device_type=self._device.type, dtype=torch.float16)
+        return contextlib.nullcontext()
 
     def noise(self, seed: int, batch: int) -> torch.Tensor:
         """z0 = ``torch.manual_seed(seed); torch.randn(B, T, D)`` on CPU (without touching the global RNG)."""
