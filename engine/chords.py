@@ -1,10 +1,17 @@
 """Chords conditioner: frame-level chord indices -> learned embedding ``emb``.
 
 ``frame_chords`` turns ``(label, start_seconds)`` pairs into one vocabulary index
-per latent frame: frame k (time k / frame_rate) takes the last chord whose start
-is <= its time; before the first chord the label is ``N``. Unlike audiocraft, an
-unsorted list is sorted (stably) by start time first, so list order only matters
-for chords that start at the same time (the later one wins).
+per latent frame, by audiocraft's rule (``construct_frame_chords`` in
+audiocraft/utils/utils.py): frame k has time ``k / frame_rate``; the list is consumed
+front to back, and every chord whose start is <= the frame's time is taken (the last
+one taken wins); before the first chord the label is ``N``. So an off-grid start rounds
+up to the next frame, and with the default ``order="list"`` an unsorted list behaves as
+in audiocraft (a late chord early in the list holds back the ones after it).
+``order="sorted"`` sorts the list (stably) by start time first, so list order only
+matters for chords that start at the same time (the later one wins).
+
+Unlike audiocraft, every label is checked, also those of chords that start after the
+window (audiocraft never looks them up): a typo is reported before rendering starts.
 """
 
 from __future__ import annotations
@@ -16,11 +23,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from core.errors import BadChord
+from core.errors import BadChord, BadValue
 from midi.symbols import map_symbol
 from midi.vocab import ChordVocabulary
 
 NO_CHORD = "N"
+CHORD_ORDERS = ("list", "sorted")  # the first is the default (audiocraft)
 
 
 class ChordsConditioner(nn.Module):
@@ -72,8 +80,11 @@ def frame_chords(
     *,
     frame_rate: float,
     num_frames: int,
+    order: str = "list",
 ) -> list[int] | None:
     """``[(label, start_s), ...]`` -> ``num_frames`` vocabulary indices, or None when there are no chords."""
+    if order not in CHORD_ORDERS:
+        raise BadValue(f"chord order must be one of {', '.join(CHORD_ORDERS)}, got {order!r}")
     if not chords:
         return None
     parsed: list[tuple[float, int]] = []
@@ -87,7 +98,8 @@ def frame_chords(
         if start < 0:
             raise BadChord(f"chord {label!r} starts at {start} s; start times must be >= 0")
         parsed.append((float(start), idx))
-    parsed.sort(key=lambda p: p[0])  # stable: equal starts keep list order
+    if order == "sorted":
+        parsed.sort(key=lambda p: p[0])  # stable: equal starts keep list order
     out: list[int] = []
     current = vocab.index(NO_CHORD)
     j = 0

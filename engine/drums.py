@@ -1,14 +1,18 @@
 """Drums conditioner: waveform -> first-codebook EnCodec codes -> blurred codeword vectors -> ``output_proj``.
 
 The input is treated as a drum stem (optionally separated with demucs when it is
-installed). It is converted to mono at the model rate, cut to the segment and,
-when shorter, repeated (default) or zero-padded (audiocraft's behaviour) to fill it.
+installed). It is brought to the model rate and to mono the way audiocraft's
+``JASCO.generate_music`` does it (``convert_audio``: julius ``resample_frac`` with its
+default filter on every channel, then the mean over channels), cut to the segment
+and, when shorter, zero-padded to fill it (audiocraft's ``_prepare_drums_conditions``;
+the default) or repeated (``fill="repeat"``, an option).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 from collections import OrderedDict
 from typing import Any, Sequence
@@ -23,13 +27,53 @@ from .encodec import CompressionModel
 
 logger = logging.getLogger(__name__)
 
-FILLS = ("repeat", "pad")
+FILLS = ("pad", "repeat")  # the first is the default (audiocraft zero-pads)
 MAX_INPUT_SECONDS = 600.0
+# julius.resample_frac's defaults, which audiocraft's convert_audio uses (audiocraft/data/audio_utils.py)
+JULIUS_ZEROS = 24
+JULIUS_ROLLOFF = 0.945
+# julius builds one windowed-sinc kernel row per output phase: [new/gcd, old/gcd + 2*width]. Rates
+# whose ratio does not reduce (e.g. 44101 -> 32000) would need gigabytes; those use soxr instead.
+MAX_KERNEL_ELEMENTS = 16_000_000
 CACHE_SIZE = 16  # encoded drum loops kept (re-rendering a loop with new seeds is the common case)
 
 
+def _julius_width(old: int, new: int) -> int:
+    """Half-length of julius's resampling kernel for the reduced rates ``old`` -> ``new``."""
+    return math.ceil(JULIUS_ZEROS * old / (min(old, new) * JULIUS_ROLLOFF))
+
+
+def to_model_rate(wav: torch.Tensor, sample_rate: int, target_rate: int, num_samples: int) -> torch.Tensor:
+    """float32 ``[C, S]`` at ``sample_rate`` -> mono ``[S']`` at ``target_rate``, as audiocraft converts drums.
+
+    audiocraft (``models/jasco.py`` ``generate_music`` -> ``data/audio_utils.py`` ``convert_audio``):
+    ``julius.resample_frac(wav, int(from_rate), int(to_rate))`` on every channel, then
+    ``wav.mean(dim=-2)``. Only the first ``num_samples`` output samples are used later, so the input
+    is first cut a safe margin past the last sample the kernel reads for them (julius pads the end by
+    replicating the last sample; beyond the margin the outputs do not depend on the cut).
+    """
+    if sample_rate != target_rate:
+        g = math.gcd(sample_rate, target_rate)
+        old, new = sample_rate // g, target_rate // g
+        width = _julius_width(old, new)
+        if new * (old + 2 * width) > MAX_KERNEL_ELEMENTS:
+            import soxr
+
+            logger.warning("drums at %d Hz: the ratio to %d Hz does not reduce, so julius (audiocraft's "
+                           "resampler) would need a huge kernel; resampling with soxr instead", sample_rate, target_rate)
+            out = soxr.resample(np.ascontiguousarray(wav.numpy().T), sample_rate, target_rate, quality="HQ")
+            wav = torch.from_numpy(np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, wav.shape[0]).T))
+        else:
+            import julius
+
+            frames = -(-num_samples // new)  # conv frames (of ``new`` outputs each) that cover num_samples
+            keep = frames * old + 2 * width + old + 64
+            wav = julius.resample_frac(wav[:, :keep], sample_rate, target_rate)
+    return wav.mean(dim=0)
+
+
 def prepare_waveform(
-    wav: Any, sample_rate: int, *, target_rate: int, num_samples: int, fill: str = "repeat"
+    wav: Any, sample_rate: int, *, target_rate: int, num_samples: int, fill: str = "pad"
 ) -> np.ndarray:
     """Any ``[S]`` / ``[C, S]`` float waveform -> mono float32 ``[num_samples]`` at ``target_rate``."""
     if fill not in FILLS:
@@ -62,12 +106,9 @@ def prepare_waveform(
         raise BadAudio(f"drums audio is longer than {MAX_INPUT_SECONDS:.0f} s")
     if not np.isfinite(arr).all():
         raise BadAudio("drums audio contains NaN or infinite samples")
-    mono = arr.mean(axis=0) if arr.shape[0] > 1 else arr[0]
-    if sample_rate != target_rate:
-        import soxr
-
-        mono = soxr.resample(mono, sample_rate, target_rate, quality="HQ").astype(np.float32)
-    mono = np.ascontiguousarray(mono[:num_samples], dtype=np.float32)
+    with torch.inference_mode():
+        mono_t = to_model_rate(torch.from_numpy(np.ascontiguousarray(arr)), int(sample_rate), target_rate, num_samples)
+    mono = np.ascontiguousarray(mono_t.numpy()[:num_samples], dtype=np.float32)
     if mono.shape[0] == 0:
         raise BadAudio("drums audio is empty after resampling")
     if mono.shape[0] < num_samples:
@@ -108,7 +149,7 @@ class DrumsConditioner(nn.Module):
         self.blurring_factor = blurring_factor
         self.output_proj = nn.Linear(latent_dim, out_dim)  # [out_dim, latent_dim]
         self.compression_model = compression  # the checkpoint's EnCodec copy (also the decoder)
-        self._cache: OrderedDict[tuple[str, int], torch.Tensor] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, str], torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
 
     def blur(self, z: torch.Tensor) -> torch.Tensor:
@@ -131,7 +172,10 @@ class DrumsConditioner(nn.Module):
 
     def blurred_cached(self, wavs: Sequence[np.ndarray], num_frames: int) -> list[torch.Tensor]:
         """Blurred latents [T, D] of mono waveforms (full segment), encoding only those not cached."""
-        keys = [(hashlib.sha1(np.ascontiguousarray(w, dtype=np.float32).tobytes()).hexdigest(), num_frames)
+        # codes computed under float16 autocast (audiocraft's GPU path) may differ: the precision is in the key
+        device_type = self.output_proj.weight.device.type
+        amp = str(torch.get_autocast_dtype(device_type)) if torch.is_autocast_enabled(device_type) else "off"
+        keys = [(hashlib.sha1(np.ascontiguousarray(w, dtype=np.float32).tobytes()).hexdigest(), num_frames, amp)
                 for w in wavs]
         with self._lock:
             found = {k: self._cache[k] for k in keys if k in self._cache}

@@ -6,16 +6,24 @@ cfg_txt) and ``null`` (everything nulled, weight 1 - cfg_all - cfg_txt). Terms
 with |weight| < 1e-6 are dropped. All kept terms of all batch items run as ONE
 batched forward; rows are term-major (rows 0..B-1 = first term, ...).
 
-Modes:
+Modes (what an item's batch mates may change; a single clip is the same in both):
 - ``"independent"`` (default): an item's result does not depend on its batch
   mates. Cross-attention gets a key padding mask from the text mask (a row with
   no text keeps its first key, which equals rendering it alone), and the nulled
   drums of an item are encoded silence only if that item has drums.
-- ``"audiocraft"``: bit-for-bit audiocraft semantics where they differ: no key
-  mask (padding of longer prompts leaks into shorter ones), nulled drums are
-  encoded silence as soon as any row of the CFG batch has drums, audiocraft's
-  term-pruning quirk (a term right after a removed one is never checked) and
-  its symbolic-dropout quirk (with no chords, the melody is never nulled).
+- ``"audiocraft"``: bit-for-bit audiocraft semantics for batches: no key mask
+  (padding of longer prompts leaks into shorter ones), nulled drums are encoded
+  silence as soon as any row of the CFG batch has drums, and audiocraft's
+  term-pruning quirk (a term right after a removed one is never checked).
+
+Melody (``melody_guidance``, per item, both modes):
+- ``"with_chords"`` (default, audiocraft): the text and null terms drop the melody
+  only when the item has chords. audiocraft's symbolic dropout
+  (``dropout_symbolic_conditions`` in audiocraft/modules/conditioners.py) returns
+  early when the chords entry is the "no chords" marker, so without chords every
+  term keeps the melody.
+- ``"always"``: the text and null terms always drop the melody, so it is guided
+  like the chords and drums.
 """
 
 from __future__ import annotations
@@ -29,9 +37,11 @@ import torch
 from core.errors import BadValue
 
 from .jasco import ConditionTensors, JascoModel
+from .melody import NO_MELODY_FRAMES
 
 MIN_WEIGHT = 1e-6
 MODES = ("independent", "audiocraft")
+MELODY_GUIDANCE = ("with_chords", "always")  # the first is the default (audiocraft)
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ class ItemConditions:
     prompt: str = ""
     chords: tuple[int, ...] | None = None  # [T] vocabulary indices, None = no chords
     drums: np.ndarray | None = None  # mono float32 [S] at the model rate, full segment
-    melody: np.ndarray | None = None  # float32 [bins, T]
+    melody: np.ndarray | None = None  # float32 [bins, T_mel], T_mel <= T (not padded)
 
 
 def cfg_terms(cfg_all: float, cfg_txt: float, mode: str = "independent") -> list[CfgTerm]:
@@ -71,10 +81,16 @@ class _Row:
     text: str | None
     chords: tuple[int, ...] | None  # None = null chord on every frame
     drums: int | str  # item index with drums, "silence" or "zeros"
-    melody: np.ndarray | None  # None = zeros
+    melody: np.ndarray | None  # [bins, T_mel]; None = audiocraft's "no melody" matrix
 
 
-def _rows(items: Sequence[ItemConditions], terms: Sequence[CfgTerm], drops: Sequence[str], mode: str) -> list[_Row]:
+def _null_melody(melody: np.ndarray | None) -> np.ndarray | None:
+    """audiocraft's ``nullify_melody``: zeros of the melody's own shape (so a short melody stays short)."""
+    return None if melody is None else np.zeros_like(melody)
+
+
+def _rows(items: Sequence[ItemConditions], terms: Sequence[CfgTerm], drops: Sequence[str], mode: str,
+          melody_guidance: str = "with_chords") -> list[_Row]:
     any_drums = any(it.drums is not None for it in items)
     rows: list[_Row] = []
     for term in terms:
@@ -83,8 +99,9 @@ def _rows(items: Sequence[ItemConditions], terms: Sequence[CfgTerm], drops: Sequ
                 null_drums = "silence" if any_drums else "zeros"
             else:
                 null_drums = "silence" if it.drums is not None else "zeros"
-            # audiocraft never nulls symbolic conditions when the item has no chords
-            melody_droppable = mode == "independent" or it.chords is not None
+            # audiocraft never nulls symbolic conditions of an item without chords
+            melody_droppable = melody_guidance == "always" or it.chords is not None
+            dropped_melody = _null_melody(it.melody) if melody_droppable else it.melody
             own_drums: int | str = i if it.drums is not None else null_drums
             if term.name == "all":
                 rows.append(_Row(it.prompt, it.chords, own_drums, it.melody))
@@ -93,10 +110,10 @@ def _rows(items: Sequence[ItemConditions], terms: Sequence[CfgTerm], drops: Sequ
                     it.prompt,
                     None if "chords" in drops else it.chords,
                     null_drums if "self_wav" in drops else own_drums,
-                    None if ("melody" in drops and melody_droppable) else it.melody,
+                    dropped_melody if "melody" in drops else it.melody,
                 ))
             else:
-                rows.append(_Row(None, None, null_drums, None if melody_droppable else it.melody))
+                rows.append(_Row(None, None, null_drums, dropped_melody))
     if mode == "audiocraft" and any_drums:
         rows = [_Row(r.text, r.chords, "silence" if r.drums == "zeros" else r.drums, r.melody) for r in rows]
     return rows
@@ -107,11 +124,14 @@ def build_conditions(
     items: Sequence[ItemConditions],
     terms: Sequence[CfgTerm],
     mode: str = "independent",
+    melody_guidance: str = "with_chords",
 ) -> ConditionTensors:
     """Condition tensors for ``len(terms) * len(items)`` rows (term-major)."""
+    if melody_guidance not in MELODY_GUIDANCE:
+        raise BadValue(f"melody_guidance must be one of {', '.join(MELODY_GUIDANCE)}, got {melody_guidance!r}")
     cfg = model.cfg
     T = cfg.sequence_length
-    rows = _rows(items, terms, cfg.text_term_drops, mode)
+    rows = _rows(items, terms, cfg.text_term_drops, mode, melody_guidance)
     conds = model.conditioners
     device = model.emb.weight.device
     text, mask = conds["description"]([r.text for r in rows])  # [N, L, dim], [N, L]
@@ -137,9 +157,9 @@ def build_conditions(
                     latents[n] = blurred[wanted.index(r.drums)]
         temporal["self_wav"] = drums(latents)
     if "melody" in conds:
-        bins = conds["melody"].card
-        mel = np.stack([r.melody if r.melody is not None else np.zeros((bins, T), np.float32) for r in rows])
-        temporal["melody"] = conds["melody"](torch.from_numpy(mel).to(device))
+        none = np.zeros((conds["melody"].card, NO_MELODY_FRAMES), np.float32)
+        temporal["melody"] = conds["melody"].project([none if r.melody is None else r.melody for r in rows],
+                                                     T, device)
     key_mask = None
     if mode == "independent":
         key_mask = mask.bool()

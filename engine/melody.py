@@ -1,19 +1,32 @@
 """Melody conditioner (melody checkpoints): a ``[53, T]`` salience / one-hot matrix -> ``output_proj``.
 
 The matrix has one row per pitch bin and one column per latent frame; ``[T, 53]``
-is accepted too. It is cut or zero-padded to the model's frame count. No melody
-(and the nulled melody of the CFG terms) is the all-zero matrix.
+is accepted too. As in audiocraft, the matrix is projected at its own length and
+the *projected* features are cut or zero-padded to the model's frame count
+(``FlowMatchingModel._align_seq_length`` in audiocraft/models/flow_matching.py), so
+frames past a short melody carry zeros, not the projection's bias. A nulled melody
+(CFG terms) is the all-zero matrix of the same length (``nullify_melody``: zeros_like).
+"No melody" is an all-zero ``[53, 500]`` matrix (audiocraft's ``_prepare_melody_conditions``
+uses ``int(segment_duration * frame_rate)`` with generate_music's defaults 10.0 and 50.0),
+and a matrix of at most one frame counts as no melody (``_collate_symbolic`` in
+audiocraft/modules/jasco_conditioners.py replaces it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from core.errors import BadMelody
+
+logger = logging.getLogger(__name__)
+
+# frames of audiocraft's "no melody" matrix: generate_music(segment_duration=10.0, frame_rate=50.0) defaults
+NO_MELODY_FRAMES = int(10.0 * 50.0)
 
 
 class MelodyConditioner(nn.Module):
@@ -26,9 +39,25 @@ class MelodyConditioner(nn.Module):
         """melody [N, card, T] -> [N, T, out_dim]."""
         return self.output_proj(melody.permute(0, 2, 1).to(self.output_proj.weight))
 
+    def project(self, melodies: Sequence[np.ndarray], num_frames: int, device: torch.device) -> torch.Tensor:
+        """Matrices ``[card, T_i]`` (any lengths) -> ``[N, num_frames, out_dim]``: each projected at its own
+        length, then cut or zero-padded (padded frames are 0, not the bias)."""
+        n = len(melodies)
+        longest = max([1] + [m.shape[1] for m in melodies])
+        batch = np.zeros((n, self.card, longest), np.float32)
+        valid = torch.zeros(n, max(longest, num_frames), 1, device=device)  # [N, T', 1]
+        for i, m in enumerate(melodies):
+            batch[i, :, : m.shape[1]] = m
+            valid[i, : m.shape[1]] = 1.0
+        out = self(torch.from_numpy(batch).to(device))  # [N, longest, out_dim]
+        if longest < num_frames:
+            out = torch.cat([out, out.new_zeros(n, num_frames - longest, out.shape[2])], dim=1)
+        return out[:, :num_frames] * valid[:, :num_frames].to(out.dtype)
 
-def prepare_melody(melody: Any, *, bins: int, num_frames: int) -> np.ndarray:
-    """Validate and shape a melody matrix to float32 ``[bins, num_frames]``."""
+
+def prepare_melody(melody: Any, *, bins: int, num_frames: int) -> np.ndarray | None:
+    """Validate a melody matrix -> float32 ``[bins, min(T, num_frames)]`` (not padded), or None when it has at
+    most one frame (audiocraft treats such a matrix as no melody)."""
     if isinstance(melody, torch.Tensor):
         melody = melody.detach().cpu().numpy()
     try:
@@ -44,11 +73,9 @@ def prepare_melody(melody: Any, *, bins: int, num_frames: int) -> np.ndarray:
             arr = arr.T
         else:
             raise BadMelody(f"melody must have {bins} pitch bins on one axis, got shape {list(arr.shape)}")
-    if arr.shape[1] == 0:
-        raise BadMelody("melody has no frames")
     if not np.isfinite(arr).all():
         raise BadMelody("melody contains NaN or infinite values")
-    arr = arr[:, :num_frames]
-    if arr.shape[1] < num_frames:
-        arr = np.concatenate([arr, np.zeros((bins, num_frames - arr.shape[1]), dtype=np.float32)], axis=1)
-    return np.ascontiguousarray(arr)
+    if arr.shape[1] <= 1:
+        logger.info("melody has %d frame(s): treated as no melody (as audiocraft does)", arr.shape[1])
+        return None
+    return np.ascontiguousarray(arr[:, :num_frames])

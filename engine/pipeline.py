@@ -9,6 +9,7 @@ the number of vector-field evaluations.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -22,11 +23,11 @@ import torch
 from core.errors import BadValue, Cancelled, ModelLoadError, TooLarge, VocabularyError
 from midi.vocab import ChordVocabulary
 
-from .chords import frame_chords
+from .chords import CHORD_ORDERS, frame_chords
 from .config import JascoConfig, config_from_yaml
 from .drums import FILLS, prepare_waveform, separate_drums
 from .encodec import CompressionModel
-from .guidance import MODES, CfgTerm, GuidedField, ItemConditions, build_conditions, cfg_terms
+from .guidance import MELODY_GUIDANCE, MODES, CfgTerm, GuidedField, ItemConditions, build_conditions, cfg_terms
 from .hub import COMPRESSION_STATE_DICT, STATE_DICT, load_torch_file, offline_mode, resolve_model_dir, resolve_named
 from .jasco import ConditionTensors, JascoModel
 from .melody import prepare_melody
@@ -57,6 +58,7 @@ class SamplingParams:
     cfg_all: float = 5.0
     cfg_txt: float = 0.0
     guidance: str = "independent"  # "independent" | "audiocraft" (see engine.guidance)
+    melody_guidance: str = "with_chords"  # "with_chords" (audiocraft) | "always" (see engine.guidance)
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
@@ -74,15 +76,19 @@ class SamplingParams:
                 raise BadValue(f"{name} must be within [-100, 100], got {getattr(self, name)}")
         if self.guidance not in MODES:
             raise BadValue(f"guidance must be one of {', '.join(MODES)}, got {self.guidance!r}")
+        if self.melody_guidance not in MELODY_GUIDANCE:
+            raise BadValue(f"melody_guidance must be one of {', '.join(MELODY_GUIDANCE)}, "
+                           f"got {self.melody_guidance!r}")
 
 
 @dataclass(frozen=True, eq=False)
 class GenerationInput:
     prompt: str = ""
     chords: tuple[tuple[str, float], ...] | None = None  # vocabulary labels, start seconds
+    chord_order: str = "list"  # "list" (audiocraft: consumed in list order) | "sorted" (by start time)
     drums: np.ndarray | None = None  # float32 [C, S] or [S]
     drums_sample_rate: int = 32000
-    drums_fill: str = "repeat"  # "repeat" | "pad"
+    drums_fill: str = "pad"  # "pad" (audiocraft: zeros) | "repeat" (loop the drums)
     separate_drums: bool = False  # demucs when installed
     melody: np.ndarray | None = None  # [53, T] or [T, 53]
 
@@ -99,6 +105,8 @@ class GenerationInput:
             if len(self.chords) > MAX_CHORDS:
                 raise TooLarge(f"{len(self.chords)} chords is more than the limit of {MAX_CHORDS}")
             object.__setattr__(self, "chords", tuple(tuple(c) if isinstance(c, list) else c for c in self.chords))
+        if self.chord_order not in CHORD_ORDERS:
+            raise BadValue(f"chord_order must be one of {', '.join(CHORD_ORDERS)}, got {self.chord_order!r}")
         if self.drums_fill not in FILLS:
             raise BadValue(f"drums_fill must be one of {', '.join(FILLS)}, got {self.drums_fill!r}")
         if not isinstance(self.separate_drums, bool):
@@ -116,12 +124,9 @@ class GenerationOutput:
 
 def _resolve_dtype(device: torch.device, dtype: object) -> torch.dtype:
     if dtype is None:
-        if device.type != "cuda":
-            return torch.float32
-        if torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        logger.info("this GPU has no bfloat16 support: using float16 autocast")
-        return torch.float16
+        # audiocraft's loader: float32 on CPU, float16 on CUDA (models/loaders.py load_jasco_model),
+        # and generate runs under float16 autocast (models/genmodel.py). MPS stays float32 (untested here).
+        return torch.float16 if device.type == "cuda" else torch.float32
     if isinstance(dtype, torch.dtype):
         resolved = dtype
     elif isinstance(dtype, str) and dtype.lower() in _DTYPES:
@@ -260,7 +265,8 @@ class JascoPipeline:
         if inp.chords:
             if cfg.chords is None or self.vocab is None:
                 raise BadValue(f"model {self.model_id} has no chord conditioning")
-            fc = frame_chords(inp.chords, self.vocab, frame_rate=cfg.frame_rate, num_frames=T)
+            fc = frame_chords(inp.chords, self.vocab, frame_rate=cfg.frame_rate, num_frames=T,
+                              order=inp.chord_order)
             chords = tuple(fc) if fc is not None else None
         drums = None
         if inp.drums is not None:
@@ -283,9 +289,19 @@ class JascoPipeline:
                    ) -> tuple[ConditionTensors, list[CfgTerm]]:
         items = [self.prepare(i) for i in self._check_batch(inputs)]
         terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
-        with torch.inference_mode():
-            cond = build_conditions(self.model, items, terms, params.guidance)
+        with torch.inference_mode(), self._conditioning_autocast():
+            cond = build_conditions(self.model, items, terms, params.guidance, params.melody_guidance)
         return cond, terms
+
+    def _conditioning_autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """In float16, conditions are computed under float16 autocast, as audiocraft computes them inside
+        generate's autocast (models/jasco.py _generate_tokens -> FlowMatchingModel.generate ->
+        _multi_source_cfg_preprocess): text/drums/melody projections and the drum encoder in float16, T5
+        in float32 (its own autocast is disabled), chord embeddings in float32. bfloat16 (not an audiocraft
+        setting) keeps float32 conditions."""
+        if self.dtype == torch.float16:
+            return torch.autocast(device_type=self._device.type, dtype=torch.float16)
+        return contextlib.nullcontext()
 
     def noise(self, seed: int, batch: int) -> torch.Tensor:
         """z0 = ``torch.manual_seed(seed); torch.randn(B, T, D)`` on CPU (without touching the global RNG)."""

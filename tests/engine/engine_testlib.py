@@ -50,7 +50,7 @@ def reference_for(folder: Path) -> dict:
 
 
 def case_inputs(case: dict) -> list[Any]:
-    """GenerationInputs equal to what the reference gave ``generate_music`` (zero-padded drums)."""
+    """GenerationInputs equal to what the reference gave ``generate_music``, with default settings."""
     from engine import GenerationInput
 
     inp = case["inputs"]
@@ -65,7 +65,7 @@ def case_inputs(case: dict) -> list[Any]:
     chords = tuple((str(c[0]), float(c[1])) for c in inp["chords"]) if inp.get("chords") else None
     return [
         GenerationInput(prompt=d or "", chords=chords, drums=drums, drums_sample_rate=int(inp["drums_sample_rate"]),
-                        drums_fill="pad", melody=melody)
+                        melody=melody)
         for d in inp["descriptions"]
     ]
 

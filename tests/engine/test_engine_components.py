@@ -167,8 +167,10 @@ def test_chord_suggestions(tiny_fixture) -> None:
 # --- drums -----------------------------------------------------------------------------------
 def test_prepare_waveform_fill_and_channels() -> None:
     wav = np.arange(1, 5, dtype=np.float32)
-    assert prepare_waveform(wav, 32000, target_rate=32000, num_samples=10).tolist() == [1, 2, 3, 4] * 2 + [1, 2]
-    assert prepare_waveform(wav, 32000, target_rate=32000, num_samples=6, fill="pad").tolist() == [1, 2, 3, 4, 0, 0]
+    # default: zero-padded, as audiocraft's _prepare_drums_conditions does; repeat is an option
+    assert prepare_waveform(wav, 32000, target_rate=32000, num_samples=6).tolist() == [1, 2, 3, 4, 0, 0]
+    assert prepare_waveform(wav, 32000, target_rate=32000, num_samples=10, fill="repeat").tolist() == \
+        [1, 2, 3, 4] * 2 + [1, 2]
     stereo = np.stack([wav, -wav + 2])
     assert prepare_waveform(stereo, 32000, target_rate=32000, num_samples=4).tolist() == [1, 1, 1, 1]
     assert prepare_waveform(stereo.T.copy(), 32000, target_rate=32000, num_samples=4).tolist() == [1, 1, 1, 1]
@@ -214,12 +216,14 @@ def test_separation_without_demucs_is_a_clear_error(tiny_fixture) -> None:
         tiny_fixture.prepare(GenerationInput(drums=np.zeros(100, np.float32), separate_drums=True))
 
 
-def test_drum_input_default_repeats(tiny_fixture) -> None:
+def test_drum_input_default_pads(tiny_fixture) -> None:
+    """audiocraft zero-pads a short drum input to the window (models/jasco.py _prepare_drums_conditions)."""
     loop = np.random.default_rng(0).standard_normal(32000).astype(np.float32) * 0.1
-    item = tiny_fixture.prepare(GenerationInput(drums=loop))
-    assert item.drums.shape == (320000,) and np.array_equal(item.drums[32000:64000], loop)
-    padded = tiny_fixture.prepare(GenerationInput(drums=loop, drums_fill="pad"))
+    padded = tiny_fixture.prepare(GenerationInput(drums=loop))
+    assert padded.drums.shape == (320000,) and np.array_equal(padded.drums[:32000], loop)
     assert np.all(padded.drums[32000:] == 0)
+    item = tiny_fixture.prepare(GenerationInput(drums=loop, drums_fill="repeat"))
+    assert item.drums.shape == (320000,) and np.array_equal(item.drums[32000:64000], loop)
 
 
 # --- text ---------------------------------------------------------------------------------------

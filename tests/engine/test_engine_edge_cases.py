@@ -46,16 +46,20 @@ def test_frame_chord_edge_cases(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
-def test_unsorted_chords_are_sorted_on_purpose(folder: Path) -> None:
-    """audiocraft consumes the list in order (N until 5 s, then F); we sort by start time."""
+def test_unsorted_chords_list_order_by_default_sorted_as_option(folder: Path) -> None:
+    """audiocraft consumes the list in order (N until 5 s, then F): the default; order="sorted" sorts first."""
     pipe = pipeline_for(folder)
     unsorted = [("G", 5.0), ("C", 0.0), ("F", 2.5)]
-    got = _frames(pipe, unsorted)
+    assert _frames(pipe, unsorted) == _edge(folder, "unsorted_chords")["value"].tolist()
+    got = frame_chords(unsorted, pipe.vocab, frame_rate=pipe.frame_rate, num_frames=pipe.cfg.sequence_length,
+                       order="sorted")
     assert got == _frames(pipe, sorted(unsorted, key=lambda c: c[1]))
     fr = int(pipe.frame_rate)
     assert got[0] == pipe.vocab.index("C") and got[int(2.5 * fr)] == pipe.vocab.index("F")
     assert got[5 * fr] == pipe.vocab.index("G")
-    assert got != _edge(folder, "unsorted_chords")["value"].tolist()  # the deliberate difference
+    # the option reaches the pipeline through GenerationInput
+    item = pipe.prepare(GenerationInput(prompt="x", chords=tuple(unsorted), chord_order="sorted"))
+    assert list(item.chords) == got
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
