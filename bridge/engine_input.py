@@ -19,7 +19,7 @@ from midi.melody import one_hot
 log = logging.getLogger(__name__)
 
 # The RenderParams fields the engine's SamplingParams takes.
-SAMPLING_FIELDS = ("seed", "solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance")
+SAMPLING_FIELDS = ("seed", "solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance", "melody_guidance")
 
 
 def sampling(params: RenderParams) -> dict[str, Any]:
@@ -41,6 +41,7 @@ def render_item(request: RenderRequest) -> tuple[wire.RenderItem, str | None]:
     item = wire.RenderItem(
         prompt=request.prompt,
         chords=request.engine_chords() or None,
+        chord_order=p.chord_order,
         drums=drums,
         drums_sample_rate=int(drums_rate),
         drums_fill=p.drums_fill,

@@ -301,7 +301,6 @@ def _map_chords(job: RenderJob, vocab: Any) -> tuple[RenderRequest, ...]:
             why = f" ({mapping.reason})" if mapping.reason else ""
             print(f"note: chord {text!r} at beat {beat:g} -> {mapping.label!r}{why}", file=sys.stderr)
         events.append(ChordEvent(text, mapping.label, beat, beat * spb, bool(mapping.exact), str(mapping.reason)))
-    events.sort(key=lambda e: e.start_beat)
     return tuple(replace(r, chords=tuple(events)) for r in job.requests)
 
 

@@ -208,7 +208,8 @@ class Session:
 
 
 def map_chords(groups: Sequence[tuple[str, float]], vocab: Any) -> tuple[TypedChord, ...]:
-    """Map typed symbols to the vocabulary (``BadChord`` names the first bad one)."""
+    """Map typed symbols to the vocabulary (``BadChord`` names the first bad one), in the order given
+    (the ``chord_order`` parameter says how the engine reads them)."""
     if vocab is None:
         raise VocabularyError("no chord vocabulary: start the server with --vocab PATH to use chords")
     from midi.symbols import map_symbol
@@ -217,7 +218,6 @@ def map_chords(groups: Sequence[tuple[str, float]], vocab: Any) -> tuple[TypedCh
     for text, beat in groups:
         m = map_symbol(text, vocab)
         out.append(TypedChord(text, m.label, float(beat), bool(m.exact), str(m.reason)))
-    out.sort(key=lambda c: c.start_beat)
     return tuple(out)
 
 

@@ -172,15 +172,24 @@ PARAMS: tuple[Param, ...] = (
     Param("atol", float, 1e-5, "absolute tolerance of dopri5", lo=1e-9, hi=1.0),
     Param("cfg_all", float, 5.0, "classifier-free guidance weight of all conditions", lo=-20.0, hi=20.0),
     Param("cfg_txt", float, 0.0, "extra guidance weight of the text prompt alone", lo=-20.0, hi=20.0),
+    Param("melody_guidance", str, "with_chords",
+          "which guidance terms drop the melody: with_chords = only when the clip has chords (audiocraft); "
+          "always = like chords and drums", choices=("with_chords", "always")),
     Param("guidance", str, "independent",
           "independent: an item never depends on its batch mates; audiocraft: also reproduce the reference's "
           "batch padding effects (identical for a single clip)", choices=("independent", "audiocraft")),
     # clip
     Param("bars", int, 0, "clip length in bars at the session tempo", unit="bars", lo=1, hi=64,
           special=MappingProxyType({0: "the model's 10 s window"})),
+    Param("loop", bool, False, "render the clip as a seamless loop of exactly the bars asked"),
+    # chords
+    Param("chord_order", str, "list",
+          "list: chords are read in the order given (audiocraft); sorted: by start time first",
+          choices=("list", "sorted")),
     # drums
-    Param("drums_fill", str, "repeat", "fill the window with a short drum loop by repeating it or zero-padding it",
-          choices=("repeat", "pad")),
+    Param("drums_fill", str, "pad",
+          "a drum loop shorter than the window: pad with silence (audiocraft) or repeat it",
+          choices=("pad", "repeat")),
     Param("separate_drums", bool, False, "separate the drums from a full mix first (needs demucs)"),
     # output
     Param("sample_rate", int, 48000, "output sample rate (the DAW's)", unit="Hz", lo=8000, hi=192000),

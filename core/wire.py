@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from core.errors import BadArguments
+from core.params import param
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,10 @@ class RenderItem:
 
     prompt: str = ""
     chords: tuple[tuple[str, float], ...] | None = None  # (vocabulary label, start seconds)
+    chord_order: str = param("chord_order").default
     drums: np.ndarray | None = None  # float32 [C, S]
     drums_sample_rate: int = 32000
-    drums_fill: str = "repeat"
+    drums_fill: str = param("drums_fill").default
     separate_drums: bool = False
     melody: np.ndarray | None = None  # float32 [53, T]
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from core import params as P
 from core.errors import BadValue, Cancelled, ModelLoadError, TooLarge, VocabularyError
 from midi.vocab import ChordVocabulary
 
@@ -50,30 +51,25 @@ def _num(name: str, value: object) -> float:
 
 @dataclass(frozen=True)
 class SamplingParams:
-    seed: int = 0
-    solver: str = "dopri5"  # "euler" | "midpoint" | "dopri5"
-    steps: int = 16  # euler / midpoint
-    rtol: float = 1e-5  # dopri5
-    atol: float = 1e-5
-    cfg_all: float = 5.0
-    cfg_txt: float = 0.0
-    guidance: str = "independent"  # "independent" | "audiocraft" (see engine.guidance)
-    melody_guidance: str = "with_chords"  # "with_chords" (audiocraft) | "always" (see engine.guidance)
+    """How to sample one batch; defaults and ranges are the parameter table's (``core.params``)."""
+
+    seed: int = 0  # a concrete seed: "random" (-1) is resolved by the front end, which records it
+    solver: str = P.param("solver").default  # "euler" | "midpoint" | "dopri5"
+    steps: int = P.param("steps").default  # euler / midpoint
+    rtol: float = P.param("rtol").default  # dopri5
+    atol: float = P.param("atol").default
+    cfg_all: float = P.param("cfg_all").default
+    cfg_txt: float = P.param("cfg_txt").default
+    guidance: str = P.param("guidance").default  # "independent" | "audiocraft" (see engine.guidance)
+    melody_guidance: str = P.param("melody_guidance").default  # "with_chords" (audiocraft) | "always"
 
     def __post_init__(self) -> None:
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise BadValue(f"seed must be an integer in [0, 2^63), got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= P.MAX_SEED:
+            raise BadValue(f"seed must be an integer in 0..{P.MAX_SEED}, got {self.seed!r}")
+        for name in ("solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance", "melody_guidance"):
+            P.param(name).check(getattr(self, name))
         if self.solver not in SAMPLERS:
             raise BadValue(f"unknown solver {self.solver!r}; choose one of {', '.join(SAMPLERS)}")
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= 10000:
-            raise BadValue(f"steps must be an integer in 1..10000, got {self.steps!r}")
-        for name in ("rtol", "atol"):
-            v = _num(name, getattr(self, name))
-            if not 0 < v < 1:
-                raise BadValue(f"{name} must be in (0, 1), got {v}")
-        for name in ("cfg_all", "cfg_txt"):
-            if abs(_num(name, getattr(self, name))) > 100:
-                raise BadValue(f"{name} must be within [-100, 100], got {getattr(self, name)}")
         if self.guidance not in MODES:
             raise BadValue(f"guidance must be one of {', '.join(MODES)}, got {self.guidance!r}")
         if self.melody_guidance not in MELODY_GUIDANCE:
@@ -85,10 +81,10 @@ class SamplingParams:
 class GenerationInput:
     prompt: str = ""
     chords: tuple[tuple[str, float], ...] | None = None  # vocabulary labels, start seconds
-    chord_order: str = "list"  # "list" (audiocraft: consumed in list order) | "sorted" (by start time)
+    chord_order: str = P.param("chord_order").default  # "list" (audiocraft) | "sorted" (by start time)
     drums: np.ndarray | None = None  # float32 [C, S] or [S]
     drums_sample_rate: int = 32000
-    drums_fill: str = "pad"  # "pad" (audiocraft: zeros) | "repeat" (loop the drums)
+    drums_fill: str = P.param("drums_fill").default  # "pad" (audiocraft: zeros) | "repeat" (loop the drums)
     separate_drums: bool = False  # demucs when installed
     melody: np.ndarray | None = None  # [53, T] or [T, 53]
 

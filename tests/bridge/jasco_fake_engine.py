@@ -36,12 +36,14 @@ class SamplingParams:
     cfg_all: float = 5.0
     cfg_txt: float = 0.0
     guidance: str = "independent"
+    melody_guidance: str = "with_chords"
 
 
 @dataclass(frozen=True)
 class GenerationInput:
     prompt: str = ""
     chords: tuple[tuple[str, float], ...] | None = None
+    chord_order: str = "list"
     drums: np.ndarray | None = None
     drums_sample_rate: int = 32000
     drums_fill: str = "repeat"
