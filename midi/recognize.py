@@ -64,6 +64,7 @@ BASS = 0.5           # the bass of a cell counts this much again (Dm9 voiced F-A
 ONSET = 0.5          # share of a span's bass reading taken from its first cell (the rest: its lowest note)
 LEADING_REST = 0.25  # silence before the first note that counts as a rest (beats)
 NO_BASS = 128
+NEW_BASS = 0.4       # a change where a chord is struck over a new bass costs this much of the usual
 LINE_NOTE = 0.75     # a lowest note this long (beats) or longer is a note of the bass line
 
 
@@ -327,6 +328,13 @@ def _make_cells(c: _Clip, rests: np.ndarray, o: _Options) -> _Cells:
     struck_high = np.full(n + 1, -1, np.int64)
     np.maximum.at(struck_high, at[on_bound], pitch[on_bound])
     change_cost = change_cost + HOLD * o.switch_penalty * ((held_n >= 2) & (struck_high < held_low))
+    # a chord struck over a new bass note is a new harmonic event (C/E then C/G)
+    new_bass = np.zeros(n + 1, bool)
+    new_bass[1:n] = (cell_bass[1:] != cell_bass[:-1]) & (cell_bass[1:] < NO_BASS)
+    struck_chord = np.zeros(n + 1, bool)
+    if len(hits):
+        struck_chord = _nearest_distance(bounds, np.unique(hits)) <= tol
+    change_cost = np.where(new_bass & struck_chord, NEW_BASS * change_cost, change_cost)
     # full cells (>= 3 pitch classes heard): a span's chord should be complete in each of them
     cell_tot = weights.sum(axis=1, keepdims=True)
     present = weights > PRESENT * np.maximum(cell_tot, 1e-12)

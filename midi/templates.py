@@ -36,7 +36,8 @@ ALPHA = 1.0          # weight of note-beats on tones outside the chord
 TOLERATED = 0.4      # ... on tolerated tensions of a voicing template
 BETA = 0.8           # penalty for the fraction of chord tones never heard in the span
 BETA_CELL = 0.8      # ... and in each full cell (>= 3 pitch classes) of it: a span must be one chord
-GAMMA = 0.05         # bonus for the template's bass being the span's bass (at its onset and lowest)
+GAMMA = 0.05         # bonus for the root being the span's bass (at its onset and lowest): D under F-A-C-E
+GAMMA_SLASH = 0.05   # ... for a slash label's bass being it
 GAMMA_TIME = 0.1     # ... and for the share of the span's time it is the bass line's note
 SLASH_TIME = -0.5    # a slash label, for the share of time another note is the bass line's note
 COMPLEX = 0.03       # cost of each chord tone beyond a triad (a seventh must be heard, not passed)
@@ -80,7 +81,7 @@ def _column(tones: frozenset[int], tolerated: frozenset[int], bass_pc: int, slas
     if slash:
         w[24:36] = SLASH_MISMATCH
         w[51:63] = SLASH_TIME
-    w[24 + bass_pc] = GAMMA
+    w[24 + bass_pc] = GAMMA_SLASH if slash else GAMMA
     w[51 + bass_pc] = GAMMA_TIME
     w[37] = -BETA - COMPLEX * max(0, complexity - 3) - order
     w[50] = -BETA_CELL
