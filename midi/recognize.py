@@ -37,7 +37,7 @@ The method, one named step each (all numpy, no per-note Python work in the hot p
    :class:`ChordMapping` (what was heard, and whether the label has exactly those notes).
 
 Defaults: ``resolution`` 1 beat, ``max_span`` the longest bar, ``min_rest`` 1 beat,
-``attack_tolerance`` 1/16 beat, ``switch_penalty`` 0.5. 10,000 notes take about 25 ms of
+``attack_tolerance`` 1/16 beat, ``switch_penalty`` 0.5. 10,000 notes take about 32 ms of
 CPU time (``bench/midi.py``, which also scores the test corpus per category).
 """
 

@@ -84,8 +84,8 @@ def test_meter_levels_follow_every_time_signature() -> None:
     with pytest.raises(BadValue):
         Meter.of(4.0, [(0.0, 0.0)])
     with pytest.raises(BadValue):
-        recognize([Note(60, 0, 1)], bpm=120.0, vocab={"N": 0, "C": 1} and ChordVocabulary.from_mapping(
-            {"N": 0, "C": 1}), meter=[(-1.0, 4.0)])
+        recognize([Note(60, 0, 1)], bpm=120.0, vocab=ChordVocabulary.from_mapping({"N": 0, "C": 1}),
+                  meter=[(-1.0, 4.0)])
 
 
 def test_meter_changes_in_a_midi_file_move_the_bar_lines(tmp_path: Path, vocab: ChordVocabulary,
