@@ -65,6 +65,7 @@ ONSET = 0.5          # share of a span's bass reading taken from its first cell 
 LEADING_REST = 0.25  # silence before the first note that counts as a rest (beats)
 NO_BASS = 128
 NEW_BASS = 0.4       # a change where a chord is struck over a new bass costs this much of the usual
+HELD_BASS = 1.5      # a bass note this long (beats) counts again wherever it sounds
 LINE_NOTE = 0.75     # a lowest note this long (beats) or longer is a note of the bass line
 
 
@@ -217,7 +218,8 @@ class _Cells:
     bounds: np.ndarray        # [n + 1] beats
     change_cost: np.ndarray   # [n + 1] cost of a chord change at each boundary
     rest: np.ndarray          # [n] bool
-    weights: np.ndarray       # [n, 12] weighted note-beats per pitch class (bass counted again)
+    weights: np.ndarray       # [n, 12] weighted note-beats per pitch class (a held bass counted again)
+    low_extra: np.ndarray     # [n, 12] what the cell's bass (not held) adds when it is the span's bass
     bass: np.ndarray          # [n] lowest MIDI pitch (NO_BASS: none)
     line: np.ndarray          # [n] bass line: that pitch when its note lasts a beat or more, else NO_BASS
     full: np.ndarray          # [n, 12] pitch classes heard in full cells (>= 3 pitch classes), x cell length
@@ -340,9 +342,17 @@ def _make_cells(c: _Clip, rests: np.ndarray, o: _Options) -> _Cells:
     present = weights > PRESENT * np.maximum(cell_tot, 1e-12)
     full_len = (present.sum(axis=1) >= 3).astype(np.float64) * np.diff(bounds)
     # the bass weighs more than an upper voice: it tells the root (a bass player's D under F-A-C-E)
+    # (a held bass everywhere; a walking bass's quarter or an arpeggio's bottom note only where it
+    # is the note the span starts on, so passing and approach notes in the bass stay passing notes)
     is_low = good & (pitch[rep] == cell_bass[cell])
-    np.add.at(weights, (cell[is_low], pitch[rep][is_low] % 12), BASS * overlap[is_low] * c.weight[rep][is_low])
-    return _Cells(bounds, change_cost, rest_cell, weights, cell_bass, line, present * full_len[:, None], full_len)
+    extra = BASS * overlap * c.weight[rep]
+    held = is_low & (end[rep] - start[rep] >= HELD_BASS)
+    np.add.at(weights, (cell[held], pitch[rep][held] % 12), extra[held])
+    low_extra = np.zeros((n, 12))
+    moving = is_low & ~held
+    np.add.at(low_extra, (cell[moving], pitch[rep][moving] % 12), extra[moving])
+    return _Cells(bounds, change_cost, rest_cell, weights, low_extra, cell_bass, line, present * full_len[:, None],
+                  full_len)
 
 
 # --- 4. span scores ---------------------------------------------------------------------------
@@ -358,6 +368,8 @@ def _score_spans(cells: _Cells, t: Templates, o: _Options) -> _SpanTable:
     lmax = min(max(1, int(math.ceil(o.max_span / o.resolution)) + 2), n)
     zeros12 = np.zeros((1, 12))
     cum = np.concatenate((zeros12, np.cumsum(cells.weights, axis=0)))
+    cum_low = np.concatenate((zeros12, np.cumsum(cells.low_extra, axis=0)))
+    onset_pc = np.where(cells.bass < NO_BASS, cells.bass % 12, 0).astype(np.int64)
     cum_full = np.concatenate((zeros12, np.cumsum(cells.full, axis=0)))
     cum_full_len = np.concatenate(([0.0], np.cumsum(cells.full_len)))
     rest_count = np.concatenate(([0], np.cumsum(cells.rest)))
@@ -379,6 +391,8 @@ def _score_spans(cells: _Cells, t: Templates, o: _Options) -> _SpanTable:
         if ln > 1:
             low = np.minimum(low[:m], cells.bass[ln - 1:])
         v = cum[ln:] - cum[:m]
+        pc = onset_pc[:m]
+        v[ii, pc] += cum_low[ii + ln, pc] - cum_low[ii, pc]   # the span's bass counts again
         span = bounds[ln:] - bounds[:m]
         valid = np.ones(m, bool)
         if ln > 1:

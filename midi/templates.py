@@ -36,7 +36,8 @@ ALPHA = 1.0          # weight of note-beats on tones outside the chord
 TOLERATED = 0.4      # ... on tolerated tensions of a voicing template
 BETA = 0.8           # penalty for the fraction of chord tones never heard in the span
 BETA_CELL = 0.8      # ... and in each full cell (>= 3 pitch classes) of it: a span must be one chord
-GAMMA = 0.05         # bonus for the root being the span's bass (at its onset and lowest): D under F-A-C-E
+CELL_BASS = 0.5      # ... the template's bass counts this much of another tone there
+GAMMA = 0.1          # bonus for the root being the span's bass (at its onset and lowest): D under F-A-C-E
 GAMMA_SLASH = 0.05   # ... for a slash label's bass being it
 GAMMA_TIME = 0.1     # ... and for the share of the span's time it is the bass line's note
 SLASH_TIME = -0.5    # a slash label, for the share of time another note is the bass line's note
@@ -51,7 +52,7 @@ _ROW_HASH = np.random.default_rng(20240601).integers(1, 2**63, N_FEATURES, dtype
 # voicing templates per root-position quality (intervals): (required tones, tolerated tones)
 VOICINGS: dict[frozenset[int], tuple[tuple[frozenset[int], frozenset[int]], ...]] = {
     frozenset({0, 4, 7}): ((frozenset({0, 7}), frozenset({2, 4, 5})),),                  # C5, Csus4, Csus2
-    frozenset({0, 4, 7, 10}): ((frozenset({0, 4, 10}), frozenset({1, 2, 3, 6, 7, 9})),  # 7b9 7#9 9 13, rootless
+    frozenset({0, 4, 7, 10}): ((frozenset({0, 4, 10}), frozenset({1, 2, 3, 7, 9})),     # 7b9 7#9 9 13, rootless
                                (frozenset({0, 5, 10}), frozenset({2, 7, 9}))),           # 7sus4, 9sus4
     frozenset({0, 4, 7, 11}): ((frozenset({0, 4, 11}), frozenset({2, 6, 7})),),          # maj9, maj7#11
     frozenset({0, 3, 7, 10}): ((frozenset({0, 3, 10}), frozenset({2, 5, 7})),),          # m9, m11
@@ -73,11 +74,14 @@ class Templates:
 def _column(tones: frozenset[int], tolerated: frozenset[int], bass_pc: int, slash: bool,
             complexity: int, order: float) -> np.ndarray:
     w = np.zeros(N_FEATURES, np.float32)
+    # in every full cell the chord's tones must sound; its bass less so (the bass may walk on)
+    need = {pc: (CELL_BASS if pc == bass_pc else 1.0) for pc in tones}
+    total = sum(need.values())
     for pc in range(12):
         w[pc] = 1.0 if pc in tones else TOLERATED if pc in tolerated else -ALPHA
         if pc in tones:
             w[12 + pc] = BETA / len(tones)
-            w[38 + pc] = BETA_CELL / len(tones)
+            w[38 + pc] = BETA_CELL * need[pc] / total
     if slash:
         w[24:36] = SLASH_MISMATCH
         w[51:63] = SLASH_TIME
