@@ -110,12 +110,16 @@ def templates(labels: tuple[str, ...]) -> Templates:
                             len(e.core), order))
         names.append(e.label)
     for e in entries:
-        if e.bass_pc is not None:
-            continue
         for tones, tolerated in VOICINGS.get(e.core, ()):
             shift = lambda ivs: frozenset((e.root_pc + i) % 12 for i in ivs)  # noqa: E731
-            cols.append(_column(shift(tones), shift(tolerated), e.root_pc, False, len(e.core),
-                                VOICING + 1e-6 * e.index))
+            if e.bass_pc is None:
+                cols.append(_column(shift(tones), shift(tolerated), e.root_pc, False, len(e.core),
+                                    VOICING + 1e-6 * e.index))
+            elif len(e.core) >= 4:   # a seventh's voicing over the slash label's bass (G7/B without its fifth)
+                cols.append(_column(shift(tones) | {e.bass_pc}, shift(tolerated) - {e.bass_pc}, e.bass_pc, True,
+                                    len(e.core), VOICING + 1e-3 + 1e-6 * e.index))
+            else:
+                continue
             names.append(e.label)
     index_of: dict[str, int] = {}
     for k, name in enumerate(names):
