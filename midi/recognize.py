@@ -5,7 +5,7 @@ The method, one named step each (all numpy, no per-note Python work in the hot p
 1. **Clip** (:func:`_clip_notes`). Notes are cut to the loop range ``[loop_start,
    loop_end)`` and, with ``quantize``, snapped to that beat grid. Muted and velocity-0 notes
    are ignored. Each note weighs by where it is struck (:mod:`midi.meter`): a downbeat 1, a
-   beat 0.75, an off-beat eighth 0.5, so passing tones, neighbours and walking-bass
+   beat 0.85, an off-beat eighth 0.7, so passing tones, neighbours and walking-bass
    approach notes count less than the chord tones on the beat.
 2. **Rests** (:func:`_find_rests`). Where nothing sounds for at least ``min_rest`` beats
    (before the first note: a quarter beat) the span is ``N``. Shorter gaps (staccato)
@@ -13,19 +13,22 @@ The method, one named step each (all numpy, no per-note Python work in the hot p
 3. **Cells** (:func:`_make_cells`). The timeline is cut into cells at every ``resolution``
    beats, at every *block attack* (two or more notes starting within ``attack_tolerance``)
    and at the edges of rests. A cell holds, per pitch class, its weighted note-beats, and
-   its bass: the lowest note filling a good part of it, whose weight counts ``BASS`` times
-   again (the bass tells the root: D under F-A-C-E is Dm9, read ``Dm7``, not Fmaj7).
+   its bass: the lowest note filling a good part of it. The bass counts ``BASS`` times
+   again (it tells the root: D under F-A-C-E is Dm9, read ``Dm7``, not Fmaj7): a held bass
+   (``HELD_BASS`` beats or more) wherever it sounds, a moving one (a walking bass's quarter,
+   an arpeggio's bottom note) only where it is the note a span starts on.
    A change costs ``switch_penalty`` on a bar line or half bar (meter changes included),
    1.5x on other beats and 2x between beats, except where a chord (three or more notes) is
    struck or a rest begins; and ``HOLD`` x more where two or more notes are held over the
    boundary and nothing is struck above the lowest of them (a held chord does not change
-   under a walking bass).
+   under a walking bass), and ``NEW_BASS`` x less where a chord is struck over a new bass.
 4. **Span scores** (:func:`_score_spans`). Every candidate span (up to ``max_span``
    beats, never across a rest) pools its cells and is fitted to every template of
    :mod:`midi.templates` (the vocabulary's labels and the voicings that name them: 7#9 is a
-   dominant seventh, a power chord is major). The span's bass is the lowest note sounding
-   at its onset, and how long each note is the bass over the span: so a walking bass does
-   not make an inversion, and C/E then C/G are two labels when the vocabulary has both.
+   dominant seventh, a power chord is major). The span's bass is read from the lowest note
+   sounding at its onset and its lowest note (half each), and from how long each note of the
+   bass line (lowest notes of ``LINE_NOTE`` beats or more) sounds: so a walking bass does not
+   make an inversion, and C/E then C/G are two labels when the vocabulary has both.
 5. **Segmentation** (:func:`_segment`). A dynamic programme picks the cut of the cells into
    spans that maximises ``sum(fit * span_beats) - sum(change costs)``. Because a span's
    notes are pooled over its cells, broken chords and arpeggios are recognised as the chord
@@ -486,12 +489,14 @@ def _describe(beats: list[tuple[str, float]], rng: np.ndarray, fit_sum: list[flo
     cum = np.concatenate((np.zeros((1, 12)), np.cumsum(cells.weights, axis=0)))
     vs = cum[rng[:, 1]] - cum[rng[:, 0]]
     lows = cells.bass[rng[:, 0]].astype(np.int64)   # the bass at the span's onset
+    lows = np.where(lows < NO_BASS, lows % 12, 12)
     totals = vs.sum(axis=1)
     heard = vs > PRESENT * np.maximum(totals, 1e-12)[:, None]
     kidx = np.array([t.index_of.get(label, -1) for label, _ in beats])
     exact = (heard == (t.mask.T[np.maximum(kidx, 0)] > 0)).all(axis=1).tolist() if t.mask.shape[1] else []
     bits = (heard.astype(np.int64) << np.arange(12)).sum(axis=1).tolist()
     lows_l = lows.tolist()
+    kidx_l = kidx.tolist()
     span_beats = (cells.bounds[rng[:, 1]] - cells.bounds[rng[:, 0]]).tolist()
     described: dict[tuple[int, int], str] = {}
     maps: list[ChordMapping] = []
@@ -501,10 +506,10 @@ def _describe(beats: list[tuple[str, float]], rng: np.ndarray, fit_sum: list[flo
         if desc is None:
             names = [PC_NAMES[pc] for pc in range(12) if bits[r] >> pc & 1]
             desc = "-".join(names) if names else "silence"
-            if lows_l[r] < NO_BASS:
-                desc += f" (bass {PC_NAMES[lows_l[r] % 12]})"
+            if lows_l[r] < 12:
+                desc += f" (bass {PC_NAMES[lows_l[r]]})"
             described[key] = desc
-        if kidx[r] < 0:
+        if kidx_l[r] < 0:
             maps.append(ChordMapping(desc, label, True, "rest"))
             continue
         fit = fit_sum[r] / max(span_beats[r], 1e-12)
