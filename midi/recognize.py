@@ -68,6 +68,7 @@ ONSET = 0.5          # share of a span's bass reading taken from its first cell 
 LEADING_REST = 0.25  # silence before the first note that counts as a rest (beats)
 NO_BASS = 128
 NEW_BASS = 0.4       # a change where a chord is struck over a new bass costs this much of the usual
+LOW_INSIDE = 0.2     # fit lost per beat by a span whose short onset bass is undercut by a lower note
 HELD_BASS = 1.5      # a bass note this long (beats) counts again wherever it sounds
 LINE_NOTE = 0.75     # a lowest note this long (beats) or longer is a note of the bass line
 
@@ -415,7 +416,10 @@ def _score_spans(cells: _Cells, t: Templates, o: _Options) -> _SpanTable:
                          (cum_full_len[rows + ln] - cum_full_len[rows]) / sp[:, 0],
                          (cum_bass[rows + ln] - cum_bass[rows]) / sp)
             lab[rows], fit[rows] = best(t, x)
-        score = np.where(valid, fit * span - cost[:m], -np.inf)
+        # a broken chord's bass undercut inside the span by a lower one (a different note) is a
+        # sign of a new chord there: Am then F arpeggiated is not one Fmaj7
+        sunk = (low < cells.bass[:m] - 2) & (low % 12 != cells.bass[:m] % 12) & (cells.line[:m] == NO_BASS)
+        score = np.where(valid, (fit - LOW_INSIDE * sunk) * span - cost[:m], -np.inf)
         silent = valid & ~sounding
         score[silent] = np.where(cells.rest[:m][silent], 0.0, -cost[:m][silent])
         scores.append(score.tolist())
