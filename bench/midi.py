@@ -4,10 +4,12 @@ clip (goal: under 50 ms), and the melody matrix.
 Run: ``python bench/midi.py [--vocab PATH] [--misses]``. The corpus (``tests/midi/corpus``):
 real progressions realised as block chords, arpeggios, melody on top, walking bass and
 four-part writing, and real printed chord symbols; accuracy is the share of time (sampled
-every eighth note) with the expected label, or of symbols mapped as a musician would. Prints the median and best of several runs;
-the clip mixes block chords, arpeggios, inversions, rests and a melody line. The fit is
-one small matrix product per span length: on a busy machine, multi-threaded BLAS can
-slow it down (compare with ``OPENBLAS_NUM_THREADS=1``).
+every eighth note) with the expected label, or of symbols mapped as a musician would.
+
+The timing prints the median and best of several runs; the clip mixes block chords,
+arpeggios, inversions, rests and a melody line. The fit is one small matrix product per
+span length: on a busy machine, multi-threaded BLAS can slow it down (compare with
+``OPENBLAS_NUM_THREADS=1``).
 """
 
 from __future__ import annotations

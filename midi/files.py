@@ -5,7 +5,8 @@ the tempo map (so ``beats_to_seconds`` honours tempo changes), the time signatur
 the sustain pedal (CC64 >= 64 = down) per channel. ``progression_from_midi_file`` runs
 chord recognition on it: drums (channel 10) are left out, the pedal holds notes, the
 bars follow every time signature (a meter change after the first one moves the bar lines
-from there on), seconds come from the tempo map unless ``bpm`` overrides it. A file that is not MIDI raises :class:`BadMidi` naming the file.
+from there on), seconds come from the tempo map unless ``bpm`` overrides it. A file that is
+not MIDI raises :class:`BadMidi` naming the file.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 A :class:`Meter` is a list of ``(start_beat, beats_per_bar)`` sections (a time signature
 change starts a new section on its own bar line). ``level(t)`` says how strong a position
-is: 0 on a bar line, 1 on the middle of an even bar (beat 3 of 4/4), 2 on a beat, 3 on an eighth between beats, 4 anywhere else. Chord changes are
-cheapest on strong positions, and notes struck there weigh more (:func:`weight`).
+is: 0 on a bar line, 1 on the middle of an even bar (beat 3 of 4/4), 2 on a beat, 3 on an
+eighth between beats, 4 anywhere else. Chord changes are cheapest on strong positions, and
+notes struck there weigh more (:meth:`Meter.weight`).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ SLASH_MISMATCH = -3.0  # a slash label whose bass is not the bass: not eligible
 PRESENT = 0.03       # a pitch class counts as heard above this share of the span's note-beats
 N_FEATURES = 64      # [shares 12, heard 12, bass 13, 1, cell-heard 12, cell-time 1, bass time 13]
 _SINGLE_THREAD_MNK = 262_143  # OpenBLAS runs a GEMM below this m*n*k on the calling thread
-_ROW_HASH = np.random.default_rng(20240601).integers(1, 2**63, N_FEATURES, dtype=np.uint64) | np.uint64(1)
+_ROW_KEY = np.random.default_rng(20240601).random(N_FEATURES) + 0.5
 
 # voicing templates per root-position quality (intervals): (required tones, tolerated tones)
 VOICINGS: dict[frozenset[int], tuple[tuple[frozenset[int], frozenset[int]], ...]] = {
@@ -92,6 +92,10 @@ def _column(tones: frozenset[int], tolerated: frozenset[int], bass_pc: int, slas
     return w
 
 
+def _on_root(root_pc: int, intervals: frozenset[int]) -> frozenset[int]:
+    return frozenset((root_pc + i) % 12 for i in intervals)
+
+
 @functools.lru_cache(maxsize=16)
 def templates(labels: tuple[str, ...]) -> Templates:
     an = analyse_vocabulary(labels)
@@ -110,13 +114,13 @@ def templates(labels: tuple[str, ...]) -> Templates:
                             len(e.core), order))
         names.append(e.label)
     for e in entries:
-        for tones, tolerated in VOICINGS.get(e.core, ()):
-            shift = lambda ivs: frozenset((e.root_pc + i) % 12 for i in ivs)  # noqa: E731
+        for intervals, tolerated_intervals in VOICINGS.get(e.core, ()):
+            tones, tolerated = _on_root(e.root_pc, intervals), _on_root(e.root_pc, tolerated_intervals)
             if e.bass_pc is None:
-                cols.append(_column(shift(tones), shift(tolerated), e.root_pc, False, len(e.core),
+                cols.append(_column(tones, tolerated, e.root_pc, False, len(e.core),
                                     VOICING + 1e-6 * e.index))
             elif len(e.core) >= 4:   # a seventh's voicing over the slash label's bass (G7/B without its fifth)
-                cols.append(_column(shift(tones) | {e.bass_pc}, shift(tolerated) - {e.bass_pc}, e.bass_pc, True,
+                cols.append(_column(tones | {e.bass_pc}, tolerated - {e.bass_pc}, e.bass_pc, True,
                                     len(e.core), VOICING + 1e-3 + 1e-6 * e.index))
             else:
                 continue
@@ -160,9 +164,9 @@ def best(t: Templates, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r = len(x)
     if r > 64:
         # repeated chords give identical rows: score each distinct row once
-        keys = (x.view(np.uint32).astype(np.uint64) * _ROW_HASH[: x.shape[1]]).sum(axis=1)
+        keys = x @ _ROW_KEY.astype(np.float32)
         uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        if len(uniq) < r and np.array_equal(x[first][inverse], x):  # (a hash collision: no shortcut)
+        if len(uniq) < r and np.array_equal(x[first][inverse], x):  # (a key collision: no shortcut)
             best_u, fit_u = _best(x[first], t.weights)
             return best_u[inverse], fit_u[inverse]
     return _best(x, t.weights)

@@ -144,7 +144,7 @@ def melody(song: Song, *, seed: int = 0) -> list[Note]:
             notes += [Note(p, start + 2.5, 1.0, 70) for p in upper]
         tones = _tones(c)[:4]
         beat_notes = []
-        for k in range(int(beats)):
+        for _beat in range(int(beats)):
             pc = rng.choice(tones)
             p = _near(pc, prev)
             p = p + 12 if p < 67 else p - 12 if p > 84 else p
@@ -230,7 +230,7 @@ def _satb(c: ChordSymbol, prev: Sequence[int] | None) -> list[int]:
         if not (voices[0] < voices[1] < voices[2]) or voices[2] - voices[0] > 19:
             ok = False
         if ok:
-            cost = sum(abs(a - b) for a, b in zip(voices, prev)) + (0 if len(set(pcs)) == len(pcs) else 1)
+            cost = sum(abs(a - b) for a, b in zip(voices, prev, strict=True)) + (0 if len(set(pcs)) == len(pcs) else 1)
             if best is None or cost < best[0]:
                 best = (cost, voices)
     if best is None:
@@ -255,7 +255,8 @@ def four_part(song: Song) -> list[Note]:
         nxt = voicings[ci + 1] if ci + 1 < len(chords) else None
         for v, p in enumerate(voicings[ci]):
             if nxt is not None and abs(nxt[v] - p) in (3, 4) and beats >= 2 and v in (1, 2):
-                notes += [Note(p, start, beats - 0.5, 80), Note((p + nxt[v]) // 2 + ((p + nxt[v]) % 2), start + beats - 0.5, 0.5, 80)]
+                passing = (p + nxt[v] + 1) // 2   # the note between (a passing tone)
+                notes += [Note(p, start, beats - 0.5, 80), Note(passing, start + beats - 0.5, 0.5, 80)]
             else:
                 notes.append(Note(p, start, beats, 80))
     return notes
