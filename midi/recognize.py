@@ -34,7 +34,9 @@ The method, one named step each (all numpy, no per-note Python work in the hot p
    notes are pooled over its cells, broken chords and arpeggios are recognised as the chord
    they outline, while block chords change exactly where they are struck; a full cell (three
    or more pitch classes) must be complete in the span's chord, so a new chord that shares
-   tones with the previous one is a new chord.
+   tones with the previous one is a new chord; and a broken chord whose short onset bass is
+   undercut by a lower note inside the span loses ``LOW_INSIDE`` per beat (Am then F broken
+   is not one Fmaj7).
 6. **Merge** (:func:`_merge`). A silence too short to be a rest joins the chord before it;
    consecutive spans with the same label become one, and each gets its
    :class:`ChordMapping` (what was heard, and whether the label has exactly those notes).

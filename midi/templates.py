@@ -6,7 +6,8 @@ dominant seventh, the 9 and #11 of a major seventh, the 9 and 11 of a minor seve
 suspended 4th or 2nd of a triad) and a *bass*. Besides each label's own template, a few
 voicing templates name the same label: ``C7`` is also the ``7#9`` voicing C-E-Bb-Eb, the
 ``7sus4`` C-F-G-Bb and the rootless C-E-Bb-D; ``C`` is also the power chord C-G and
-``Csus4``/``Csus2`` (as the symbol mapper reads them); ``Cdim`` is also ``Cdim7``.
+``Csus4``/``Csus2`` (as the symbol mapper reads them); ``Cdim`` is also ``Cdim7``; a seventh
+chord's slash label is also its voicing over that bass (``G7/B`` without its fifth).
 
 The fit of a span (one row of features, see :func:`features`) to a template is::
 
@@ -14,11 +15,13 @@ The fit of a span (one row of features, see :func:`features`) to a template is::
        - BETA_CELL*missing_in_full_cells
 
 with ``in``/``out``/``tolerated`` the shares of weighted note-beats on chord tones, on other
-tones and on tolerated ones; ``bass`` is ``GAMMA`` when the template's bass is the span's
-bass (the lowest note at its onset and the lowest of the span; a slash label over another
-bass is not eligible) plus ``GAMMA_TIME`` times the share of the span it is the note of the
-bass line (a slash label loses ``SLASH_TIME`` for the share another note is); the complexity term asks
-a seventh or sixth to be heard enough to be more than a passing note.
+tones and on tolerated ones; ``bass`` is ``GAMMA`` (``GAMMA_SLASH`` for a slash label) when
+the template's bass is the span's bass (the lowest note at its onset and the lowest of the
+span; a slash label over another bass is not eligible) plus ``GAMMA_TIME`` times the share
+of the span it is the note of the bass line (a slash label loses ``SLASH_TIME`` for the
+share another note is); the complexity term asks a seventh or sixth to be heard enough to
+be more than a passing note; in full cells the template's bass is needed only ``CELL_BASS``
+as much as its other tones (a walking bass leaves the root the chord keeps).
 """
 
 from __future__ import annotations
