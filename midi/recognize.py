@@ -199,8 +199,9 @@ def _clip_notes(notes: Sequence[Note], o: _Options) -> _Clip:
     if q is not None and len(start):
         start = np.round(start / q) * q
         end = np.maximum(np.round(end / q) * q, start + q)
-        end = np.minimum(end, max(length, q))
-        length = max(length, float(end.max()))
+        inside = start < max(length, q) - 1e-9   # a note snapped onto the loop's end is outside it
+        pitch, start, end = pitch[inside], start[inside], np.minimum(end[inside], max(length, q))
+        length = max(length, float(end.max())) if len(end) else length
     weight = o.meter.weight(start + lo, o.tol) if len(start) else np.zeros(0)
     return _Clip(pitch, start, end, weight, length)
 

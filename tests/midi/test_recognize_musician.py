@@ -76,6 +76,14 @@ def test_walking_bass_notes_add_no_seventh_or_inversion(vocab: ChordVocabulary) 
     assert recognize(notes, bpm=160.0, vocab=vocab).beats == (("C", 0.0), ("Dm7", 4.0), ("G7", 8.0))
 
 
+def test_a_note_quantized_onto_the_loop_end_is_outside_the_loop(vocab: ChordVocabulary) -> None:
+    """(It once made a note that ended before it started, and an IndexError.)"""
+    notes = _chord((48, 52, 55), 0, 4) + [Note(45, 3.93, 0.01)]
+    prog = recognize(notes, bpm=120.0, vocab=vocab, quantize=0.25)
+    assert prog.labels == ("C",) and prog.duration_beats == 4.0
+    assert recognize([Note(60, 0.9, 0.05)], bpm=120.0, vocab=vocab, quantize=1.0).labels == ("N",)
+
+
 def test_meter_levels_follow_every_time_signature() -> None:
     m = Meter.of(4.0, [(0.0, 4.0), (8.0, 3.0), (14.0, 5.0)])
     t = np.array([0.0, 2.0, 4.0, 5.0, 8.0, 9.0, 11.0, 12.0, 14.0, 16.5, 19.0])
@@ -130,3 +138,31 @@ def test_corpus_expected_labels_are_vocabulary_labels(vocab: ChordVocabulary) ->
         for label, _start, beats in expected_labels(song, vocab):
             assert label in vocab and beats > 0
     assert len(SYMBOLS) >= 100 and all(label in vocab for _t, label, _e in SYMBOLS)
+
+
+def test_any_notes_give_a_well_formed_progression(vocab: ChordVocabulary) -> None:
+    """Property: whatever the notes, grid, loop and meter, the progression starts at 0 and its
+    chords follow each other in time (one mapping each)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    note = st.builds(Note, st.integers(20, 100), st.sampled_from([0.0, 0.5, 1.0, 3.93, 7.5]) | st.floats(0, 16),
+                     st.sampled_from([0.01, 0.25, 1.0, 3.0]) | st.floats(0.001, 6), st.sampled_from([0, 90]))
+    options = st.fixed_dictionaries({}, optional={
+        "quantize": st.sampled_from([0.25, 0.5, 1.0]),
+        "resolution": st.sampled_from([0.25, 0.5, 2.0]),
+        "meter": st.sampled_from([[(0.0, 4.0), (5.5, 3.0)], [(2.0, 2.5)], [(0.0, 7.0)]]),
+        "loop_start": st.sampled_from([0.0, 1.5, 4.0]),
+        "sustain": st.just([(0.0, 2.0), (3.0, 9.0)]),
+    })
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(note, max_size=30), options, st.sampled_from([2.5, 3.0, 4.0]))
+    def check(notes: list[Note], kw: dict, bpb: float) -> None:
+        prog = recognize(notes, bpm=120.0, vocab=vocab, beats_per_bar=bpb, **kw)
+        starts = [b for _, b in prog.beats]
+        assert starts[0] == 0.0 and all(b > a for a, b in zip(starts, starts[1:], strict=False))
+        assert len(prog.mappings) == len(prog.beats) == len(prog.seconds)
+        assert all(label in vocab for label in prog.labels)
+
+    check()
