@@ -81,9 +81,16 @@ class MidiClip:
         return num * 4.0 / den
 
     @property
-    def meter(self) -> tuple[tuple[float, float], ...]:
-        """``(start_beat, beats_per_bar)`` for every time signature (what recognition reads)."""
-        return tuple((beat, num * 4.0 / den) for beat, num, den in self.time_signatures)
+    def meter(self) -> tuple[tuple[float, float, float], ...]:
+        """``(start_beat, beats_per_bar, pulse)`` for every time signature (what recognition
+        reads): the pulse is a dotted note in compound meters (6/8, 9/8, 12/8), else the
+        signature's note value (a quarter in 4/4, a half in 2/2)."""
+        out = []
+        for beat, num, den in self.time_signatures:
+            unit = 4.0 / den
+            compound = den >= 8 and num % 3 == 0 and num >= 6
+            out.append((beat, num * unit, 3 * unit if compound else unit))
+        return tuple(out)
 
     @property
     def length_seconds(self) -> float:

@@ -153,7 +153,7 @@ def _number(name: str, value: object, *, low: float, what: str) -> float:
 
 
 def _check_options(
-    *, beats_per_bar: float, meter: Sequence[tuple[float, float]] | None, quantize: float | None,
+    *, beats_per_bar: float, meter: Sequence[Sequence[float]] | None, quantize: float | None,
     loop_start: float, loop_end: float | None, resolution: float, max_span: float | None, min_rest: float,
     attack_tolerance: float, switch_penalty: float,
 ) -> _Options:
@@ -532,7 +532,7 @@ def recognize(
     bpm: float | None,
     vocab: object,
     beats_per_bar: float = 4,
-    meter: Sequence[tuple[float, float]] | None = None,
+    meter: Sequence[Sequence[float]] | None = None,
     quantize: float | None = None,
     loop_start: float = 0.0,
     loop_end: float | None = None,
@@ -549,8 +549,9 @@ def recognize(
     ``bpm`` converts beats to seconds (or ``seconds_of``, a function of absolute beats,
     for a tempo map). Times in the result are relative to ``loop_start``. Muted and
     velocity-0 notes are ignored. ``sustain``: pedal-down (start, end) intervals in beats.
-    ``meter``: ``(start_beat, beats_per_bar)`` changes (absolute beats; a MIDI file's time
-    signatures), else ``beats_per_bar`` throughout.
+    ``meter``: ``(start_beat, beats_per_bar[, pulse])`` changes (absolute beats; a MIDI
+    file's time signatures, see :attr:`midi.files.MidiClip.meter`), else ``beats_per_bar``
+    throughout.
     """
     t = templates(tuple(vocab.labels))  # type: ignore[attr-defined]
     if seconds_of is None:

@@ -89,8 +89,15 @@ def test_meter_levels_follow_every_time_signature() -> None:
     t = np.array([0.0, 2.0, 4.0, 5.0, 8.0, 9.0, 11.0, 12.0, 14.0, 16.5, 19.0])
     assert m.level(t, 1 / 16).tolist() == [0, 1, 0, 2, 0, 2, 0, 2, 0, 3, 0]
     assert m.longest_bar == 5.0
-    with pytest.raises(BadValue):
-        Meter.of(4.0, [(0.0, 0.0)])
+    # compound meter: 6/8 counts two dotted quarters, its eighths are the subdivision
+    six_eight = Meter.of(3.0, [(0.0, 3.0, 1.5)])
+    assert six_eight.level(np.array([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 0.25]), 1 / 16).tolist() == [0, 3, 3, 1, 3, 3, 4]
+    # cut time: two half-note pulses; quarters are the subdivision
+    cut = Meter.of(4.0, [(0.0, 4.0, 2.0)])
+    assert cut.level(np.array([0.0, 1.0, 2.0, 3.0, 0.5]), 1 / 16).tolist() == [0, 3, 1, 3, 4]
+    for bad in ([(0.0, 0.0)], [(0.0, 4.0, -1.0)], [(0.0,)], [("x", 4.0)], [5.0]):
+        with pytest.raises(BadValue):
+            Meter.of(4.0, bad)  # type: ignore[arg-type]
     with pytest.raises(BadValue):
         recognize([Note(60, 0, 1)], bpm=120.0, vocab=ChordVocabulary.from_mapping({"N": 0, "C": 1}),
                   meter=[(-1.0, 4.0)])
@@ -105,9 +112,11 @@ def test_meter_changes_in_a_midi_file_move_the_bar_lines(tmp_path: Path, vocab: 
     meter = [(8.0, mido.MetaMessage("time_signature", numerator=3, denominator=4))]
     path = write_midi(tmp_path / "meter.mid", notes, extra=meter)  # type: ignore[operator]
     clip = read_midi(path)
-    assert clip.meter == ((0.0, 4.0), (8.0, 3.0))
+    assert clip.meter == ((0.0, 4.0, 1.0), (8.0, 3.0, 1.0))
     prog = progression_from_midi_file(path, vocab)
     assert prog.beats == (("C", 0.0), ("Am", 11.0))
+    six = read_midi(write_midi(tmp_path / "68.mid", [(60, 0.0, 1.0)], time_signature=(6, 8)))  # type: ignore[operator]
+    assert six.meter == ((0.0, 3.0, 1.5),)
     # an explicit bar length still overrides the file's meter
     assert progression_from_midi_file(path, vocab, beats_per_bar=4.0).labels[0] == "C"
 
