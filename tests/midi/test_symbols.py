@@ -169,6 +169,8 @@ MUSICIAN_CASES = [
     # a slash label whose notes equal the chord's
     ("G7/F", "G/F", True), ("C7/Bb", "C/Bb", True), ("Fadd9/G", "F/G", True), ("G9/F", "G/F", False),
     ("Ab7/Gb", "Ab/Gb", True), ("D7/C", "D/C", True), ("E7/D", "E/D", True),
+    # the altered dominant and the augmented ninth
+    ("Calt", "C7", False), ("C7alt", "C7", False), ("D9+", "Daug", False), ("D9#5", "Daug", False),
 ]
 
 
