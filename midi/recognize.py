@@ -48,6 +48,7 @@ CPU time (``bench/midi.py``, which also scores the test corpus per category).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -490,6 +491,12 @@ def _merge(spans: list[tuple[int, int, int, float]], cells: _Cells, t: Templates
     return beats, _describe(beats, np.array(ranges, np.int64), fit_sum, cells, t)
 
 
+@functools.lru_cache(maxsize=4096)
+def _pc_set_name(bits: int) -> str:
+    """``C-E-G`` for the pitch classes set in ``bits`` (bit 0 = C)."""
+    return "-".join(PC_NAMES[pc] for pc in range(12) if bits >> pc & 1) or "silence"
+
+
 def _describe(beats: list[tuple[str, float]], rng: np.ndarray, fit_sum: list[float], cells: _Cells,
               t: Templates) -> list[ChordMapping]:
     """What was heard in each span (its pitch classes and bass) and how the label fits it."""
@@ -511,8 +518,7 @@ def _describe(beats: list[tuple[str, float]], rng: np.ndarray, fit_sum: list[flo
         key = (bits[r], lows_l[r])
         desc = described.get(key)
         if desc is None:
-            names = [PC_NAMES[pc] for pc in range(12) if bits[r] >> pc & 1]
-            desc = "-".join(names) if names else "silence"
+            desc = _pc_set_name(bits[r])
             if lows_l[r] < 12:
                 desc += f" (bass {PC_NAMES[lows_l[r]]})"
             described[key] = desc

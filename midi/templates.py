@@ -59,9 +59,13 @@ VOICINGS: dict[frozenset[int], tuple[tuple[frozenset[int], frozenset[int]], ...]
                                (frozenset({0, 5, 10}), frozenset({2, 7, 9}))),           # 7sus4, 9sus4
     frozenset({0, 4, 7, 11}): ((frozenset({0, 4, 11}), frozenset({2, 6, 7})),),          # maj9, maj7#11
     frozenset({0, 3, 7, 10}): ((frozenset({0, 3, 10}), frozenset({2, 5, 7})),),          # m9, m11
-    frozenset({0, 4, 7, 9}): ((frozenset({0, 4, 7, 9}), frozenset({2})),),               # 6/9 (without the
-    frozenset({0, 3, 7, 9}): ((frozenset({0, 3, 7, 9}), frozenset({2})),),               # fifth it is an inversion)
-    frozenset({0, 3, 6}): ((frozenset({0, 3, 6}), frozenset({9})),),                     # dim7
+}
+# tensions a label's own template tolerates (its voicing needs all its tones: a 6/9 without
+# its fifth is an inversion of something else)
+OWN_TOLERATED: dict[frozenset[int], frozenset[int]] = {
+    frozenset({0, 4, 7, 9}): frozenset({2}),        # 6/9
+    frozenset({0, 3, 7, 9}): frozenset({2}),        # m6/9
+    frozenset({0, 3, 6}): frozenset({9}),           # dim7
 }
 
 
@@ -113,7 +117,8 @@ def templates(labels: tuple[str, ...]) -> Templates:
             mask[pc, j] = 1.0
         slash = e.bass_pc is not None
         order = 1e-6 * e.index + (1e-3 if slash else 0.0)
-        cols.append(_column(e.pitch_classes, frozenset(), e.bass_pc if slash else e.root_pc, slash,
+        tolerated = _on_root(e.root_pc, OWN_TOLERATED.get(e.core, frozenset())) - e.pitch_classes
+        cols.append(_column(e.pitch_classes, tolerated, e.bass_pc if slash else e.root_pc, slash,
                             len(e.core), order))
         names.append(e.label)
     for e in entries:
