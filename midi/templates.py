@@ -15,13 +15,15 @@ The fit of a span (one row of features, see :func:`features`) to a template is::
        - BETA_CELL*missing_in_full_cells
 
 with ``in``/``out``/``tolerated`` the shares of weighted note-beats on chord tones, on other
-tones and on tolerated ones; ``bass`` is ``GAMMA`` (``GAMMA_SLASH`` for a slash label) when
-the template's bass is the span's bass (the lowest note at its onset and the lowest of the
-span; a slash label over another bass is not eligible) plus ``GAMMA_TIME`` times the share
-of the span it is the note of the bass line (a slash label loses ``SLASH_TIME`` for the
-share another note is); the complexity term asks a seventh or sixth to be heard enough to
-be more than a passing note; in full cells the template's bass is needed only ``CELL_BASS``
-as much as its other tones (a walking bass leaves the root the chord keeps).
+tones and on tolerated ones. ``bass`` reads the span's bass as a distribution over pitch
+classes: a quarter its lowest note at the onset, a quarter its lowest note, and ``LINE`` (a
+half) how long each note of the bass line sounds in it (the rest goes to "no bass" when the
+bass line has no long note, as under an arpeggio); the template gains ``GAMMA`` (a slash
+label ``GAMMA_SLASH``) times the share of its bass, and a slash label loses
+``SLASH_MISMATCH`` times the share of any other bass (it is not eligible over another bass).
+The complexity term asks a seventh or sixth to be heard enough to be more than a passing
+note; in full cells the template's bass is needed only ``CELL_BASS`` as much as its other
+tones (a walking bass leaves the root the chord keeps).
 """
 
 from __future__ import annotations
@@ -40,15 +42,14 @@ TOLERATED = 0.4      # ... on tolerated tensions of a voicing template
 BETA = 0.8           # penalty for the fraction of chord tones never heard in the span
 BETA_CELL = 0.8      # ... and in each full cell (>= 3 pitch classes) of it: a span must be one chord
 CELL_BASS = 0.5      # ... the template's bass counts this much of another tone there
-GAMMA = 0.1          # bonus for the root being the span's bass (at its onset and lowest): D under F-A-C-E
-GAMMA_SLASH = 0.05   # ... for a slash label's bass being it
-GAMMA_TIME = 0.1     # ... and for the share of the span's time it is the bass line's note
-SLASH_TIME = -0.5    # a slash label, for the share of time another note is the bass line's note
+LINE = 0.5           # share of the bass reading taken from the bass line (the rest: onset and lowest note)
+GAMMA = 0.2          # bonus for the root being the span's bass: D under F-A-C-E
+GAMMA_SLASH = 0.15   # ... for a slash label's bass being it
 COMPLEX = 0.03       # cost of each chord tone beyond a triad (a seventh must be heard, not passed)
 VOICING = 0.02       # a voicing template loses ties to the label's own template
 SLASH_MISMATCH = -3.0  # a slash label whose bass is not the bass: not eligible
 PRESENT = 0.03       # a pitch class counts as heard above this share of the span's note-beats
-N_FEATURES = 64      # [shares 12, heard 12, bass 13, 1, cell-heard 12, cell-time 1, bass time 13]
+N_FEATURES = 51      # [shares 12, heard 12, bass 13, 1, cell-heard 12, cell-time 1]
 _SINGLE_THREAD_MNK = 262_143  # OpenBLAS runs a GEMM below this m*n*k on the calling thread
 _ROW_KEY = np.random.default_rng(20240601).random(N_FEATURES) + 0.5
 
@@ -91,9 +92,7 @@ def _column(tones: frozenset[int], tolerated: frozenset[int], bass_pc: int, slas
             w[38 + pc] = BETA_CELL * need[pc] / total
     if slash:
         w[24:36] = SLASH_MISMATCH
-        w[51:63] = SLASH_TIME
     w[24 + bass_pc] = GAMMA_SLASH if slash else GAMMA
-    w[51 + bass_pc] = GAMMA_TIME
     w[37] = -BETA - COMPLEX * max(0, complexity - 3) - order
     w[50] = -BETA_CELL
     return w
@@ -151,7 +150,7 @@ def features(
     ``bass`` [R, 13] (which pitch class is the span's bass, its onset and lowest note, summing
     to 1; column 12: no bass), the share of the span's full cells each pitch class is heard in
     and the full cells' share, and ``bass_time`` [R, 13]: the share of time each is the bass
-    line's note (column 12: none; default: ``bass``)."""
+    line's note (column 12: none), which counts ``LINE`` of the bass reading."""
     r = len(shares)
     x = np.zeros((r, N_FEATURES), np.float32)
     total = shares.sum(axis=1, keepdims=True)
@@ -163,7 +162,8 @@ def features(
     if cell_heard is not None and cell_time is not None:
         x[:, 38:50] = cell_heard
         x[:, 50] = cell_time
-    x[:, 51:64] = bass if bass_time is None else bass_time
+    if bass_time is not None:
+        x[:, 24:37] = (1.0 - LINE) * bass + LINE * bass_time
     return x
 
 
