@@ -26,8 +26,8 @@ The method, one named step each (all numpy, no per-note Python work in the hot p
    beats, never across a rest) pools its cells and is fitted to every template of
    :mod:`midi.templates` (the vocabulary's labels and the voicings that name them: 7#9 is a
    dominant seventh, a power chord is major). The span's bass is read from the lowest note
-   sounding at its onset and its lowest note (half each), and from how long each note of the
-   bass line (lowest notes of ``LINE_NOTE`` beats or more) sounds: so a walking bass does not
+   sounding at its onset and its lowest note (a quarter each), and from how long each note of
+   the bass line (lowest notes of ``LINE_NOTE`` beats or more) sounds (a half): so a walking bass does not
    make an inversion, and C/E then C/G are two labels when the vocabulary has both.
 5. **Segmentation** (:func:`_segment`). A dynamic programme picks the cut of the cells into
    spans that maximises ``sum(fit * span_beats) - sum(change costs)``. Because a span's
@@ -42,7 +42,7 @@ The method, one named step each (all numpy, no per-note Python work in the hot p
    :class:`ChordMapping` (what was heard, and whether the label has exactly those notes).
 
 Defaults: ``resolution`` 1 beat, ``max_span`` the longest bar, ``min_rest`` 1 beat,
-``attack_tolerance`` 1/16 beat, ``switch_penalty`` 0.5. 10,000 notes take about 32 ms of
+``attack_tolerance`` 1/16 beat, ``switch_penalty`` 0.5. 10,000 notes take about 30 ms of
 CPU time (``bench/midi.py``, which also scores the test corpus per category).
 """
 
@@ -67,7 +67,7 @@ PC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 HOLD = 2.0           # extra cost of a change under held notes where only the bass moves
 BASS = 0.5           # the bass of a cell counts this much again (Dm9 voiced F-A-C-E over D is Dm7)
-ONSET = 0.5          # share of a span's bass reading taken from its first cell (the rest: its lowest note)
+ONSET = 0.5          # of the onset-and-lowest part of a span's bass reading, the first cell's share
 LEADING_REST = 0.25  # silence before the first note that counts as a rest (beats)
 NO_BASS = 128
 NEW_BASS = 0.4       # a change where a chord is struck over a new bass costs this much of the usual
