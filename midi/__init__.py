@@ -4,6 +4,8 @@
 - :mod:`midi.symbols`    typed chord symbols -> the nearest vocabulary label, with the reason
 - :mod:`midi.notes`      the validated :class:`~midi.notes.Note` (beats) and Live's note JSON
 - :mod:`midi.recognize`  notes -> a chord :class:`~midi.recognize.Progression` (seconds and beats)
+- :mod:`midi.templates`  the vocabulary's labels (and voicings naming them) as pitch-class templates
+- :mod:`midi.meter`      bar lines and metric strength, meter changes included
 - :mod:`midi.files`      standard MIDI files (tempo map, meter, sustain) via mido
 - :mod:`midi.melody`     a MIDI line -> the ``[53, T]`` one-hot melody matrix (50 Hz)
 - :mod:`midi.live`       live MIDI input (python-rtmidi, ALSA or JACK): chords, clock, triggers

@@ -4,8 +4,9 @@
 the tempo map (so ``beats_to_seconds`` honours tempo changes), the time signatures and
 the sustain pedal (CC64 >= 64 = down) per channel. ``progression_from_midi_file`` runs
 chord recognition on it: drums (channel 10) are left out, the pedal holds notes, the
-bar length comes from the first time signature, seconds come from the tempo map unless
-``bpm`` overrides it. A file that is not MIDI raises :class:`BadMidi` naming the file.
+bars follow every time signature (a meter change after the first one moves the bar lines
+from there on), seconds come from the tempo map unless ``bpm`` overrides it. A file that is
+not MIDI raises :class:`BadMidi` naming the file.
 """
 
 from __future__ import annotations
@@ -77,6 +78,18 @@ class MidiClip:
     def beats_per_bar(self) -> float:
         num, den = self.time_signature
         return num * 4.0 / den
+
+    @property
+    def meter(self) -> tuple[tuple[float, float, float], ...]:
+        """``(start_beat, beats_per_bar, pulse)`` for every time signature (what recognition
+        reads): the pulse is a dotted note in compound meters (6/8, 9/8, 12/8), else the
+        signature's note value (a quarter in 4/4, a half in 2/2)."""
+        out = []
+        for beat, num, den in self.time_signatures:
+            unit = 4.0 / den
+            compound = den >= 8 and num % 3 == 0 and num >= 6
+            out.append((beat, num * unit, 3 * unit if compound else unit))
+        return tuple(out)
 
     @property
     def length_seconds(self) -> float:
@@ -226,7 +239,9 @@ def progression_from_midi_file(
     notes: Sequence[Note] = clip.select(channel=channel, track=track)
     if sustain:
         notes = clip.sustained(notes)  # type: ignore[arg-type]
-    options.setdefault("beats_per_bar", clip.beats_per_bar)
+    if "beats_per_bar" not in options:   # (an explicit bar length overrides the file's meter)
+        options["beats_per_bar"] = clip.beats_per_bar
+        options.setdefault("meter", clip.meter)
     return recognize(
         notes,
         bpm=bpm,

@@ -151,9 +151,11 @@ def coerce_notes(notes: Iterable[Note] | object) -> tuple[Note, ...]:
 
 def note_arrays(notes: Sequence[Note], *, audible_only: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pitch int16, start float64, end float64) arrays of the (audible) notes."""
-    rows = [(n.pitch, n.start, n.start + n.duration) for n in notes
-            if not audible_only or (not n.mute and n.velocity > 0)]
-    if not rows:
+    if audible_only:
+        notes = [n for n in notes if not n.mute and n.velocity > 0]
+    if not notes:
         return np.zeros(0, np.int16), np.zeros(0, np.float64), np.zeros(0, np.float64)
-    arr = np.array(rows, np.float64)
-    return arr[:, 0].astype(np.int16), arr[:, 1].copy(), arr[:, 2].copy()
+    pitch = np.fromiter((n.pitch for n in notes), np.int16, len(notes))
+    start = np.fromiter((n.start for n in notes), np.float64, len(notes))
+    end = start + np.fromiter((n.duration for n in notes), np.float64, len(notes))
+    return pitch, start, end

@@ -30,7 +30,7 @@ CASES = [
     ("N", "N", True), ("NC", "N", True), ("N.C.", "N", True), ("n.c.", "N", True),
     ("Db/F", "C#/E#", True), ("Gb7/Bb", "F#7/A#", True), ("A7b9/C#", "A7/C#", False),
     ("F#m7b5/A", "F#m7b5", False), ("Bbm7b5/Ab", "Bbm7b5/Ab", True), ("A#m7b5/G#", "Bbm7b5/Ab", True),
-    ("cmaj7", "Cmaj7", True), ("CMAJ7", "Cmaj7", True), ("Fadd9/G", "F/G", False), ("X", "UNK", False),
+    ("cmaj7", "Cmaj7", True), ("CMAJ7", "Cmaj7", True), ("Fadd9/G", "F/G", True), ("X", "UNK", False),
     # real-world spellings
     ("C7sus4", "C7", False), ("C9sus4", "C7", False), ("Cmaj7#11", "Cmaj7", False), ("Bbm6/Db", "Bbm6", False),
     ("F#ø7", "F#m7b5", True), ("Gb", "F#", True), ("A♭maj7", "Abmaj7", True), ("Dm/C", "Dm", False),
@@ -137,3 +137,121 @@ def test_vocabulary_analysis(vocab: ChordVocabulary) -> None:
                                 9: "A", 10: "Bb", 11: "B"}
     assert sorted(an.qualities.values()) == sorted(["", "m", "7", "maj7", "m7", "6", "m6", "m7b5", "dim", "aug"])
     assert len(an.entries) == 192
+
+
+# --- issue 14: symbols read like a musician -----------------------------------------------
+MUSICIAN_CASES = [
+    # an upper-case M is major in every multi-letter quality, and never reported exact when reduced
+    ("CM7b5", "Cmaj7", False), ("CM11", "Cmaj7", False), ("CMadd9", "C", False), ("CM6/9", "C6", False),
+    ("CM7", "Cmaj7", True), ("CM9", "Cmaj7", False), ("CM13", "Cmaj7", False), ("CM7#5", "Caug", False),
+    ("Cm7b5", "Cm7b5", True), ("Cm11", "Cm7", False), ("Cmadd9", "Cm", False), ("Cm6/9", "Cm6", False),
+    ("CMA7", "Cmaj7", True), ("CMI7", "Cm7", True), ("CMaj7", "Cmaj7", True), ("CMin7", "Cm7", True),
+    # maj11 keeps its seventh
+    ("Cmaj11", "Cmaj7", False), ("CΔ11", "Cmaj7", False), ("Cmaj9#11", "Cmaj7", False),
+    # 0 and ø are half-diminished
+    ("D07", "Dm7b5", True), ("D0", "Dm7b5", True), ("Dø7", "Dm7b5", True), ("Dø", "Dm7b5", True),
+    ("Dh7", "Dm7b5", True), ("Do7", "Ddim", False), ("D°", "Ddim", True),
+    # a capital B alteration is a flat
+    ("C7B9", "C7", False), ("E7B13", "E7", False), ("A7(B9)", "A7", False), ("G7#9B13", "G7", False),
+    # minor-major seventh
+    ("C-M7", "Cm", False), ("C-maj7", "Cm", False), ("CmM7", "Cm", False), ("C-Δ7", "Cm", False),
+    # omit / no
+    ("Comit3", "C", False), ("C(omit3)", "C", False), ("Cno3", "C", False), ("C7omit3", "C7", False),
+    ("C7(no5)", "C7", False), ("Cmaj7omit5", "Cmaj7", False), ("Cm(no5)", "Cm", False),
+    # m7#5 and m7+5 are one chord
+    ("Cm7#5", "Cm7", False), ("Cm7+5", "Cm7", False), ("C-7#5", "Cm7", False), ("Cmi7(#5)", "Cm7", False),
+    # parentheses
+    ("C7(b9)", "C7", False), ("(Am7)", "Am7", True), ("(G7/B)", "G7/B", True), ("[Dm]", "Dm", True),
+    ("Cmaj7(#11)", "Cmaj7", False), ("Bb7(13)", "Bb7", False),
+    # Nottingham-style lower-case basses
+    ("C/e", "C/E", True), ("G/b", "G/B", True), ("D7/f#", "D7/F#", True), ("Bb/d", "Bb/D", True),
+    ("Am/c", "Am", False), ("Eb/bb", "Eb/Bb", True),
+    # a slash label whose notes equal the chord's
+    ("G7/F", "G/F", True), ("C7/Bb", "C/Bb", True), ("Fadd9/G", "F/G", True), ("G9/F", "G/F", False),
+    ("Ab7/Gb", "Ab/Gb", True), ("D7/C", "D/C", True), ("E7/D", "E/D", True),
+    # the altered dominant and the augmented ninth
+    ("Calt", "C7", False), ("C7alt", "C7", False), ("D9+", "Daug", False), ("D9#5", "Daug", False),
+]
+
+
+@pytest.mark.parametrize("typed,label,exact", MUSICIAN_CASES)
+def test_symbols_read_like_a_musician(vocab: ChordVocabulary, typed: str, label: str, exact: bool) -> None:
+    m = map_symbol(typed, vocab)
+    assert (m.label, m.exact) == (label, exact), m.reason
+
+
+def test_upper_case_m_is_major_and_lower_case_minor() -> None:
+    assert parse_symbol("CM7b5").intervals == (0, 4, 6, 11)
+    assert parse_symbol("Cm7b5").intervals == (0, 3, 6, 10)
+    assert parse_symbol("CM11").core == frozenset({0, 4, 7, 11})
+    assert parse_symbol("Cmaj11").intervals == (0, 4, 7, 11, 14, 17)
+    assert parse_symbol("CMadd9").intervals == (0, 4, 7, 14)
+    assert parse_symbol("Cmadd9").intervals == (0, 3, 7, 14)
+    assert parse_symbol("Cm7#5").intervals == parse_symbol("Cm7+5").intervals == (0, 3, 8, 10)
+    assert parse_symbol("D07").quality == parse_symbol("Dø7").quality == "hdim7"
+
+
+def test_reasons_for_the_new_rules(vocab: ChordVocabulary) -> None:
+    assert map_symbol("G7/F", vocab).reason == "G7/F -> G/F: the vocabulary's G/F has the same notes"
+    assert map_symbol("Cm7+5", vocab).reason == "Cm7+5 -> Cm7: altered fifth dropped (m7#5 -> m7)"
+    assert map_symbol("CM7b5", vocab).reason == "CM7b5 -> Cmaj7: altered fifth dropped (maj7b5 -> maj7)"
+
+
+def test_commas_separate_symbols(vocab: ChordVocabulary) -> None:
+    maps = map_symbols("C, Am, F, G7(b9,#11), Dm7/G", vocab)
+    assert [(m.input, m.label) for m in maps] == [("C", "C"), ("Am", "Am"), ("F", "F"), ("G7(b9,#11)", "G7"),
+                                                  ("Dm7/G", "Dm7")]
+    assert [m.label for m in map_symbols("Am7,D7|Gmaj7 , Cmaj7", vocab)] == ["Am7", "D7", "Gmaj7", "Cmaj7"]
+
+
+def test_one_bad_symbol_is_reported_and_the_rest_map(vocab: ChordVocabulary) -> None:
+    from midi.symbols import map_each_symbol
+
+    results = map_each_symbol("Cmaj7 Hm7 | F#m7b5/A, Xq7 G7", vocab)
+    assert [r.input for r in results] == ["Cmaj7", "Hm7", "F#m7b5/A", "Xq7", "G7"]
+    assert [r.ok for r in results] == [True, False, True, False, True]
+    assert [r.mapping.label for r in results if r.mapping] == ["Cmaj7", "F#m7b5", "G7"]
+    bad = [r.error for r in results if r.error is not None]
+    assert all(isinstance(e, BadChord) and e.code == "bad_chord" for e in bad)
+    assert "'Hm7'" in str(bad[0]) and "'Xq7'" in str(bad[1])
+    # separate symbols (an OSC message's arguments) need no splitting
+    each = map_each_symbol(["C/e", "", "Am"], vocab)
+    assert [(r.input, r.ok) for r in each] == [("C/e", True), ("", False), ("Am", True)]
+    # the all-or-nothing form names every bad symbol
+    with pytest.raises(BadChord, match="'Hm7'.*'Xq7'"):
+        map_symbols("Cmaj7 Hm7 Xq7", vocab)
+    # a single symbol still raises
+    with pytest.raises(BadChord, match="'Hm7'"):
+        map_symbol("Hm7", vocab)
+
+
+def test_the_parser_never_crashes_on_any_string(vocab: ChordVocabulary) -> None:
+    """Property: parse_symbol, map_symbol and map_each_symbol raise nothing but BadChord."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from midi.symbols import map_each_symbol
+
+    alphabet = st.sampled_from(list("ABCDEFGabcdefgHhMmNXoø°Δ∆0123456789#b♭♯+-/():,.|[]* ")
+                               + ["maj", "min", "dim", "aug", "sus", "add", "omit", "no", "alt", "6/9"])
+    chordish = st.lists(alphabet, max_size=12).map("".join)
+
+    @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.one_of(st.text(max_size=80), chordish))
+    def check(text: str) -> None:
+        try:
+            sym = parse_symbol(text)
+        except BadChord:
+            pass
+        else:
+            assert sym.no_chord or sym.unknown or sym.root_pc in range(12)
+        try:
+            m = map_symbol(text, vocab)
+        except BadChord:
+            pass
+        else:
+            assert m.label in vocab
+        for r in map_each_symbol(text, vocab):
+            assert (r.mapping is None) != (r.error is None)
+
+    check()
