@@ -989,8 +989,8 @@ function createDevice(opts) {
         startPortSearch();
         refreshTracks();
         progress(0);
+        // the hello goes out once the probe shows the reply port is this device's
         status("Connecting to jasco-bridge on " + settings.bridge_host + ":" + settings.port + "\u2026");
-        hello();
     }
 
     // The chords clip path, or null for none.

@@ -48,7 +48,8 @@ async function main() {
   const mock = new MockLive({ ...scenario.live, devices: scenario.instances || 1 });
   const result = { sent: [], ui: [], status: [], replies: [], errors: [], results: [], instances: [] };
   const scheduler = new Scheduler();
-  const network = new Network(mock.console);
+  const maxConsole = [];                 // what Max itself printed (a port it could not bind)
+  const network = new Network(maxConsole);
   const bridgePort = scenario.bridge_port;
   const basePort = scenario.reply_port || await freePort();
   const post = (s) => process.stderr.write(s);
@@ -221,6 +222,7 @@ async function main() {
   result.reply_port = instances[0].device().replyPort();
   result.base_port = basePort;
   result.live = mock.snapshot();
+  result.max_console = maxConsole;
   await network.shutdown();
   process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0));
 }
