@@ -1102,9 +1102,7 @@ function createDevice(opts) {
             }
         }
         params.push(["bars", "i", bars]);     // 0: the bridge keeps the full window
-        if (settings.loop === 1) {
-            params.push(["loop", "i", 1]);    // 0 is the bridge's default after /jasco/reset
-        }
+        params.push(["loop", "i", settings.loop]);
         if (settings.model > 0) {
             params.push(["model", "s", CHOICES.model[settings.model]]);
         }

@@ -53,9 +53,8 @@ VISIBLE, STORED_ONLY, HIDDEN = 0, 1, 2
 def read_table(path: Path) -> dict[str, dict[str, Any]]:
     """The JSON object of a ``var NAME = {...};`` table file (jasco_params.js and its sibling)."""
     text = path.read_text(encoding="utf-8")
-    start = text.index("= {") + 2
-    end = text.index("\n};", start) + 2
-    return dict(json.loads(text[start:end]))
+    value, _ = json.JSONDecoder().raw_decode(text, text.index("{", text.index("=")))
+    return dict(value)
 
 
 PARAMS = read_table(HERE / "jasco_params.js")

@@ -103,6 +103,7 @@ def expected_generate(reply_port: int, notes: list[tuple[int, float, float, int]
         ("/jasco/set", "sf", ("cfg_txt", 1.5)),
     ]
     out.append(("/jasco/set", "si", ("bars", bars)))
+    out.append(("/jasco/set", "si", ("loop", 0)))
     out.append(("/jasco/set", "ss", ("model", "tiny")))
     out.append(("/jasco/drums", "s", (drums,)) if drums else ("/jasco/drums/clear", "", ()))
     for seed, tag in takes:

@@ -239,8 +239,8 @@ def test_menus_and_defaults_match_the_core(boxes: dict[str, dict[str, Any]], cor
 
 def read_table(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
-    start = text.index("= {") + 2
-    return dict(json.loads(text[start:text.index("\n};", start) + 2]))
+    value, _ = json.JSONDecoder().raw_decode(text, text.index("{", text.index("=")))
+    return dict(value)
 
 
 def table_entry(name: str) -> dict[str, Any]:
