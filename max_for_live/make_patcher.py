@@ -22,6 +22,7 @@ this script, the rule and the JavaScript.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,10 @@ VISIBLE, STORED_ONLY, HIDDEN = 0, 1, 2
 def read_table(path: Path) -> dict[str, dict[str, Any]]:
     """The JSON object of a ``var NAME = {...};`` table file (jasco_params.js and its sibling)."""
     text = path.read_text(encoding="utf-8")
-    value, _ = json.JSONDecoder().raw_decode(text, text.index("{", text.index("=")))
+    found = re.search(r"^var\s+\w+\s*=\s*", text, flags=re.M)
+    if found is None:
+        raise ValueError(f"{path.name} has no 'var NAME = {{...}}' table")
+    value, _ = json.JSONDecoder().raw_decode(text, found.end())
     return dict(value)
 
 

@@ -239,7 +239,9 @@ def test_menus_and_defaults_match_the_core(boxes: dict[str, dict[str, Any]], cor
 
 def read_table(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
-    value, _ = json.JSONDecoder().raw_decode(text, text.index("{", text.index("=")))
+    found = re.search(r"^var\s+\w+\s*=\s*", text, flags=re.M)
+    assert found is not None, f"{path.name} has no 'var NAME = {{...}}' table"
+    value, _ = json.JSONDecoder().raw_decode(text, found.end())
     return dict(value)
 
 
