@@ -785,12 +785,14 @@ function createDevice(opts) {
     }
 
     // --- what is saved with the set: the state blob ([pattr] of type blob) ---------
+    // One symbol: JSON, URI-encoded so that no space, comma, semicolon, quote or
+    // backslash of a prompt meets Max's message parsing when the set is saved and read.
     function saveState() {
         var placements = lastPress === null ? [] : lastPress.placements;
-        var state = JSON.stringify({
+        var state = encodeURIComponent(JSON.stringify({
             v: 1, prompt: settings.prompt, target_track: trackNames.target, drums_track: trackNames.drums,
             history: history.slice(0, TAKES_SHOWN), last: placements
-        });
+        }));
         if (state !== lastState) {
             lastState = state;
             ui("state", state);
@@ -798,25 +800,37 @@ function createDevice(opts) {
     }
 
     function restoreState(values) {
-        var text = values.join(" "), state;
+        var text = values.join(""), state = null;
         if (text === lastState || text === "") {
             return true;      // the echo of what was just saved, or nothing saved yet
         }
         try {
-            state = JSON.parse(text);
+            state = JSON.parse(decodeURIComponent(text));
         } catch (e) {
+            state = null;     // reported below, with a state of the wrong shape
+        }
+        if (state === null || typeof state !== "object" || isArray(state)) {
             status("Device: the saved device state is unreadable; starting fresh");
             return false;
         }
         lastState = text;
         if (typeof state.prompt === "string" && state.prompt.length <= MAX_PROMPT_CHARS) {
-            settings.prompt = state.prompt;
-            ui("prompt", "set", state.prompt);
+            settings.prompt = cleanString(state.prompt);
+            ui("prompt", "set", settings.prompt);
         }
         trackNames.target = typeof state.target_track === "string" ? state.target_track : "";
         trackNames.drums = typeof state.drums_track === "string" ? state.drums_track : "";
-        history = isArray(state.history) ? state.history.slice(0, TAKES_SHOWN) : [];
-        lastPress = isArray(state.last) && state.last.length ? {placements: state.last} : null;
+        history = isArray(state.history) ? state.history.filter(function (h) {
+            return h !== null && typeof h === "object" && isNumber(h.take) && isNumber(h.seed) &&
+                typeof h.where === "string" && typeof h.path === "string";
+        }).slice(0, TAKES_SHOWN) : [];
+        var placements = isArray(state.last) ? state.last.map(function (pl) {
+            var ok = pl !== null && typeof pl === "object" && typeof pl.path === "string" &&
+                typeof pl.track === "string" && ((pl.kind === "session" && isNumber(pl.slot)) ||
+                                                  (pl.kind === "arrangement" && isNumber(pl.start)));
+            return ok ? pl : null;
+        }) : [];
+        lastPress = placements.length ? {placements: placements} : null;
         showTakes();
         if (initialized) {
             refreshTracks();

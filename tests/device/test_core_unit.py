@@ -22,6 +22,7 @@ NAMES = [
     "replace_last_take_reuses_its_slot_only_if_still_ours",
     "takes_get_fresh_seeds_unless_locked",
     "a_chord_struck_early_is_read",
+    "saved_state_round_trips_and_a_bad_one_is_refused",
     "live_parameters_are_clamped_by_type",
     "replies_keep_their_order_only_through_deferlow",
     "version_compare",

@@ -3,6 +3,9 @@ the generated patcher (glue mode) with a fake bridge over real UDP."""
 
 from __future__ import annotations
 
+import json
+import re
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -90,7 +93,11 @@ def test_prompt_tracks_and_settings_survive_saving_and_reopening(run_device, fak
     saved = out["saved"]
     assert saved["Steps"] == 300 and saved["Seed"] == 4242 and saved["Takes"] == 3 and saved["CFG all"] == -2.5
     assert saved["Bridge port"] == bridge.port and saved["Reply port"] == out["base_port"]
-    assert "dusty funk, 92 bpm" in " ".join(map(str, saved["JASCO state"]))
+    # the blob is one symbol Max's message parsing cannot split: JSON, URI-encoded
+    (blob,) = saved["JASCO state"]
+    assert re.fullmatch(r"[A-Za-z0-9%_.!~*'()-]+", blob)
+    state = json.loads(urllib.parse.unquote(blob))
+    assert (state["prompt"], state["target_track"], state["drums_track"]) == ("dusty funk, 92 bpm", "JASCO", "Drums")
     # what the reopened device sent: the prompt, the settings, the drums of the chosen track
     heard = [(p.address, p.values) for p in bridge.listener.packets]
     assert ("/jasco/prompt", ("dusty funk, 92 bpm",)) in heard

@@ -257,6 +257,33 @@ const tests = {
     ]);
   },
 
+  saved_state_round_trips_and_a_bad_one_is_refused() {
+    const { live } = set(baseSpec());
+    const saved = [];
+    const a = core.createDevice({ live, send: () => {}, ui: (...m) => { if (m[0] === "state") saved.push(m[1]); } });
+    a.refreshTracks();
+    a.setting("prompt", ["text", 'lofi; "quoted", back\\slash, 92 bpm']);
+    a.setting("target_track", [0]);
+    const blob = saved[saved.length - 1];
+    assert.match(blob, /^[A-Za-z0-9%_.!~*'()-]+$/);
+    const shown = [];
+    const b = core.createDevice({ live, send: () => {}, ui: (...m) => shown.push(m) });
+    assert.strictEqual(b.setting("state", [blob]), true);
+    assert.strictEqual(b.settings().prompt, 'lofi; "quoted", back\\slash, 92 bpm');
+    assert.deepStrictEqual(shown.find((m) => m[0] === "prompt"), ["prompt", "set", 'lofi; "quoted", back\\slash, 92 bpm']);
+    for (const bad of ["%E0%A4%A", encodeURIComponent("[1, 2]"), encodeURIComponent("null")]) {
+      assert.strictEqual(b.setting("state", [bad]), false);
+      assert.strictEqual(b.status(), "Device: the saved device state is unreadable; starting fresh");
+    }
+    // entries of the wrong shape are dropped, the rest is used
+    const odd = encodeURIComponent(JSON.stringify({ prompt: "p", history: [1, { take: 1, seed: 5, where: "", path: "/a" }],
+      last: [{ kind: "session", slot: "x", path: "/a", track: "Audio" }] }));
+    assert.strictEqual(b.setting("state", [odd]), true);
+    b.setting("take_choice", [0]);
+    assert.ok(b.recall());
+    assert.strictEqual(b.settings().seed, 5);
+  },
+
   live_parameters_are_clamped_by_type() {
     // Max for Live parameter reference: Live's native integer parameter holds 0..255
     const asInt = { parameter_type: 1, parameter_mmin: 1, parameter_mmax: 65535 };
