@@ -146,7 +146,9 @@ def test_track_menus_list_audio_tracks(run_device, fake_bridge_factory) -> None:
     targets = [a[2] for a in out["ui"] if a[:2] == ["target_tracks", "append"]]
     drums = [a[2] for a in out["ui"] if a[:2] == ["drums_tracks", "append"]]
     assert targets[-2:] == ["Drums", "JASCO"] and drums[-3:] == ["none", "Drums", "JASCO"]
-    # init set the [udpsend]/[udpreceive] ports and greeted the bridge
+    # init set the [udpsend]/[udpreceive] ports and greeted the bridge; the ports (above 255) came
+    # through Live's parameter storage unclamped: they are Float parameters with unit style Int
+    assert bridge.port > 255 and out["reply_port"] > 255
     assert ["udpsend", "port", bridge.port] in out["ui"]
     assert ["udpreceive", "port", out["reply_port"]] in out["ui"]
     assert f"Connected to jasco-bridge 0.1.0 (model tiny), replies on port {out['reply_port']}" in out["status"]

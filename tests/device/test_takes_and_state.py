@@ -39,18 +39,19 @@ UNLOCKED = [s for s in SETTINGS if s[0] not in ("lock_seed", "seed")] + [["chord
 
 def test_two_takes_land_in_two_free_session_slots(run_device, fake_bridge_factory) -> None:
     live = live_set()
-    live["tracks"][2]["slots"][2] = {"name": "mine", "midi": False, "file_path": "/tmp/mine.wav"}
-    live["tracks"][2]["slots"].append(None)
     for t in live["tracks"]:
-        t["slots"] = (t["slots"] + [None])[:4]
+        t["slots"].append(None)                      # four scenes
+    live["tracks"][2]["slots"][2] = {"name": "mine", "midi": False, "file_path": "/tmp/mine.wav"}
     bridge = fake_bridge_factory(renders)
     out = run(run_device, bridge, live, UNLOCKED + [["takes", 2]], [["generate"]], wait=2)
     slots = out["live"]["tracks"][2]["slots"]
-    assert [s and s["file_path"] for s in slots] == ["/tmp/old.wav", "/clips/job-1_s" + slots[1]["file_path"][14:],
-                                                     "/tmp/mine.wav", slots[3]["file_path"]]
-    assert slots[0]["name"] == "old take" and slots[2]["name"] == "mine"          # untouched
-    seeds = [int(s["file_path"].rsplit("_s", 1)[1][:-4]) for s in (slots[1], slots[3])]
-    assert seeds[0] != seeds[1] and seeds[1] == seeds[0] + 1
+    assert (slots[0]["name"], slots[0]["file_path"]) == ("old take", "/tmp/old.wav")       # untouched
+    assert (slots[2]["name"], slots[2]["file_path"]) == ("mine", "/tmp/mine.wav")          # untouched
+    assert len(slots) == 4
+    files = [slots[1]["file_path"], slots[3]["file_path"]]
+    seeds = [int(f.rsplit("_s", 1)[1][:-4]) for f in files]
+    assert files == [f"/clips/job-1_s{seeds[0]}.wav", f"/clips/job-2_s{seeds[1]}.wav"]
+    assert seeds[1] == seeds[0] + 1
     assert [slots[1]["name"], slots[3]["name"]] == [f"{PROMPT} · take 1 · seed {seeds[0]}",
                                                     f"{PROMPT} · take 2 · seed {seeds[1]}"]
     # the bridge heard two generates, each with its own seed
