@@ -1,736 +1,67 @@
-// jasco_core.js: the logic of the JASCO Max for Live device, free of Max.
+// jasco_core.js: the JASCO Max for Live device, free of Max: createDevice() holds what
+// one device knows (settings, takes, jobs, its reply port) and answers the UI, the
+// bridge's replies and the timer.
 //
-// ES5 only (Max 8's classic [js] object): no let/const, no arrow functions,
-// no template strings, no classes. Max loads it as part of jasco.js, the one
-// bundle make_patcher.py writes from these sources; Node loads it with
-// require() in the tests. Its limits and defaults come from two tables in the
-// same shape: jasco_params.js (generated from core/params.py: the render
-// parameters the bridge knows) and jasco_device_params.js (the device's own
-// settings: takes, lock seed, target, ...).
+// ES5 only (Max 8's classic [js] object): no let/const, no arrow functions, no template
+// strings, no classes. Max loads it as part of jasco.js, the one bundle make_patcher.py
+// writes from these sources; Node loads it with require() in the tests. Its limits and
+// defaults come from two tables in the same shape: jasco_params.js (generated from
+// core/params.py: the render parameters the bridge knows) and jasco_device_params.js (the
+// device's own settings: takes, lock seed, target, ...).
 //
-// Everything that touches Live goes through a "live adapter" (see
-// makeLiveAdapter): get/set/call/count/id on Live Object Model paths, with
-// the return conventions of Max's LiveAPI (arrays of atoms, "id N" pairs,
-// JSON strings for get_notes_extended). Live prints its errors to the Max
-// console instead of throwing, so every change the device makes is checked
-// by reading the set back. Everything that leaves the device goes through two
-// callbacks: send(message) for OSC to the bridge, and ui(name, args...) for
-// the patcher's display objects.
-//
-// An OSC message here is {address: "/jasco/...", args: [{type: "i"|"f"|"s",
-// value: ...}]}; only i, f and s are ever produced (Max's [udpreceive] and
-// many OSC clients turn doubles into 0).
+// Everything that touches Live goes through a "live adapter" (jasco_util.js): get/set/
+// call/count/id on Live Object Model paths, with the return conventions of Max's LiveAPI.
+// Live prints its errors to the Max console instead of throwing, so every change the
+// device makes is checked by reading the set back. Everything that leaves the device goes
+// through two callbacks: send(message) for OSC to the bridge, and ui(name, args...) for
+// the patcher's display objects. An OSC message here is {address: "/jasco/...", args:
+// [{type: "i"|"f"|"s", value: ...}]}; only i, f and s are ever produced (Max's
+// [udpreceive] and many OSC clients turn doubles into 0).
 
 var VERSION = "0.2.0";
 
-var JASCO_PARAMS = require("./jasco_params");
-var JASCO_DEVICE_PARAMS = require("./jasco_device_params");
+var util = require("./jasco_util");
+var DeviceError = util.DeviceError,
+    fail = util.fail,
+    I = util.I,
+    S = util.S,
+    msg = util.msg,
+    cleanString = util.cleanString,
+    isArray = util.isArray,
+    isNumber = util.isNumber,
+    getNumber = util.getNumber,
+    getString = util.getString,
+    getId = util.getId,
+    getIds = util.getIds,
+    listTracks = util.listTracks,
+    findTrack = util.findTrack;
+var settingsTable = require("./jasco_settings");
+var MAX_PROMPT_CHARS = settingsTable.MAX_PROMPT_CHARS,
+    CHOICES = settingsTable.CHOICES,
+    SETTINGS = settingsTable.SETTINGS,
+    RENDER_SETTINGS = settingsTable.RENDER_SETTINGS;
+var protocol = require("./jasco_protocol");
+var ADDR = protocol.ADDR,
+    REPLIES = protocol.REPLIES,
+    MAX_PACKET_BYTES = protocol.MAX_PACKET_BYTES,
+    NOTES_PER_PACKET = protocol.NOTES_PER_PACKET,
+    MAX_NUMERATOR = protocol.MAX_NUMERATOR,
+    GENERATE_REFUSED = protocol.GENERATE_REFUSED,
+    buildGenerateMessages = protocol.buildGenerateMessages;
+var notes = require("./jasco_notes");
+var readClipNotes = notes.readClipNotes;
+var place = require("./jasco_place");
+var barBeats = place.barBeats,
+    arrangementStart = place.arrangementStart,
+    clipName = place.clipName,
+    placeTake = place.placeTake;
 
-// --- protocol constants (the bridge's address space, the device's side) ----
-var ADDR = {
-    hello: "/jasco/hello",
-    reset: "/jasco/reset",
-    tempo: "/jasco/tempo",
-    notesClear: "/jasco/notes/clear",
-    notesAdd: "/jasco/notes/add",
-    notesLoop: "/jasco/notes/loop",
-    prompt: "/jasco/prompt",
-    set: "/jasco/set",
-    drums: "/jasco/drums",
-    drumsClear: "/jasco/drums/clear",
-    generate: "/jasco/generate",
-    cancel: "/jasco/cancel",
-    probe: "/jasco/probe"          // the device's own: sent to its reply port to see that it owns it
-};
-
-// Replies the device understands: address -> argument types it needs (more
-// are allowed: /jasco/done may carry the seed used as a fifth argument).
-// "*" accepts int, float or string (Max may hand a numeric-looking symbol
-// over as a number).
-var REPLIES = {
-    "/jasco/hello": ["*", "*"],
-    "/jasco/queued": ["*", "n"],
-    "/jasco/started": ["*"],
-    "/jasco/progress": ["*", "n"],
-    "/jasco/done": ["*", "*", "n", "n"],
-    "/jasco/error": ["*", "*", "*"],
-    "/jasco/cancelled": ["*"],
-    "/jasco/status": ["*", "n", "*", "*"],
-    "/jasco/drums/loaded": ["*", "n", "n"],
-    "/jasco/chords/mapped": [],
-    "/jasco/pong": [],
-    "/jasco/probe": ["*"]
-};
-
-var MAX_PACKET_BYTES = 8192;       // every packet must be strictly smaller
-var NOTES_PER_PACKET = 60;         // 240 atoms: stays under Max's 256-atom message habit
-var MAX_PROMPT_CHARS = 1000;       // the bridge's limit: a longer prompt is refused here, with a message
-var MAX_NOTES = 20000;             // more notes than this is not a chord clip
-var MAX_NUMERATOR = 32;            // the bridge's limit for /jasco/tempo's numerator
 var QUEUE_TIMEOUT_MS = 4000;       // no /jasco/queued after this: the bridge is not running
-var EARLY_BEATS = 0.0625;          // a note struck this much before the loop start belongs to it
 var RANDOM_SEEDS = 1000000;        // drawn seeds are 0..999999: short to read, exact in any float
 var PROBE_TIMEOUT_MS = 900;        // no probe back on the reply port after this: the port is taken
 var PROBE_PORTS = 32;              // how many ports above the Reply port setting are tried
 var TAKES_SHOWN = 16;              // takes listed in the takes menu
-var MIN_CREATE_AUDIO_CLIP = [12, 0, 5];
-var EPS = 1e-6;
-// Codes with job "" that refuse a /jasco/generate itself (no job will follow).
-var GENERATE_REFUSED = ["queue_full", "vocab_unavailable", "model_unavailable", "model_load_failed",
-                        "environment", "forbidden"];
 
-// The table entry of a setting: the render parameters first, then the device's own.
-function paramSpec(name) {
-    if (JASCO_PARAMS.hasOwnProperty(name)) {
-        return JASCO_PARAMS[name];
-    }
-    if (JASCO_DEVICE_PARAMS.hasOwnProperty(name)) {
-        return JASCO_DEVICE_PARAMS[name];
-    }
-    throw new Error("no parameter '" + name + "' in jasco_params.js or jasco_device_params.js");
-}
-
-// UI setting -> table entry, where the names differ.
-var TABLE_NAME = {model: "model_menu"};
-
-// UI choices: the patcher's live.menu items, in this order (tests compare).
-var CHOICES = {
-    target: paramSpec("target").choices,
-    chords: paramSpec("chords").choices,
-    solver: paramSpec("solver").choices,
-    model: paramSpec("model_menu").choices
-};
-
-// Device settings: name -> [kind, default, min, max] (kind: i int, f float,
-// s string, c choice index). Built from the tables; the rest are UI state
-// that is not a Live parameter (saved in the device's state blob instead).
-var SETTINGS = (function () {
-    var out = {
-        prompt: ["s", "", 0, MAX_PROMPT_CHARS],
-        target_track: ["i", 0, 0, 100000],
-        drums_track: ["i", 0, 0, 100000],
-        take_choice: ["i", 0, 0, 100000],
-        bridge_host: ["s", "127.0.0.1", 1, 255]
-    };
-    var names = ["model", "solver", "steps", "cfg_all", "cfg_txt", "seed", "lock_seed", "takes", "replace_last",
-                 "bars", "loop", "target", "chords", "drums_scene", "port", "reply_port"];
-    var i, spec;
-    for (i = 0; i < names.length; i++) {
-        spec = paramSpec(TABLE_NAME[names[i]] || names[i]);
-        if (spec.choices) {
-            out[names[i]] = ["c", spec.choices.indexOf(spec["default"]), 0, spec.choices.length - 1];
-        } else if (spec.type === "float") {
-            out[names[i]] = ["f", spec["default"], spec.lo, spec.hi];
-        } else {
-            out[names[i]] = ["i", spec["default"], spec.lo, spec.hi];
-        }
-    }
-    return out;
-})();
-
-// Settings sent with /jasco/set, in this order (bars and seed are added per take).
-var RENDER_SETTINGS = ["solver", "steps", "cfg_all", "cfg_txt"];
-
-// --- small helpers ----------------------------------------------------------
-function utf8Length(str) {
-    var n = 0, i, c;
-    for (i = 0; i < str.length; i++) {
-        c = str.charCodeAt(i);
-        if (c < 0x80) {
-            n += 1;
-        } else if (c < 0x800) {
-            n += 2;
-        } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < str.length) {
-            n += 4;   // surrogate pair: one 4-byte code point
-            i += 1;
-        } else {
-            n += 3;
-        }
-    }
-    return n;
-}
-
-function pad4(n) {
-    return n + (4 - (n % 4)) % 4;
-}
-
-function oscStringSize(str) {
-    return pad4(utf8Length(str) + 1);
-}
-
-// Exact encoded size in bytes of an OSC message (address, type tags, args).
-function oscSize(msg) {
-    var size = oscStringSize(msg.address);
-    var tags = ",", i, a;
-    for (i = 0; i < msg.args.length; i++) {
-        tags += msg.args[i].type;
-    }
-    size += oscStringSize(tags);
-    for (i = 0; i < msg.args.length; i++) {
-        a = msg.args[i];
-        if (a.type === "s") {
-            size += oscStringSize(a.value);
-        } else {
-            size += 4;
-        }
-    }
-    return size;
-}
-
-function I(v) { return {type: "i", value: v}; }
-function F(v) { return {type: "f", value: v}; }
-function S(v) { return {type: "s", value: v}; }
-
-function msg(address, args) {
-    return {address: address, args: args || []};
-}
-
-function cleanString(v) {
-    // OSC strings end at NUL; Max symbols never contain one, other callers might.
-    return String(v).replace(/\u0000/g, "");
-}
-
-function round6(x) {
-    return Math.round(x * 1e6) / 1e6;
-}
-
-// Arrays may come from another JS realm (Max's LiveAPI, a test sandbox).
-function isArray(v) {
-    return Object.prototype.toString.call(v) === "[object Array]";
-}
-
-function isNumber(v) {
-    return typeof v === "number" && isFinite(v);
-}
-
-function DeviceError(message) {
-    this.name = "DeviceError";
-    this.message = message;
-}
-DeviceError.prototype = new Error();
-DeviceError.prototype.constructor = DeviceError;
-
-function fail(message) {
-    throw new DeviceError(message);
-}
-
-function versionAtLeast(v, min) {
-    var i;
-    for (i = 0; i < 3; i++) {
-        if (v[i] !== min[i]) {
-            return v[i] > min[i];
-        }
-    }
-    return true;
-}
-
-// --- Live adapter -------------------------------------------------------------
-// Wrap a LiveAPI constructor (Max's, or the tests' mock of it) into the small
-// path-based interface the core uses. Paths are LOM paths ("live_set tracks 0")
-// or "id N".
-function makeLiveAdapter(LiveAPICtor) {
-    function api(path) {
-        return new LiveAPICtor(path);
-    }
-    return {
-        id: function (path) {
-            var a = api(path);
-            var n = parseInt(a.id, 10);
-            return isNaN(n) ? 0 : n;
-        },
-        get: function (path, prop) {
-            var v = api(path).get(prop);
-            if (v === undefined || v === null) {
-                return [];
-            }
-            return (isArray(v)) ? v : [v];
-        },
-        set: function (path, prop, value) {
-            api(path).set(prop, value);
-        },
-        call: function (path, fn, args) {
-            var a = api(path);
-            return a.call.apply(a, [fn].concat(args || []));
-        },
-        count: function (path, prop) {
-            return api(path).getcount(prop);
-        },
-        type: function (path) {
-            return String(api(path).type);
-        }
-    };
-}
-
-// Read helpers over the adapter's Max-style arrays.
-function getNumber(live, path, prop) {
-    var v = live.get(path, prop);
-    var n = Number(v[0]);
-    return isNaN(n) ? 0 : n;
-}
-
-function getString(live, path, prop) {
-    var v = live.get(path, prop);
-    return v.join(" ");
-}
-
-// ["id", 3] -> 3 (0 when there is no object).
-function getId(live, path, prop) {
-    var v = live.get(path, prop);
-    if (v.length >= 2 && v[0] === "id") {
-        return Number(v[1]) || 0;
-    }
-    return 0;
-}
-
-// ["id", 3, "id", 4] -> [3, 4]
-function getIds(live, path, prop) {
-    var v = live.get(path, prop), out = [], i;
-    for (i = 0; i + 1 < v.length; i += 2) {
-        if (v[i] === "id") {
-            out.push(Number(v[i + 1]));
-        }
-    }
-    return out;
-}
-
-// A call's result as one atom (Max may hand back [12] or 12).
-function firstAtom(v) {
-    return isArray(v) ? v[0] : v;
-}
-
-function liveVersion(live) {
-    try {
-        return [
-            Number(firstAtom(live.call("live_app", "get_major_version", []))) || 0,
-            Number(firstAtom(live.call("live_app", "get_minor_version", []))) || 0,
-            Number(firstAtom(live.call("live_app", "get_bugfix_version", []))) || 0
-        ];
-    } catch (e) {
-        return [0, 0, 0];
-    }
-}
-
-function versionString(v) {
-    return v[0] + "." + v[1] + "." + v[2];
-}
-
-// Tracks of the set: [{id, index, name, audio, frozen}], audio = an audio
-// track that can hold audio clips (not a group, not MIDI).
-function listTracks(live) {
-    var n = live.count("live_set", "tracks"), out = [], i, path;
-    for (i = 0; i < n; i++) {
-        path = "live_set tracks " + i;
-        out.push({
-            id: live.id(path),
-            index: i,
-            name: getString(live, path, "name"),
-            audio: getNumber(live, path, "has_audio_input") === 1 &&
-                getNumber(live, path, "is_foldable") === 0,
-            frozen: getNumber(live, path, "is_frozen") === 1
-        });
-    }
-    return out;
-}
-
-// --- reading a MIDI clip -------------------------------------------------------
-// Notes of a MIDI clip within its loop (or, unlooped, between its start and
-// end markers: Live reports those as loop_start/loop_end), muted notes
-// skipped, start times relative to the loop start, durations cut at the loop
-// end. A note struck up to EARLY_BEATS before the loop start, or still
-// sounding there, counts from the loop start. Live's get_notes_extended
-// selects notes by start time only, so the notes are asked for from the clip
-// start (or the loop start, if that is earlier) and sorted out here.
-// Returns {notes: [{pitch, start, duration, velocity}], length: beats}.
-function readClipNotes(live, clipPath) {
-    if (live.id(clipPath) === 0) {
-        fail("no clip at " + clipPath);
-    }
-    var version = liveVersion(live);
-    if (version[0] > 0 && version[0] < 11) {
-        fail("reading a chords clip needs Live 11 or later (this is Live " + versionString(version) +
-            "): set Chords to 'none'");
-    }
-    if (getNumber(live, clipPath, "is_midi_clip") !== 1) {
-        fail("the chords clip '" + getString(live, clipPath, "name") + "' is not a MIDI clip");
-    }
-    var loopStart = getNumber(live, clipPath, "loop_start");
-    var loopEnd = getNumber(live, clipPath, "loop_end");
-    var length = loopEnd - loopStart;
-    if (!(length > 0)) {
-        fail("the chords clip has an empty loop (" + loopStart + " to " + loopEnd + ")");
-    }
-    var from = Math.min(0, loopStart);
-    var raw = live.call(clipPath, "get_notes_extended", [0, 128, from, loopEnd - from]);
-    var parsed = raw;
-    if (isArray(raw) && raw.length === 1) {
-        parsed = raw[0];
-    }
-    if (typeof parsed === "string") {
-        try {
-            parsed = JSON.parse(parsed);
-        } catch (e) {
-            fail("Live returned unreadable notes from the chords clip (needs Live 11 or later)");
-        }
-    }
-    if (!parsed || !(isArray(parsed.notes))) {
-        fail("Live returned no notes list from the chords clip (needs Live 11 or later)");
-    }
-    var notes = [], i, n, s, e, start, dur;
-    for (i = 0; i < parsed.notes.length; i++) {
-        n = parsed.notes[i];
-        if (n.mute) {
-            continue;
-        }
-        if (!isNumber(n.pitch) || !isNumber(n.start_time) || !isNumber(n.duration)) {
-            fail("a note in the chords clip has no pitch/start/duration");
-        }
-        s = n.start_time;
-        e = n.start_time + n.duration;
-        if (s >= loopEnd) {
-            continue;
-        }
-        if (s >= loopStart) {
-            start = s - loopStart;                  // inside the loop
-        } else if (s >= loopStart - EARLY_BEATS || e > loopStart + EARLY_BEATS) {
-            start = 0;                              // struck a little early, or held into the loop
-        } else {
-            continue;                               // over before the loop starts
-        }
-        dur = Math.min(e, loopEnd) - loopStart - start;
-        if (!(dur > 0)) {
-            continue;
-        }
-        notes.push({
-            pitch: Math.max(0, Math.min(127, Math.round(n.pitch))),
-            start: round6(start),
-            duration: round6(dur),
-            velocity: Math.max(1, Math.min(127, Math.round(isNumber(n.velocity) ? n.velocity : 100)))
-        });
-    }
-    if (notes.length > MAX_NOTES) {
-        fail("the chords clip has " + notes.length + " notes; at most " + MAX_NOTES + " are sent");
-    }
-    notes.sort(function (a, b) {
-        return (a.start - b.start) || (a.pitch - b.pitch);
-    });
-    return {notes: notes, length: round6(length)};
-}
-
-// --- building the messages ------------------------------------------------------
-// Split notes into /jasco/notes/add messages, each packet strictly smaller than
-// maxBytes and holding at most notesPerPacket notes.
-function chunkNotes(notes, maxBytes, notesPerPacket) {
-    maxBytes = maxBytes || MAX_PACKET_BYTES;
-    notesPerPacket = notesPerPacket || NOTES_PER_PACKET;
-    var out = [], current = null, i, n, group;
-    for (i = 0; i < notes.length; i++) {
-        n = notes[i];
-        group = [I(n.pitch), F(n.start), F(n.duration), I(n.velocity)];
-        if (current !== null) {
-            var trial = msg(ADDR.notesAdd, current.args.concat(group));
-            if (current.args.length / 4 >= notesPerPacket || oscSize(trial) >= maxBytes) {
-                out.push(current);
-                current = null;
-            } else {
-                current = trial;
-            }
-        }
-        if (current === null) {
-            current = msg(ADDR.notesAdd, group);
-            if (oscSize(current) >= maxBytes) {
-                fail("packet limit " + maxBytes + " bytes is too small for one note");
-            }
-        }
-    }
-    if (current !== null) {
-        out.push(current);
-    }
-    return out;
-}
-
-// A generation request (plain data, gathered from Live and the UI) -> the
-// ordered OSC messages. request: {replyPort, bpm, numerator, denominator,
-// notes|null, loopLength (beats, with notes), prompt, params: [[name, type,
-// value]...], drums|null, takes: [{seed, tag}]}. The bridge freezes the
-// session at each /jasco/generate, so each take is its seed and a generate.
-function buildGenerateMessages(request, maxBytes, notesPerPacket) {
-    var out = [], i, p;
-    out.push(msg(ADDR.hello, [I(request.replyPort)]));
-    // Start from a clean session: a setting the device no longer sends (a model
-    // picked earlier, then "server default"; anything another OSC tool set on
-    // this reply port) must not stick. Hello's registration survives a reset.
-    out.push(msg(ADDR.reset));
-    out.push(msg(ADDR.tempo, [F(request.bpm), I(request.numerator), I(request.denominator)]));
-    out.push(msg(ADDR.notesClear));
-    if (request.notes && request.notes.length) {
-        out = out.concat(chunkNotes(request.notes, maxBytes, notesPerPacket));
-        out.push(msg(ADDR.notesLoop, [F(0), F(request.loopLength)]));
-    }
-    out.push(msg(ADDR.prompt, [S(request.prompt)]));
-    for (i = 0; i < request.params.length; i++) {
-        p = request.params[i];
-        out.push(msg(ADDR.set, [S(p[0]), {type: p[1], value: p[2]}]));
-    }
-    if (request.drums) {
-        out.push(msg(ADDR.drums, [S(request.drums)]));
-    } else {
-        out.push(msg(ADDR.drumsClear));
-    }
-    for (i = 0; i < request.takes.length; i++) {
-        out.push(msg(ADDR.set, [S("seed"), I(request.takes[i].seed)]));
-        out.push(msg(ADDR.generate, [S(request.takes[i].tag)]));
-    }
-    for (i = 0; i < out.length; i++) {
-        if (oscSize(out[i]) >= (maxBytes || MAX_PACKET_BYTES)) {
-            fail(out[i].address + " would be " + oscSize(out[i]) + " bytes; packets must stay under " +
-                (maxBytes || MAX_PACKET_BYTES));
-        }
-    }
-    return out;
-}
-
-// --- placing the clip -------------------------------------------------------------
-// Where a finished take goes, without ever touching what is already in the
-// set: session view into an empty clip slot (a new scene at the end when the
-// track is full), arrangement view at a bar line where the clip's whole span
-// is free (Live's create_audio_clip replaces whatever it overlaps). Each take
-// of a press goes after the one before; "replace last take" puts a take where
-// the same take of the last press went, if that clip is still the device's.
-function findTrack(live, trackId) {
-    var tracks = listTracks(live), i;
-    for (i = 0; i < tracks.length; i++) {
-        if (tracks[i].id === trackId) {
-            return tracks[i];
-        }
-    }
-    return null;
-}
-
-function barBeats(numerator, denominator) {
-    return numerator * 4 / denominator;
-}
-
-// The arrangement position for a press: the next bar line after the playhead
-// while playing, the bar line at or before the insert marker when stopped.
-function arrangementStart(songTime, playing, bar) {
-    var k = Math.floor(songTime / bar + EPS);
-    if (playing) {
-        k += 1;
-    }
-    return round6(Math.max(0, k) * bar);
-}
-
-function ceilToBar(beats, bar) {
-    return round6(Math.ceil(beats / bar - EPS) * bar);
-}
-
-// First empty clip slot at index >= from; a new scene at the end when there is none.
-function nextEmptySlot(live, trackIndex, from) {
-    var trackPath = "live_set tracks " + trackIndex;
-    var n = live.count(trackPath, "clip_slots"), i;
-    for (i = from || 0; i < n; i++) {
-        if (getNumber(live, trackPath + " clip_slots " + i, "has_clip") === 0) {
-            return i;
-        }
-    }
-    live.call("live_set", "create_scene", [-1]);
-    if (live.count(trackPath, "clip_slots") <= n) {
-        return -1;
-    }
-    return n;
-}
-
-// The arrangement clips of a track: [{id, start, end, path}].
-function arrangementClips(live, trackPath) {
-    var ids = getIds(live, trackPath, "arrangement_clips"), out = [], i, p;
-    for (i = 0; i < ids.length; i++) {
-        p = "id " + ids[i];
-        out.push({
-            id: ids[i],
-            start: getNumber(live, p, "start_time"),
-            end: getNumber(live, p, "end_time"),
-            path: getNumber(live, p, "is_audio_clip") === 1 ? getString(live, p, "file_path") : ""
-        });
-    }
-    return out;
-}
-
-function overlapping(clips, start, end, except) {
-    var out = [], i;
-    for (i = 0; i < clips.length; i++) {
-        if (clips[i].id !== except && clips[i].start < end - EPS && start < clips[i].end - EPS) {
-            out.push(clips[i]);
-        }
-    }
-    return out;
-}
-
-// The first bar line at or after `from` where [start, start + length) is free.
-function firstFreeStart(clips, from, length, bar) {
-    var start = from, hits, i, last;
-    for (i = 0; i <= clips.length; i++) {
-        hits = overlapping(clips, start, start + length, -1);
-        if (!hits.length) {
-            return start;
-        }
-        last = Math.max.apply(null, hits.map(function (c) { return c.end; }));
-        start = ceilToBar(last, bar);
-    }
-    return start;
-}
-
-function clipName(prompt) {
-    var name = prompt.replace(/\s+/g, " ").replace(/^\s+|\s+$/g, "");
-    if (name.length > 60) {
-        name = name.substring(0, 59) + "\u2026";
-    }
-    return name || "JASCO";
-}
-
-// The clip's name: prompt, take number and seed.
-function takeName(prompt, take, seed) {
-    var name = clipName(prompt);
-    if (name.length > 40) {
-        name = name.substring(0, 39) + "\u2026";
-    }
-    return name + " \u00b7 take " + take + " \u00b7 seed " + seed;
-}
-
-// Make Live play the clip in time: warped (it follows the song tempo), looping
-// over the bars asked for, named.
-function configureClip(live, clipPath, loopLength, name) {
-    live.set(clipPath, "warping", 1);
-    live.set(clipPath, "looping", 1);
-    live.set(clipPath, "loop_start", 0);
-    live.set(clipPath, "loop_end", loopLength);
-    live.set(clipPath, "name", name);
-}
-
-function checkTarget(live, press) {
-    var version = liveVersion(live);
-    if (!versionAtLeast(version, MIN_CREATE_AUDIO_CLIP)) {
-        return {reason: "Live " + versionString(version) + " cannot create audio clips from Max (needs 12.0.5+)"};
-    }
-    var track = findTrack(live, press.trackId);
-    if (track === null) {
-        return {reason: "no target audio track (add one and pick it)"};
-    }
-    if (!track.audio) {
-        return {reason: "track '" + track.name + "' is not an audio track"};
-    }
-    if (track.frozen) {
-        return {reason: "track '" + track.name + "' is frozen"};
-    }
-    return {track: track};
-}
-
-// take: {press, index, prompt}; press: {target, trackId, position, bar, bars,
-// cursor, replace: [placement]|null}. Returns {placed, where, reason,
-// placement: {kind, trackId, slot | start, path}}.
-function placeTake(live, take, path, seconds, bpm, seed) {
-    var press = take.press;
-    var target = CHOICES.target[press.target];
-    if (target === "folder") {
-        return {placed: false, where: "", reason: "target is folder only"};
-    }
-    var checked = checkTarget(live, press);
-    if (!checked.track) {
-        return {placed: false, where: "", reason: checked.reason};
-    }
-    var track = checked.track;
-    var trackPath = "live_set tracks " + track.index;
-    var length = isNumber(seconds) && isNumber(bpm) && seconds > 0 && bpm > 0 ?
-        round6(seconds * bpm / 60) : press.bars * press.bar;
-    var loopLength = press.bars > 0 ? round6(press.bars * press.bar) : length;
-    var name = takeName(take.prompt, take.index + 1, seed);
-    var old = press.replace && press.replace[take.index] ? press.replace[take.index] : null;
-    if (old !== null && old.trackId !== track.id && old.track !== track.name) {
-        old = null;
-    }
-    if (target === "session") {
-        return placeInSession(live, track, trackPath, take, path, loopLength, name, old);
-    }
-    return placeInArrangement(live, track, trackPath, take, path, length, loopLength, name, old);
-}
-
-function placeInSession(live, track, trackPath, take, path, loopLength, name, old) {
-    var press = take.press, slot = -1, note = "", slotPath;
-    if (old !== null && old.kind === "session" && old.slot < live.count(trackPath, "clip_slots")) {
-        slotPath = trackPath + " clip_slots " + old.slot;
-        if (getNumber(live, slotPath, "has_clip") === 1 &&
-                getString(live, slotPath + " clip", "file_path") === old.path) {
-            live.call(slotPath, "delete_clip", []);
-            if (getNumber(live, slotPath, "has_clip") === 0) {
-                slot = old.slot;
-                note = " (replacing the last take)";
-            }
-        }
-        if (slot < 0) {
-            note = " (the last take's clip was changed or moved: not replaced)";
-        }
-    }
-    if (slot < 0) {
-        slot = nextEmptySlot(live, track.index, press.cursor);
-    }
-    if (slot < 0) {
-        return {placed: false, where: "", reason: "Live did not add a scene for the clip"};
-    }
-    slotPath = trackPath + " clip_slots " + slot;
-    live.call(slotPath, "create_audio_clip", [path]);
-    if (getNumber(live, slotPath, "has_clip") !== 1 || getString(live, slotPath + " clip", "file_path") !== path) {
-        return {placed: false, where: "", reason: "Live did not create the clip in '" + track.name +
-            "' slot " + (slot + 1)};
-    }
-    configureClip(live, slotPath + " clip", loopLength, name);
-    press.cursor = slot + 1;
-    return {placed: true, where: "'" + track.name + "' slot " + (slot + 1) + note, reason: "",
-            placement: {kind: "session", trackId: track.id, track: track.name, slot: slot, path: path}};
-}
-
-function placeInArrangement(live, track, trackPath, take, path, length, loopLength, name, old) {
-    var press = take.press, bar = press.bar, clips = arrangementClips(live, trackPath), note = "";
-    var start = -1, i, mine = null;
-    if (old !== null && old.kind === "arrangement") {
-        for (i = 0; i < clips.length; i++) {
-            if (clips[i].path === old.path && Math.abs(clips[i].start - old.start) < EPS) {
-                mine = clips[i];
-            }
-        }
-        if (mine !== null && !overlapping(clips, mine.start, mine.start + length, mine.id).length) {
-            live.call(trackPath, "delete_clip", ["id", mine.id]);
-            start = mine.start;
-            note = " (replacing the last take)";
-            clips = arrangementClips(live, trackPath);
-        } else {
-            note = " (the last take's clip was changed, moved or is too short: not replaced)";
-        }
-    }
-    if (start < 0) {
-        var wanted = press.cursor;
-        start = firstFreeStart(clips, wanted, length, bar);
-        if (start !== wanted && take.index === 0) {
-            note = " (bar " + (round6(wanted / bar) + 1) + " was taken)";
-        }
-    }
-    var before = clips.map(function (c) { return c.id; });
-    live.call(trackPath, "create_audio_clip", [path, start]);
-    var after = arrangementClips(live, trackPath), clip = null;
-    for (i = 0; i < after.length; i++) {
-        if (before.indexOf(after[i].id) < 0 && after[i].path === path && Math.abs(after[i].start - start) < EPS) {
-            clip = after[i];
-        }
-    }
-    if (clip === null) {
-        return {placed: false, where: "", reason: "Live did not create the clip in the arrangement"};
-    }
-    configureClip(live, "id " + clip.id, loopLength, name);
-    press.cursor = ceilToBar(start + length, bar);
-    return {placed: true, where: "'" + track.name + "' arrangement bar " + (round6(start / bar) + 1) + note,
-            reason: "", placement: {kind: "arrangement", trackId: track.id, track: track.name, start: start,
-                                                   path: path}};
-}
-
-// --- the device -----------------------------------------------------------------
 // opts: {live: adapter, send: function(msg), ui: function(name, ...args),
 //        now: function() -> ms, random: function() -> [0,1), maxBytes, notesPerPacket}
 function createDevice(opts) {
@@ -1439,45 +770,16 @@ function createDevice(opts) {
     };
 }
 
-var api = {
-    VERSION: VERSION,
-    ADDR: ADDR,
-    REPLIES: REPLIES,
-    CHOICES: CHOICES,
-    SETTINGS: SETTINGS,
-    JASCO_PARAMS: JASCO_PARAMS,
-    JASCO_DEVICE_PARAMS: JASCO_DEVICE_PARAMS,
-    MAX_PACKET_BYTES: MAX_PACKET_BYTES,
-    NOTES_PER_PACKET: NOTES_PER_PACKET,
-    MIN_CREATE_AUDIO_CLIP: MIN_CREATE_AUDIO_CLIP,
-    EARLY_BEATS: EARLY_BEATS,
-    DeviceError: DeviceError,
-    utf8Length: utf8Length,
-    oscSize: oscSize,
-    makeLiveAdapter: makeLiveAdapter,
-    liveVersion: liveVersion,
-    versionAtLeast: versionAtLeast,
-    listTracks: listTracks,
-    readClipNotes: readClipNotes,
-    chunkNotes: chunkNotes,
-    buildGenerateMessages: buildGenerateMessages,
-    nextEmptySlot: nextEmptySlot,
-    arrangementStart: arrangementStart,
-    firstFreeStart: firstFreeStart,
-    placeTake: placeTake,
-    clipName: clipName,
-    takeName: takeName,
-    createDevice: createDevice
-};
-
-// Node's require() and the bundle's loader give `exports` (and `module`).
-if (typeof exports !== "undefined") {
-    (function () {
-        var k;
-        for (k in api) {
-            if (api.hasOwnProperty(k)) {
-                exports[k] = api[k];
+// The device and, for the tests, everything of the modules it is built from, in one object.
+module.exports = (function () {
+    var out = {VERSION: VERSION, createDevice: createDevice};
+    var modules = [util, settingsTable, protocol, notes, place], i, k;
+    for (i = 0; i < modules.length; i++) {
+        for (k in modules[i]) {
+            if (modules[i].hasOwnProperty(k)) {
+                out[k] = modules[i][k];
             }
         }
-    })();
-}
+    }
+    return out;
+})();
