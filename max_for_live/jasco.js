@@ -355,6 +355,8 @@ var SETTINGS = (function () {
         spec = paramSpec(TABLE_NAME[names[i]] || names[i]);
         if (spec.choices) {
             out[names[i]] = ["c", spec.choices.indexOf(spec["default"]), 0, spec.choices.length - 1];
+        } else if (spec.type === "bool") {
+            out[names[i]] = ["i", spec["default"] ? 1 : 0, 0, 1];
         } else if (spec.type === "float") {
             out[names[i]] = ["f", spec["default"], spec.lo, spec.hi];
         } else {
@@ -364,7 +366,8 @@ var SETTINGS = (function () {
     return out;
 })();
 
-// Settings sent with /jasco/set, in this order (bars and seed are added per take).
+// Settings sent with /jasco/set as they are, in this order (bars, loop and model follow,
+// then each take's seed).
 var RENDER_SETTINGS = ["solver", "steps", "cfg_all", "cfg_txt"];
 
 module.exports = {

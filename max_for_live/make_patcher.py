@@ -199,6 +199,9 @@ def live_parameter(table_name: str, longname: str, shortname: str, *, invisible:
     if entry["choices"]:
         return parameter(longname, shortname, TYPE_ENUM, enum=entry["choices"],
                          initial=entry["choices"].index(entry["default"]), invisible=invisible)
+    if entry["type"] == "bool":
+        return parameter(longname, shortname, TYPE_INT, mmin=0, mmax=1, initial=int(bool(entry["default"])),
+                         unitstyle=UNIT_INT, invisible=invisible)
     low, high, default = entry["lo"], entry["hi"], entry["default"]
     if entry["type"] == "float":
         return parameter(longname, shortname, TYPE_FLOAT, mmin=float(low), mmax=float(high), initial=float(default),

@@ -289,6 +289,8 @@ def test_every_parameter_follows_the_documented_type_rule(boxes: dict[str, dict[
         if entry["choices"]:
             assert ptype == ENUM and valueof["parameter_enum"] == entry["choices"], where
             assert valueof["parameter_initial"] == [entry["choices"].index(entry["default"])], where
+        elif entry["type"] == "bool":
+            assert ptype == INT and (valueof["parameter_mmin"], valueof["parameter_mmax"]) == (0, 1), where
         elif entry["type"] == "int":
             # whole numbers: Int within 0..255, else Float with unit style Int
             if not (0 <= entry["lo"] and entry["hi"] <= 255):
