@@ -164,13 +164,20 @@ function placeTake(live, take, path, seconds, bpm, seed) {
     var loopLength = press.bars > 0 ? round6(press.bars * press.bar) : length;
     var name = takeName(take.prompt, take.index + 1, seed);
     var old = press.replace && press.replace[take.index] ? press.replace[take.index] : null;
-    if (old !== null && old.trackId !== track.id && old.track !== track.name) {
+    var result, elsewhere = "";
+    if (old !== null && ((old.trackId !== track.id && old.track !== track.name) || old.kind !== target)) {
+        elsewhere = " (the last take is on another track or in the other view: not replaced)";
         old = null;
     }
     if (target === "session") {
-        return placeInSession(live, track, trackPath, take, path, loopLength, name, old);
+        result = placeInSession(live, track, trackPath, take, path, loopLength, name, old);
+    } else {
+        result = placeInArrangement(live, track, trackPath, take, path, length, loopLength, name, old);
     }
-    return placeInArrangement(live, track, trackPath, take, path, length, loopLength, name, old);
+    if (result.placed && elsewhere) {
+        result.where += elsewhere;
+    }
+    return result;
 }
 
 function placeInSession(live, track, trackPath, take, path, loopLength, name, old) {
@@ -228,7 +235,7 @@ function placeInArrangement(live, track, trackPath, take, path, length, loopLeng
     if (start < 0) {
         var wanted = press.cursor;
         start = firstFreeStart(clips, wanted, length, bar);
-        if (start !== wanted && take.index === 0) {
+        if (start !== wanted && take.index === 0 && !note) {
             note = " (bar " + (round6(wanted / bar) + 1) + " was taken)";
         }
     }

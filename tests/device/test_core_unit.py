@@ -20,6 +20,7 @@ NAMES = [
     "arrangement_never_overwrites_a_clip",
     "session_takes_go_to_consecutive_free_slots",
     "replace_last_take_reuses_its_slot_only_if_still_ours",
+    "replace_last_take_in_the_arrangement",
     "takes_get_fresh_seeds_unless_locked",
     "a_chord_struck_early_is_read",
     "saved_state_round_trips_and_a_bad_one_is_refused",

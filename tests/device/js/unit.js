@@ -200,6 +200,34 @@ const tests = {
     assert.strictEqual(mock.snapshot().tracks[1].slots[0].name, "p \u00b7 take 1 \u00b7 seed 777");
   },
 
+  replace_last_take_in_the_arrangement() {
+    const spec = baseSpec();
+    spec.tempo = 120;
+    spec.current_song_time = 32;
+    spec.file_seconds = { "/tmp/long.wav": 8 };                    // four bars
+    spec.default_file_seconds = 4;                                 // two bars at 120 bpm
+    spec.tracks[1].arrangement = [{ name: "mine", midi: false, file_path: "/tmp/mine.wav", start_time: 40, end_time: 48 }];
+    const { mock, live } = set(spec);
+    const d = core.createDevice({ live, send: () => {}, ui: () => {}, random: () => 0.5 });
+    d.refreshTracks();
+    for (const [k, v] of [["prompt", "p"], ["chords", 2], ["target", 1], ["bars", 2]]) d.setting(k, [v]);
+    d.generate();
+    d.handleReply("/jasco/done", ["j1", "/tmp/one.wav", 4, 120]);
+    d.setting("replace_last", [1]);
+    d.generate();
+    d.handleReply("/jasco/done", ["j2", "/tmp/two.wav", 4, 120]);
+    assert.match(d.status(), /in 'Audio' arrangement bar 9 \(replacing the last take\)$/);
+    const names = () => mock.snapshot().tracks[1].arrangement.map((c) => [c.file_path, c.start_time, c.end_time]);
+    assert.deepStrictEqual(names(), [["/tmp/two.wav", 32, 40], ["/tmp/mine.wav", 40, 48]]);
+    // a longer take would cut into the user's clip after it: it goes to the next free place instead
+    d.generate();
+    d.handleReply("/jasco/done", ["j3", "/tmp/long.wav", 8, 120]);
+    assert.match(d.status(), /in 'Audio' arrangement bar 13 \(the last take's clip was changed, moved or is too short: not replaced\)$/);
+    assert.deepStrictEqual(names(), [["/tmp/two.wav", 32, 40], ["/tmp/mine.wav", 40, 48], ["/tmp/long.wav", 48, 64]]);
+    assert.ok(!mock.log.some((e) => e.op === "replaced"));
+    assert.deepStrictEqual(mock.console, []);
+  },
+
   takes_get_fresh_seeds_unless_locked() {
     const { live } = set(baseSpec());
     const sent = [];
