@@ -59,6 +59,7 @@ var barBeats = place.barBeats,
 var QUEUE_TIMEOUT_MS = 4000;       // no /jasco/queued after this: the bridge is not running
 var RANDOM_SEEDS = 1000000;        // drawn seeds are 0..999999: short to read, exact in any float
 var PROBE_TIMEOUT_MS = 900;        // no probe back on the reply port after this: the port is taken
+var PROBE_TICKS = 3;               // ... and after this many ticks of the timer
 var PROBE_PORTS = 32;              // how many ports above the Reply port setting are tried
 var TAKES_SHOWN = 16;              // takes listed in the takes menu
 
@@ -93,7 +94,7 @@ function createDevice(opts) {
     var lastState = "";       // the state blob last written or restored
     var initialized = false;
     var waitingGenerate = false;   // Generate pressed before the reply port was known
-    var port = {number: 0, confirmed: false, token: "", sentAt: 0, tries: 0, first: 0, greeted: 0};
+    var port = {number: 0, confirmed: false, token: "", sentAt: 0, ticks: 0, tries: 0, first: 0, greeted: 0};
 
     function ui() {
         uiOut.apply(null, arguments);
@@ -175,6 +176,7 @@ function createDevice(opts) {
         port.confirmed = false;
         port.token = "jasco-" + Math.floor(random() * 1e9) + "-" + number;
         port.sentAt = now();
+        port.ticks = 0;
         ui("udpreceive", "port", number);
         ui("probe", "port", number);
         ui("probe", ADDR.probe, port.token);
@@ -730,8 +732,13 @@ function createDevice(opts) {
     // else, refused the request: its error is already on the status line);
     // a probe that did not come back means another device holds the reply port.
     function tick() {
-        if (initialized && !port.confirmed && now() - port.sentAt > PROBE_TIMEOUT_MS) {
-            probeTimedOut();
+        if (initialized && !port.confirmed) {
+            // a stalled main thread can hold the probe's answer in the queue behind this tick:
+            // the port counts as taken only after a few ticks as well as the time
+            port.ticks += 1;
+            if (port.ticks >= PROBE_TICKS && now() - port.sentAt > PROBE_TIMEOUT_MS) {
+                probeTimedOut();
+            }
         }
         if (pending.length && now() - pending[0].sentAt > QUEUE_TIMEOUT_MS) {
             var ctx = pending[0], press = ctx.press;
