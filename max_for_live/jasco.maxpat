@@ -18,11 +18,11 @@
 		"openrect": [
 			0.0,
 			0.0,
-			612.0,
+			700.0,
 			169.0
 		],
 		"openinpresentation": 1,
-		"devicewidth": 612.0,
+		"devicewidth": 700.0,
 		"default_fontsize": 10.0,
 		"default_fontname": "Arial Bold",
 		"gridsize": [
@@ -45,10 +45,10 @@
 					"patching_rect": [
 						420.0,
 						520.0,
-						138.0,
+						89.0,
 						22.0
 					],
-					"text": "js jasco_device.js",
+					"text": "js jasco.js",
 					"varname": "jasco_js"
 				}
 			},
@@ -79,7 +79,7 @@
 					],
 					"patching_rect": [
 						700.0,
-						440.0,
+						400.0,
 						117.0,
 						22.0
 					],
@@ -91,9 +91,49 @@
 				"box": {
 					"id": "obj-4",
 					"maxclass": "newobj",
-					"numinlets": 2,
-					"numoutlets": 9,
+					"numinlets": 1,
+					"numoutlets": 1,
 					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						700.0,
+						440.0,
+						68.0,
+						22.0
+					],
+					"text": "deferlow",
+					"varname": "jasco_deferlow"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-5",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						700.0,
+						640.0,
+						166.0,
+						22.0
+					],
+					"text": "udpsend 127.0.0.1 9001",
+					"varname": "jasco_probe"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-6",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 14,
+					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -107,16 +147,16 @@
 					"patching_rect": [
 						560.0,
 						580.0,
-						551.0,
+						824.0,
 						22.0
 					],
-					"text": "route status progress path target_tracks drums_tracks seed udpsend udpreceive",
+					"text": "route status progress path target_tracks drums_tracks take_list seed lock_seed prompt state udpsend udpreceive probe",
 					"varname": "jasco_route"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-5",
+					"id": "obj-7",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -136,7 +176,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-6",
+					"id": "obj-8",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -154,7 +194,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-7",
+					"id": "obj-9",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -172,7 +212,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-8",
+					"id": "obj-10",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -187,7 +227,55 @@
 			},
 			{
 				"box": {
-					"id": "obj-9",
+					"id": "obj-11",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						900.0,
+						440.0,
+						131.0,
+						22.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "JASCO state",
+							"parameter_shortname": "State",
+							"parameter_type": 3,
+							"parameter_invisible": 1
+						}
+					},
+					"text": "pattr jasco_state",
+					"varname": "jasco_state"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-12",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						900.0,
+						480.0,
+						103.0,
+						22.0
+					],
+					"text": "prepend state"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-13",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -212,7 +300,7 @@
 					"bangmode": 0,
 					"fontsize": 11.0,
 					"hint": "Describe the music: 'warm lofi piano with vinyl crackle'. Return or Generate sends it.",
-					"id": "obj-10",
+					"id": "obj-14",
 					"keymode": 1,
 					"lines": 2,
 					"maxclass": "textedit",
@@ -244,7 +332,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-11",
+					"id": "obj-15",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -262,7 +350,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-12",
+					"id": "obj-16",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -284,7 +372,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-13",
+					"id": "obj-17",
 					"maxclass": "live.menu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -330,7 +418,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-14",
+					"id": "obj-18",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -348,7 +436,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-15",
+					"id": "obj-19",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -371,7 +459,7 @@
 			{
 				"box": {
 					"fontsize": 10.0,
-					"id": "obj-16",
+					"id": "obj-20",
 					"items": [
 						"none"
 					],
@@ -401,7 +489,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-17",
+					"id": "obj-21",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -419,7 +507,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-18",
+					"id": "obj-22",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -445,12 +533,12 @@
 						"valueof": {
 							"parameter_longname": "Drums scene",
 							"parameter_shortname": "Scene",
-							"parameter_type": 1,
-							"parameter_mmin": 1,
-							"parameter_mmax": 999,
+							"parameter_type": 0,
+							"parameter_mmin": 1.0,
+							"parameter_mmax": 999.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								1
+								1.0
 							],
 							"parameter_unitstyle": 0
 						}
@@ -460,7 +548,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-19",
+					"id": "obj-23",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -478,7 +566,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-20",
+					"id": "obj-24",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -500,7 +588,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-21",
+					"id": "obj-25",
 					"maxclass": "live.menu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -546,7 +634,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-22",
+					"id": "obj-26",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -565,7 +653,7 @@
 			{
 				"box": {
 					"fontsize": 10.0,
-					"id": "obj-23",
+					"id": "obj-27",
 					"maxclass": "umenu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -592,7 +680,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-24",
+					"id": "obj-28",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -610,7 +698,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-25",
+					"id": "obj-29",
 					"maxclass": "live.text",
 					"mode": 0,
 					"numinlets": 1,
@@ -653,7 +741,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-26",
+					"id": "obj-30",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -671,7 +759,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-27",
+					"id": "obj-31",
 					"maxclass": "live.text",
 					"mode": 0,
 					"numinlets": 1,
@@ -714,7 +802,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-28",
+					"id": "obj-32",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -732,7 +820,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-29",
+					"id": "obj-33",
 					"maxclass": "live.text",
 					"mode": 0,
 					"numinlets": 1,
@@ -775,7 +863,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-30",
+					"id": "obj-34",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -793,7 +881,68 @@
 			},
 			{
 				"box": {
-					"id": "obj-31",
+					"id": "obj-35",
+					"maxclass": "live.text",
+					"mode": 0,
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						280.0,
+						320.0,
+						64.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						632.0,
+						91.0,
+						64.0,
+						18.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Recall",
+							"parameter_shortname": "Recall",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 1,
+							"parameter_enum": [
+								"val1",
+								"val2"
+							],
+							"parameter_invisible": 2
+						}
+					},
+					"text": "Lock seed",
+					"varname": "recall"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-36",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						280.0,
+						400.0,
+						60.0,
+						22.0
+					],
+					"text": "recall"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-37",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -812,7 +961,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-32",
+					"id": "obj-38",
 					"ignoreclick": 1,
 					"maxclass": "slider",
 					"numinlets": 1,
@@ -842,7 +991,7 @@
 			{
 				"box": {
 					"fontsize": 9.0,
-					"id": "obj-33",
+					"id": "obj-39",
 					"lines": 1,
 					"maxclass": "textedit",
 					"numinlets": 1,
@@ -863,7 +1012,7 @@
 					"presentation_rect": [
 						4.0,
 						152.0,
-						604.0,
+						692.0,
 						15.0
 					],
 					"readonly": 1,
@@ -872,7 +1021,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-34",
+					"id": "obj-40",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -894,7 +1043,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-35",
+					"id": "obj-41",
 					"maxclass": "live.menu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -943,7 +1092,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-36",
+					"id": "obj-42",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -961,7 +1110,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-37",
+					"id": "obj-43",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -983,7 +1132,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-38",
+					"id": "obj-44",
 					"maxclass": "live.menu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -1014,13 +1163,13 @@
 							"parameter_mmin": 0.0,
 							"parameter_mmax": 2,
 							"parameter_enum": [
-								"dopri5",
 								"euler",
-								"midpoint"
+								"midpoint",
+								"dopri5"
 							],
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								0
+								2
 							]
 						}
 					},
@@ -1029,7 +1178,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-39",
+					"id": "obj-45",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1047,7 +1196,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-40",
+					"id": "obj-46",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1073,12 +1222,12 @@
 						"valueof": {
 							"parameter_longname": "Steps",
 							"parameter_shortname": "Steps",
-							"parameter_type": 1,
-							"parameter_mmin": 1,
-							"parameter_mmax": 200,
+							"parameter_type": 0,
+							"parameter_mmin": 1.0,
+							"parameter_mmax": 1000.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								16
+								16.0
 							],
 							"parameter_unitstyle": 0
 						}
@@ -1088,7 +1237,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-41",
+					"id": "obj-47",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1106,7 +1255,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-42",
+					"id": "obj-48",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1128,7 +1277,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-43",
+					"id": "obj-49",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1140,26 +1289,26 @@
 					"patching_rect": [
 						360.0,
 						460.0,
-						60.0,
+						70.0,
 						15.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
 						500.0,
 						21.0,
-						60.0,
+						70.0,
 						15.0
 					],
 					"saved_attribute_attributes": {
 						"valueof": {
 							"parameter_longname": "Seed",
 							"parameter_shortname": "Seed",
-							"parameter_type": 1,
-							"parameter_mmin": 0,
-							"parameter_mmax": 999999,
+							"parameter_type": 0,
+							"parameter_mmin": -1.0,
+							"parameter_mmax": 2147483647.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								0
+								-1.0
 							],
 							"parameter_unitstyle": 0
 						}
@@ -1169,7 +1318,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-44",
+					"id": "obj-50",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1187,7 +1336,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-45",
+					"id": "obj-51",
 					"maxclass": "live.toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1196,41 +1345,38 @@
 					],
 					"parameter_enable": 1,
 					"patching_rect": [
-						430.0,
+						440.0,
 						460.0,
 						15.0,
 						15.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						564.0,
+						574.0,
 						21.0,
 						15.0,
 						15.0
 					],
 					"saved_attribute_attributes": {
 						"valueof": {
-							"parameter_longname": "Random seed",
-							"parameter_shortname": "Rnd",
-							"parameter_type": 2,
-							"parameter_mmin": 0.0,
+							"parameter_longname": "Lock seed",
+							"parameter_shortname": "Lock",
+							"parameter_type": 1,
+							"parameter_mmin": 0,
 							"parameter_mmax": 1,
-							"parameter_enum": [
-								"off",
-								"on"
-							],
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								1
-							]
+								0
+							],
+							"parameter_unitstyle": 0
 						}
 					},
-					"varname": "random_seed"
+					"varname": "lock_seed"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-46",
+					"id": "obj-52",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1238,17 +1384,39 @@
 						""
 					],
 					"patching_rect": [
-						430.0,
+						440.0,
 						487.0,
-						145.0,
+						131.0,
 						22.0
 					],
-					"text": "prepend random_seed"
+					"text": "prepend lock_seed"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-47",
+					"id": "obj-53",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1292.0,
+						720.0,
+						30.0,
+						18.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						592.0,
+						20.0,
+						30.0,
+						18.0
+					],
+					"text": "Lock"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-54",
 					"maxclass": "live.dial",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1275,7 +1443,7 @@
 							"parameter_longname": "CFG all",
 							"parameter_shortname": "CFG",
 							"parameter_type": 0,
-							"parameter_mmin": 0.0,
+							"parameter_mmin": -20.0,
 							"parameter_mmax": 20.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
@@ -1289,7 +1457,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-48",
+					"id": "obj-55",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1307,7 +1475,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-49",
+					"id": "obj-56",
 					"maxclass": "live.dial",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1334,7 +1502,7 @@
 							"parameter_longname": "CFG text",
 							"parameter_shortname": "CFG txt",
 							"parameter_type": 0,
-							"parameter_mmin": 0.0,
+							"parameter_mmin": -20.0,
 							"parameter_mmax": 20.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
@@ -1348,7 +1516,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-50",
+					"id": "obj-57",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1366,7 +1534,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-51",
+					"id": "obj-58",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1388,7 +1556,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-52",
+					"id": "obj-59",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1429,7 +1597,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-53",
+					"id": "obj-60",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1447,19 +1615,99 @@
 			},
 			{
 				"box": {
-					"id": "obj-54",
+					"id": "obj-61",
+					"maxclass": "live.toggle",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						190.0,
+						600.0,
+						15.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						456.0,
+						58.0,
+						15.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Loop",
+							"parameter_shortname": "Loop",
+							"parameter_type": 1,
+							"parameter_mmin": 0,
+							"parameter_mmax": 1,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "loop"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-62",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						190.0,
+						627.0,
+						96.0,
+						22.0
+					],
+					"text": "prepend loop"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-63",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						1194.0,
+						1174.0,
+						759.0,
+						30.0,
+						14.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						474.0,
+						59.0,
+						30.0,
+						14.0
+					],
+					"text": "Loop"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-64",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1210.0,
 						740.0,
 						110.0,
 						18.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						494.0,
+						510.0,
 						40.0,
 						110.0,
 						18.0
@@ -1469,7 +1717,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-55",
+					"id": "obj-65",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1480,13 +1728,13 @@
 					"parameter_enable": 1,
 					"patching_rect": [
 						200.0,
-						600.0,
+						640.0,
 						50.0,
 						15.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						494.0,
+						510.0,
 						58.0,
 						52.0,
 						15.0
@@ -1495,22 +1743,23 @@
 						"valueof": {
 							"parameter_longname": "Bridge port",
 							"parameter_shortname": "Port",
-							"parameter_type": 1,
-							"parameter_mmin": 1,
-							"parameter_mmax": 65535,
+							"parameter_type": 0,
+							"parameter_mmin": 1.0,
+							"parameter_mmax": 65535.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								9000
+								9000.0
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_invisible": 1
 						}
 					},
-					"varname": "bridge_port"
+					"varname": "port"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-56",
+					"id": "obj-66",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1519,16 +1768,16 @@
 					],
 					"patching_rect": [
 						200.0,
-						627.0,
-						145.0,
+						667.0,
+						96.0,
 						22.0
 					],
-					"text": "prepend bridge_port"
+					"text": "prepend port"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-57",
+					"id": "obj-67",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1539,13 +1788,13 @@
 					"parameter_enable": 1,
 					"patching_rect": [
 						260.0,
-						600.0,
+						640.0,
 						50.0,
 						15.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						550.0,
+						566.0,
 						58.0,
 						52.0,
 						15.0
@@ -1554,14 +1803,15 @@
 						"valueof": {
 							"parameter_longname": "Reply port",
 							"parameter_shortname": "Reply",
-							"parameter_type": 1,
-							"parameter_mmin": 1,
-							"parameter_mmax": 65535,
+							"parameter_type": 0,
+							"parameter_mmin": 1.0,
+							"parameter_mmax": 65535.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								9001
+								9001.0
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_invisible": 1
 						}
 					},
 					"varname": "reply_port"
@@ -1569,7 +1819,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-58",
+					"id": "obj-68",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1578,7 +1828,7 @@
 					],
 					"patching_rect": [
 						260.0,
-						627.0,
+						667.0,
 						138.0,
 						22.0
 					],
@@ -1587,22 +1837,229 @@
 			},
 			{
 				"box": {
-					"id": "obj-59",
+					"id": "obj-69",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
 						1012.0,
-						790.0,
-						296.0,
+						792.0,
+						36.0,
 						16.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
 						312.0,
-						90.0,
-						296.0,
+						92.0,
+						36.0,
 						16.0
+					],
+					"text": "Takes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-70",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						340.0,
+						640.0,
+						30.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						350.0,
+						92.0,
+						30.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Takes",
+							"parameter_shortname": "Takes",
+							"parameter_type": 1,
+							"parameter_mmin": 1,
+							"parameter_mmax": 8,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								1
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "takes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-71",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						340.0,
+						667.0,
+						103.0,
+						22.0
+					],
+					"text": "prepend takes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-72",
+					"maxclass": "live.toggle",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						380.0,
+						640.0,
+						15.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						386.0,
+						92.0,
+						15.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Replace last take",
+							"parameter_shortname": "Replace",
+							"parameter_type": 1,
+							"parameter_mmin": 0,
+							"parameter_mmax": 1,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							],
+							"parameter_unitstyle": 0
+						}
+					},
+					"varname": "replace_last"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-73",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						380.0,
+						667.0,
+						152.0,
+						22.0
+					],
+					"text": "prepend replace_last"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-74",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1104.0,
+						791.0,
+						70.0,
+						16.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						404.0,
+						91.0,
+						70.0,
+						16.0
+					],
+					"text": "Replace last"
+				}
+			},
+			{
+				"box": {
+					"fontsize": 9.0,
+					"id": "obj-75",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"patching_rect": [
+						420.0,
+						640.0,
+						150.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						478.0,
+						90.0,
+						150.0,
+						18.0
+					],
+					"varname": "take_choice"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-76",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						420.0,
+						674.0,
+						145.0,
+						22.0
+					],
+					"text": "prepend take_choice"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-77",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1012.0,
+						812.0,
+						300.0,
+						14.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						312.0,
+						112.0,
+						300.0,
+						14.0
 					],
 					"text": "Last clip (drag from Live's browser if it could not be placed)"
 				}
@@ -1610,7 +2067,7 @@
 			{
 				"box": {
 					"fontsize": 9.0,
-					"id": "obj-60",
+					"id": "obj-78",
 					"lines": 2,
 					"maxclass": "textedit",
 					"numinlets": 1,
@@ -1630,9 +2087,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						312.0,
-						106.0,
-						296.0,
-						34.0
+						127.0,
+						384.0,
+						22.0
 					],
 					"readonly": 1,
 					"varname": "path",
@@ -1641,6 +2098,18 @@
 			}
 		],
 		"lines": [
+			{
+				"patchline": {
+					"source": [
+						"obj-9",
+						0
+					],
+					"destination": [
+						"obj-10",
+						0
+					]
+				}
+			},
 			{
 				"patchline": {
 					"source": [
@@ -1656,12 +2125,120 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-8",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-1",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-1",
+						1
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-3",
+						0
+					],
+					"destination": [
+						"obj-4",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-4",
+						0
+					],
+					"destination": [
+						"obj-1",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-11",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-12",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						10
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						11
+					],
+					"destination": [
+						"obj-3",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						12
+					],
+					"destination": [
 						"obj-5",
 						0
-					],
-					"destination": [
-						"obj-6",
-						0
 					]
 				}
 			},
@@ -1669,106 +2246,10 @@
 				"patchline": {
 					"source": [
 						"obj-6",
-						0
-					],
-					"destination": [
-						"obj-1",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-1",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-1",
-						1
-					],
-					"destination": [
-						"obj-4",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-3",
-						0
-					],
-					"destination": [
-						"obj-1",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-4",
-						6
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-4",
-						7
-					],
-					"destination": [
-						"obj-3",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-10",
-						0
+						9
 					],
 					"destination": [
 						"obj-11",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-11",
-						0
-					],
-					"destination": [
-						"obj-1",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-13",
-						0
-					],
-					"destination": [
-						"obj-14",
 						0
 					]
 				}
@@ -1780,6 +2261,18 @@
 						0
 					],
 					"destination": [
+						"obj-15",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-15",
+						0
+					],
+					"destination": [
 						"obj-1",
 						0
 					]
@@ -1788,23 +2281,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-16",
-						0
-					],
-					"destination": [
-						"obj-17",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-17",
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-18",
 						0
 					]
 				}
@@ -1816,7 +2297,7 @@
 						0
 					],
 					"destination": [
-						"obj-19",
+						"obj-1",
 						0
 					]
 				}
@@ -1824,11 +2305,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-19",
+						"obj-20",
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-21",
 						0
 					]
 				}
@@ -1840,7 +2321,7 @@
 						0
 					],
 					"destination": [
-						"obj-22",
+						"obj-1",
 						0
 					]
 				}
@@ -1852,7 +2333,7 @@
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-23",
 						0
 					]
 				}
@@ -1864,7 +2345,7 @@
 						0
 					],
 					"destination": [
-						"obj-24",
+						"obj-1",
 						0
 					]
 				}
@@ -1872,11 +2353,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-24",
+						"obj-25",
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-26",
 						0
 					]
 				}
@@ -1885,18 +2366,6 @@
 				"patchline": {
 					"source": [
 						"obj-26",
-						0
-					],
-					"destination": [
-						"obj-1",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-28",
 						0
 					],
 					"destination": [
@@ -1920,6 +2389,18 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-28",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
 						"obj-30",
 						0
 					],
@@ -1932,35 +2413,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
+						"obj-32",
 						0
 					],
 					"destination": [
-						"obj-30",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-25",
-						0
-					],
-					"destination": [
-						"obj-31",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-31",
-						1
-					],
-					"destination": [
-						"obj-10",
+						"obj-1",
 						0
 					]
 				}
@@ -1972,7 +2429,43 @@
 						0
 					],
 					"destination": [
-						"obj-26",
+						"obj-32",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-34",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-33",
+						0
+					],
+					"destination": [
+						"obj-34",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-36",
+						0
+					],
+					"destination": [
+						"obj-1",
 						0
 					]
 				}
@@ -1992,11 +2485,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-36",
+						"obj-29",
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-37",
 						0
 					]
 				}
@@ -2004,11 +2497,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-38",
-						0
+						"obj-37",
+						1
 					],
 					"destination": [
-						"obj-39",
+						"obj-14",
 						0
 					]
 				}
@@ -2016,23 +2509,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-39",
+						"obj-37",
 						0
 					],
 					"destination": [
-						"obj-1",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-40",
-						0
-					],
-					"destination": [
-						"obj-41",
+						"obj-30",
 						0
 					]
 				}
@@ -2044,6 +2525,18 @@
 						0
 					],
 					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-42",
+						0
+					],
+					"destination": [
 						"obj-1",
 						0
 					]
@@ -2052,23 +2545,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-43",
-						0
-					],
-					"destination": [
-						"obj-44",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-44",
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-45",
 						0
 					]
 				}
@@ -2080,18 +2561,6 @@
 						0
 					],
 					"destination": [
-						"obj-46",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-46",
-						0
-					],
-					"destination": [
 						"obj-1",
 						0
 					]
@@ -2100,11 +2569,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-47",
+						"obj-46",
 						0
 					],
 					"destination": [
-						"obj-48",
+						"obj-47",
 						0
 					]
 				}
@@ -2112,7 +2581,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-48",
+						"obj-47",
 						0
 					],
 					"destination": [
@@ -2148,11 +2617,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-52",
+						"obj-51",
 						0
 					],
 					"destination": [
-						"obj-53",
+						"obj-52",
 						0
 					]
 				}
@@ -2160,11 +2629,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-53",
+						"obj-52",
 						0
 					],
 					"destination": [
 						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-54",
+						0
+					],
+					"destination": [
+						"obj-55",
 						0
 					]
 				}
@@ -2176,7 +2657,7 @@
 						0
 					],
 					"destination": [
-						"obj-56",
+						"obj-1",
 						0
 					]
 				}
@@ -2188,7 +2669,7 @@
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-57",
 						0
 					]
 				}
@@ -2200,7 +2681,7 @@
 						0
 					],
 					"destination": [
-						"obj-58",
+						"obj-1",
 						0
 					]
 				}
@@ -2208,7 +2689,19 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-58",
+						"obj-59",
+						0
+					],
+					"destination": [
+						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-60",
 						0
 					],
 					"destination": [
@@ -2220,11 +2713,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-4",
+						"obj-61",
 						0
 					],
 					"destination": [
-						"obj-33",
+						"obj-62",
 						0
 					]
 				}
@@ -2232,11 +2725,155 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-4",
+						"obj-62",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-65",
+						0
+					],
+					"destination": [
+						"obj-66",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-66",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-67",
+						0
+					],
+					"destination": [
+						"obj-68",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-68",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-70",
+						0
+					],
+					"destination": [
+						"obj-71",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-71",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-72",
+						0
+					],
+					"destination": [
+						"obj-73",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-73",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-75",
+						0
+					],
+					"destination": [
+						"obj-76",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-76",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						0
+					],
+					"destination": [
+						"obj-39",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
 						1
 					],
 					"destination": [
-						"obj-32",
+						"obj-38",
 						0
 					]
 				}
@@ -2244,11 +2881,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-4",
+						"obj-6",
 						2
 					],
 					"destination": [
-						"obj-60",
+						"obj-78",
 						0
 					]
 				}
@@ -2256,11 +2893,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-4",
+						"obj-6",
 						3
 					],
 					"destination": [
-						"obj-23",
+						"obj-27",
 						0
 					]
 				}
@@ -2268,11 +2905,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-4",
+						"obj-6",
 						4
 					],
 					"destination": [
-						"obj-16",
+						"obj-20",
 						0
 					]
 				}
@@ -2280,11 +2917,47 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-4",
+						"obj-6",
 						5
 					],
 					"destination": [
-						"obj-43",
+						"obj-75",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						6
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						7
+					],
+					"destination": [
+						"obj-51",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-6",
+						8
+					],
+					"destination": [
+						"obj-14",
 						0
 					]
 				}
@@ -2292,17 +2965,11 @@
 		],
 		"dependency_cache": [
 			{
-				"name": "jasco_device.js",
+				"name": "jasco.js",
 				"bootpath": ".",
 				"patcherrelativepath": ".",
 				"type": "TEXT",
 				"implicit": 1
-			},
-			{
-				"name": "jasco_core.js",
-				"bootpath": ".",
-				"patcherrelativepath": ".",
-				"type": "TEXT"
 			}
 		]
 	}

@@ -1,13 +1,17 @@
-// jasco_device.js: Max glue for the JASCO device ([js jasco_device.js]).
+// jasco_device.js: Max glue for the JASCO device.
 //
-// ES5 for Max 8's classic [js] object (runs unchanged in Max 9's [v8]).
-// All logic lives in jasco_core.js; this file only connects it to Max:
+// ES5 for Max 8's classic [js] object (runs unchanged in Max 9's [v8]). This
+// file is the last part of jasco.js, the one bundle the device's [js] loads
+// (make_patcher.py writes it: the tables and jasco_core.js, then this file),
+// so freezing the device embeds everything. All logic lives in jasco_core.js;
+// this file only connects it to Max:
 //   inlet 0  <- settings and commands from the UI: "prompt ...", "steps 16",
-//               "generate", "cancel", "refresh", "init" (from live.thisdevice) ...
-//   inlet 1  <- OSC replies from [udpreceive <reply_port>] ("/jasco/done job path ...")
-//   outlet 0 -> OSC messages to [udpsend 127.0.0.1 <bridge_port>] (address first)
-//   outlet 1 -> display messages for [route status progress path target_tracks
-//               drums_tracks seed udpsend udpreceive]
+//               "generate", "cancel", "refresh", "recall", "init" (from
+//               live.thisdevice), "state ..." (the saved state, from [pattr])
+//   inlet 1  <- OSC replies from [udpreceive] through [deferlow] (in order,
+//               on the main thread)
+//   outlet 0 -> OSC messages to [udpsend 127.0.0.1 <port>] (address first)
+//   outlet 1 -> display messages for the patcher's [route]
 // Max's JS cannot open sockets, so UDP goes through [udpsend]/[udpreceive].
 // Note: Max outputs a whole-valued JS number as an int, so a float such as a
 // tempo of 120.0 leaves [udpsend] with type tag i; the bridge accepts ints
@@ -16,12 +20,12 @@
 autowatch = 1;
 inlets = 2;
 outlets = 2;
-setinletassist(0, "settings and commands: prompt, model, steps, ..., generate, cancel, init");
-setinletassist(1, "OSC replies from [udpreceive]");
+setinletassist(0, "settings and commands: prompt, model, steps, ..., generate, cancel, init, state");
+setinletassist(1, "OSC replies from [udpreceive] (through [deferlow])");
 setoutletassist(0, "OSC messages to [udpsend]");
-setoutletassist(1, "display: status, progress, path, track menus, ports");
+setoutletassist(1, "display: status, progress, path, track menus, ports, state");
 
-var jascoCore = require("jasco_core");
+var jascoCore = jascoModules.jasco_core;
 var jascoTicker = null;
 var jascoTracksObserver = null;
 
@@ -70,7 +74,7 @@ function jascoInit() {
         jascoTicker = new Task(function () {
             jascoGuarded("tick", jascoDevice.tick);
         }, this);
-        jascoTicker.interval = 500;
+        jascoTicker.interval = 250;
         jascoTicker.repeat();
     }
 }
@@ -84,6 +88,8 @@ function jascoCommand(name, args) {
         jascoDevice.cancel();
     } else if (name === "refresh") {
         jascoDevice.refreshTracks();
+    } else if (name === "recall") {
+        jascoDevice.recall();
     } else if (name === "hello") {
         jascoDevice.hello();
     } else {

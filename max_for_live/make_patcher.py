@@ -1,19 +1,28 @@
-"""Write ``jasco.maxpat``, the JASCO Max for Live MIDI-effect patcher, from one table.
+"""Write the JASCO Max for Live device: ``jasco.maxpat`` (the MIDI-effect patcher) and
+``jasco.js`` (the one JavaScript file its [js] loads), from the sources and two tables.
 
-    python max_for_live/make_patcher.py          # rewrites max_for_live/jasco.maxpat
+    python max_for_live/make_patcher.py          # rewrites jasco.maxpat and jasco.js
 
 The patcher is generated so that its wiring is declared once and readable here:
 the UI controls (each a Live parameter where it should be saved with the set),
 the [prepend NAME] that turns each into a setting message for [js], the [route]
 that sends the script's display messages back to the UI, [udpsend]/[udpreceive]
-for OSC, live.thisdevice for start-up and the MIDI pass-through a MIDI effect
-needs. ``tests/device/test_patcher.py`` checks the file against this script and
-against the JavaScript.
+(through [deferlow]) for OSC, a [pattr] blob for what is saved with the set but
+is no Live number (prompt, chosen tracks, takes), live.thisdevice for start-up and
+the MIDI pass-through a MIDI effect needs.
+
+Every parameter's range, default and choices come from ``jasco_params.js``
+(generated from core/params.py) and ``jasco_device_params.js`` (the device's own
+settings); types and unit styles follow Max for Live's parameter rule (Live's
+native integers are 0..255: a wider integer is a Float with unit style Int; see
+``live_parameter``). ``tests/device/test_patcher.py`` checks the files against
+this script, the rule and the JavaScript.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,22 +31,44 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "jasco.maxpat"
 
-JS_FILE = "jasco_device.js"
-CORE_FILE = "jasco_core.js"
+BUNDLE = HERE / "jasco.js"
+JS_FILE = BUNDLE.name
+# The bundle: modules (name, file) loaded in this order, then the glue at top level.
+MODULES = tuple((name, name + ".js") for name in (
+    "jasco_params", "jasco_device_params", "jasco_util", "jasco_settings", "jasco_protocol", "jasco_notes",
+    "jasco_place", "jasco_core"))
+GLUE = "jasco_device.js"
 BRIDGE_HOST = "127.0.0.1"
-BRIDGE_PORT = 9000
-REPLY_PORT = 9001
-DEVICE_WIDTH = 612.0
+DEVICE_WIDTH = 700.0
 
 # The js object's display outlet goes through this [route]; order = route outlets.
-ROUTE = ("status", "progress", "path", "target_tracks", "drums_tracks", "seed", "udpsend", "udpreceive")
+ROUTE = ("status", "progress", "path", "target_tracks", "drums_tracks", "take_list", "seed", "lock_seed",
+         "prompt", "state", "udpsend", "udpreceive", "probe")
 
-# Live menus: the items must equal CHOICES in jasco_core.js (the test compares).
-TARGETS = ("session", "arrangement", "folder")
-CHORDS = ("selected clip", "playing clip", "none")
-SOLVERS = ("dopri5", "euler", "midpoint")
-MODELS = ("server default", "tiny", "facebook/jasco-chords-drums-400M", "facebook/jasco-chords-drums-1B",
-          "facebook/jasco-chords-drums-melody-400M", "facebook/jasco-chords-drums-melody-1B")
+# Live parameter types and unit styles (Max for Live's parameter attributes).
+TYPE_FLOAT, TYPE_INT, TYPE_ENUM, TYPE_BLOB = 0, 1, 2, 3
+UNIT_INT, UNIT_FLOAT = 0, 1
+LIVE_INT_RANGE = (0, 255)          # Live's native integer parameters hold 0..255 only
+VISIBLE, STORED_ONLY, HIDDEN = 0, 1, 2
+
+
+def read_table(path: Path) -> dict[str, dict[str, Any]]:
+    """The JSON object of a ``var NAME = {...};`` table file (jasco_params.js and its sibling)."""
+    text = path.read_text(encoding="utf-8")
+    found = re.search(r"^var\s+\w+\s*=\s*", text, flags=re.M)
+    if found is None:
+        raise ValueError(f"{path.name} has no 'var NAME = {{...}}' table")
+    value, _ = json.JSONDecoder().raw_decode(text, found.end())
+    return dict(value)
+
+
+PARAMS = read_table(HERE / "jasco_params.js")
+DEVICE_PARAMS = read_table(HERE / "jasco_device_params.js")
+
+
+def spec(name: str) -> dict[str, Any]:
+    """A setting's table entry: the render parameters first, then the device's own (as jasco_core.js)."""
+    return PARAMS[name] if name in PARAMS else DEVICE_PARAMS[name]
 
 # (maxclass, numinlets, numoutlets, outlettype)
 CLASSES: dict[str, tuple[int, int, list[str]]] = {
@@ -127,27 +158,26 @@ class Patch:
             "tags": "jasco ai music generation osc",
             "boxes": [b.to_json() for b in self.boxes],
             "lines": [{"patchline": {"source": [s, o], "destination": [d, i]}} for s, o, d, i in self.lines],
-            # Files Freeze Device embeds: the [js] file, and the module it require()s
-            # (which Max does not discover by itself).
+            # What Freeze Device embeds: the one script [js] loads (it requires nothing).
             "dependency_cache": [
                 {"name": JS_FILE, "bootpath": ".", "patcherrelativepath": ".", "type": "TEXT", "implicit": 1},
-                {"name": CORE_FILE, "bootpath": ".", "patcherrelativepath": ".", "type": "TEXT"},
             ],
         }}
 
 
 def parameter(longname: str, shortname: str, ptype: int, *, mmin: float = 0.0, mmax: float = 1.0,
-              initial: float | None = None, enum: tuple[str, ...] | None = None, unitstyle: int | None = None,
+              initial: Any = None, enum: tuple[str, ...] | list[str] | None = None, unitstyle: int | None = None,
               invisible: int | None = None) -> dict[str, Any]:
-    """Live parameter attributes (parameter_type: 0 float, 1 int, 2 enum; parameter_invisible:
+    """Live parameter attributes (parameter_type: 0 float, 1 int, 2 enum, 3 blob; parameter_invisible:
     0 automated and stored, 1 stored only, 2 hidden)."""
     valueof: dict[str, Any] = {
         "parameter_longname": longname,
         "parameter_shortname": shortname,
         "parameter_type": ptype,
-        "parameter_mmin": mmin,
-        "parameter_mmax": mmax,
     }
+    if ptype != TYPE_BLOB:
+        valueof["parameter_mmin"] = mmin
+        valueof["parameter_mmax"] = mmax
     if enum is not None:
         valueof["parameter_enum"] = list(enum)
         valueof["parameter_mmax"] = len(enum) - 1
@@ -161,26 +191,64 @@ def parameter(longname: str, shortname: str, ptype: int, *, mmin: float = 0.0, m
     return {"parameter_enable": 1, "saved_attribute_attributes": {"valueof": valueof}}
 
 
+def live_parameter(table_name: str, longname: str, shortname: str, *, invisible: int | None = None) -> dict[str, Any]:
+    """The Live parameter of a table entry. Max for Live's parameter reference: Live's native
+    integer representation is limited to 0..255, so an integer parameter whose range leaves it is
+    a Float with unit style Int; a list of choices is an Enum."""
+    entry = spec(table_name)
+    if entry["choices"]:
+        return parameter(longname, shortname, TYPE_ENUM, enum=entry["choices"],
+                         initial=entry["choices"].index(entry["default"]), invisible=invisible)
+    if entry["type"] == "bool":
+        return parameter(longname, shortname, TYPE_INT, mmin=0, mmax=1, initial=int(bool(entry["default"])),
+                         unitstyle=UNIT_INT, invisible=invisible)
+    low, high, default = entry["lo"], entry["hi"], entry["default"]
+    if entry["type"] == "float":
+        return parameter(longname, shortname, TYPE_FLOAT, mmin=float(low), mmax=float(high), initial=float(default),
+                         unitstyle=UNIT_FLOAT, invisible=invisible)
+    if LIVE_INT_RANGE[0] <= low and high <= LIVE_INT_RANGE[1]:
+        return parameter(longname, shortname, TYPE_INT, mmin=low, mmax=high, initial=default, unitstyle=UNIT_INT,
+                         invisible=invisible)
+    return parameter(longname, shortname, TYPE_FLOAT, mmin=float(low), mmax=float(high), initial=float(default),
+                     unitstyle=UNIT_INT, invisible=invisible)
+
+
 def build() -> Patch:
     p = Patch()
 
     # --- engine room (patching view only) --------------------------------------
     js = p.obj(f"js {JS_FILE}", (420.0, 520.0), 2, 2, varname="jasco_js")
-    send = p.obj(f"udpsend {BRIDGE_HOST} {BRIDGE_PORT}", (420.0, 640.0), 1, 0, [], varname="jasco_udpsend")
-    recv = p.obj(f"udpreceive {REPLY_PORT}", (700.0, 440.0), 1, 1, varname="jasco_udpreceive")
+    send = p.obj(f"udpsend {BRIDGE_HOST} {spec('port')['default']}", (420.0, 640.0), 1, 0, [],
+                 varname="jasco_udpsend")
+    recv = p.obj(f"udpreceive {spec('reply_port')['default']}", (700.0, 400.0), 1, 1, varname="jasco_udpreceive")
+    # [udpreceive] outputs on the scheduler thread; [deferlow] queues each reply at the tail of
+    # the main thread's queue, so [js] handles them there, in the order they arrived.
+    defer = p.obj("deferlow", (700.0, 440.0), 1, 1, varname="jasco_deferlow")
+    # the device sends a probe to its own reply port: it comes back only if this device owns the port
+    probe = p.obj(f"udpsend {BRIDGE_HOST} {spec('reply_port')['default']}", (700.0, 640.0), 1, 0, [],
+                  varname="jasco_probe")
     route = p.obj("route " + " ".join(ROUTE), (560.0, 580.0), 2, len(ROUTE) + 1, varname="jasco_route")
     thisdevice = p.obj("live.thisdevice", (20.0, 20.0), 1, 3, ["bang", "int", "int"])
     init = p.add("message", (20.0, 50.0, 34.0, 22.0), text="init")
     midiin = p.obj("midiin", (900.0, 20.0), 1, 1, ["int"])
     midiout = p.obj("midiout", (900.0, 60.0), 1, 0, [])
+    # what is saved with the set and presets but is no Live number: a blob parameter
+    state = p.obj("pattr jasco_state", (900.0, 440.0), 1, 3, ["", "", ""], varname="jasco_state",
+                  **parameter("JASCO state", "State", TYPE_BLOB, invisible=STORED_ONLY))
+    state_in = p.obj("prepend state", (900.0, 480.0), 1, 1)
     p.connect(midiin, 0, midiout, 0)                 # a MIDI effect passes MIDI through
     p.connect(thisdevice, 0, init, 0)
     p.connect(init, 0, js, 0)
     p.connect(js, 0, send, 0)
     p.connect(js, 1, route, 0)
-    p.connect(recv, 0, js, 1)
+    p.connect(recv, 0, defer, 0)
+    p.connect(defer, 0, js, 1)
+    p.connect(state, 0, state_in, 0)
+    p.connect(state_in, 0, js, 0)
     p.connect(route, ROUTE.index("udpsend"), send, 0)
     p.connect(route, ROUTE.index("udpreceive"), recv, 0)
+    p.connect(route, ROUTE.index("probe"), probe, 0)
+    p.connect(route, ROUTE.index("state"), state, 0)
 
     def labelled(text: str, present: tuple[float, float, float, float]) -> None:
         p.add("comment", (present[0] + 700.0, present[1] + 700.0, present[2], present[3]), text=text,
@@ -196,10 +264,18 @@ def build() -> Patch:
         return box
 
     def number(name: str, longname: str, shortname: str, rect: tuple[float, float, float, float],
-               present: tuple[float, float, float, float], low: float, high: float, initial: float) -> str:
-        """An int live.numbox (a Live parameter, saved with the set)."""
-        return control("live.numbox", name, rect, present,
-                       **parameter(longname, shortname, 1, mmin=low, mmax=high, initial=initial, unitstyle=0))
+               present: tuple[float, float, float, float], **kw: Any) -> str:
+        """A live.numbox for the table entry ``name`` (a Live parameter, saved with the set)."""
+        return control("live.numbox", name, rect, present, **live_parameter(name, longname, shortname, **kw))
+
+    def toggle(name: str, longname: str, shortname: str, rect: tuple[float, float, float, float],
+               present: tuple[float, float, float, float]) -> str:
+        return control("live.toggle", name, rect, present, **live_parameter(name, longname, shortname))
+
+    def menu(name: str, table_name: str, rect: tuple[float, float, float, float],
+             present: tuple[float, float, float, float]) -> str:
+        return control("live.menu", name, rect, present,
+                       **live_parameter(table_name, name.capitalize(), name.capitalize()))
 
     def button(name: str, label: str, rect: tuple[float, float, float, float],
                present: tuple[float, float, float, float]) -> tuple[str, str]:
@@ -207,7 +283,8 @@ def build() -> Patch:
         (parameter_invisible 2): not automatable and not stored, so neither automation nor
         loading a set presses it."""
         box = p.add("live.text", rect, varname=name, present=present, text=label, mode=0,
-                    **parameter(name.capitalize(), name.capitalize(), 2, enum=("val1", "val2"), invisible=2))
+                    **parameter(name.capitalize(), name.capitalize(), TYPE_ENUM, enum=("val1", "val2"),
+                                invisible=HIDDEN))
         message = p.add("message", (rect[0], rect[1] + 80.0, 60.0, 22.0), text=name)
         p.connect(message, 0, js, 0)
         return box, message
@@ -220,23 +297,23 @@ def build() -> Patch:
                      hint="Describe the music: 'warm lofi piano with vinyl crackle'. Return or Generate sends it.")
 
     labelled("Chords", (4.0, 60.0, 46.0, 18.0))
-    control("live.menu", "chords", (340.0, 120.0, 100.0, 15.0), (52.0, 61.0, 100.0, 15.0),
-            **parameter("Chords", "Chords", 2, enum=CHORDS, initial=0))
+    menu("chords", "chords", (340.0, 120.0, 100.0, 15.0), (52.0, 61.0, 100.0, 15.0))
 
     labelled("Drums", (4.0, 80.0, 46.0, 18.0))
     drums_track = control("umenu", "drums_track", (460.0, 120.0, 100.0, 22.0), (52.0, 79.0, 100.0, 18.0),
                           items=["none"], fontsize=10.0)
-    number("drums_scene", "Drums scene", "Scene", (580.0, 120.0, 40.0, 15.0), (156.0, 80.0, 36.0, 15.0), 1, 999, 1)
+    number("drums_scene", "Drums scene", "Scene", (580.0, 120.0, 40.0, 15.0), (156.0, 80.0, 36.0, 15.0))
 
     labelled("Target", (4.0, 100.0, 46.0, 18.0))
-    control("live.menu", "target", (20.0, 220.0, 90.0, 15.0), (52.0, 101.0, 80.0, 15.0),
-            **parameter("Target", "Target", 2, enum=TARGETS, initial=0))
+    menu("target", "target", (20.0, 220.0, 90.0, 15.0), (52.0, 101.0, 80.0, 15.0))
     target_track = control("umenu", "target_track", (140.0, 220.0, 120.0, 22.0), (136.0, 99.0, 110.0, 18.0),
                            fontsize=10.0)
 
     generate, gen_msg = button("generate", "Generate", (20.0, 320.0, 80.0, 20.0), (4.0, 122.0, 80.0, 18.0))
     for name, label, rect, present in (("cancel", "Cancel", (120.0, 320.0, 60.0, 20.0), (88.0, 122.0, 60.0, 18.0)),
-                                       ("refresh", "Tracks", (200.0, 320.0, 60.0, 20.0), (152.0, 122.0, 56.0, 18.0))):
+                                       ("refresh", "Tracks", (200.0, 320.0, 60.0, 20.0), (152.0, 122.0, 56.0, 18.0)),
+                                       ("recall", "Lock seed", (280.0, 320.0, 64.0, 20.0),
+                                        (632.0, 91.0, 64.0, 18.0))):
         box, message = button(name, label, rect, present)
         p.connect(box, 0, message, 0)
     # Generate: first make the textedit output what is typed ([t b b] fires right to left), then "generate"
@@ -247,47 +324,53 @@ def build() -> Patch:
 
     progress = p.add("slider", (20.0, 700.0, 300.0, 10.0), varname="progress", present=(4.0, 144.0, 300.0, 6.0),
                      size=101.0, ignoreclick=1, orientation=1, thickness=100.0)
-    status = p.add("textedit", (20.0, 740.0, 600.0, 18.0), varname="status", present=(4.0, 152.0, 604.0, 15.0),
-                   readonly=1, lines=1, fontsize=9.0)
+    status = p.add("textedit", (20.0, 740.0, 600.0, 18.0), varname="status",
+                   present=(4.0, 152.0, DEVICE_WIDTH - 8.0, 15.0), readonly=1, lines=1, fontsize=9.0)
 
-    # --- right column: model and sampling parameters, ports, last clip -------------
+    # --- right column: model and sampling parameters, takes, ports, last clip -------------
     labelled("Model", (312.0, 2.0, 40.0, 18.0))
-    control("live.menu", "model", (20.0, 460.0, 180.0, 15.0), (352.0, 3.0, 200.0, 15.0),
-            **parameter("Model", "Model", 2, enum=MODELS, initial=0))
+    menu("model", "model_menu", (20.0, 460.0, 180.0, 15.0), (352.0, 3.0, 200.0, 15.0))
 
     labelled("Solver", (312.0, 20.0, 40.0, 18.0))
-    control("live.menu", "solver", (220.0, 460.0, 70.0, 15.0), (352.0, 21.0, 70.0, 15.0),
-            **parameter("Solver", "Solver", 2, enum=SOLVERS, initial=0))
-    number("steps", "Steps", "Steps", (300.0, 460.0, 40.0, 15.0), (426.0, 21.0, 40.0, 15.0), 1, 200, 16)
+    menu("solver", "solver", (220.0, 460.0, 70.0, 15.0), (352.0, 21.0, 70.0, 15.0))
+    number("steps", "Steps", "Steps", (300.0, 460.0, 40.0, 15.0), (426.0, 21.0, 40.0, 15.0))
     labelled("Seed", (470.0, 20.0, 30.0, 18.0))
-    seed = number("seed", "Seed", "Seed", (360.0, 460.0, 60.0, 15.0), (500.0, 21.0, 60.0, 15.0), 0, 999999, 0)
-    control("live.toggle", "random_seed", (430.0, 460.0, 15.0, 15.0), (564.0, 21.0, 15.0, 15.0),
-            **parameter("Random seed", "Rnd", 2, enum=("off", "on"), initial=1))
+    seed = number("seed", "Seed", "Seed", (360.0, 460.0, 70.0, 15.0), (500.0, 21.0, 70.0, 15.0))
+    lock = toggle("lock_seed", "Lock seed", "Lock", (440.0, 460.0, 15.0, 15.0), (574.0, 21.0, 15.0, 15.0))
+    labelled("Lock", (592.0, 20.0, 30.0, 18.0))
 
     control("live.dial", "cfg_all", (20.0, 600.0, 44.0, 48.0), (312.0, 40.0, 44.0, 48.0),
-            **parameter("CFG all", "CFG", 0, mmin=0.0, mmax=20.0, initial=5.0, unitstyle=1))
+            **live_parameter("cfg_all", "CFG all", "CFG"))
     control("live.dial", "cfg_txt", (80.0, 600.0, 44.0, 48.0), (360.0, 40.0, 44.0, 48.0),
-            **parameter("CFG text", "CFG txt", 0, mmin=0.0, mmax=20.0, initial=0.0, unitstyle=1))
+            **live_parameter("cfg_txt", "CFG text", "CFG txt"))
     labelled("Bars (0 = clip)", (410.0, 40.0, 80.0, 18.0))
-    number("bars", "Bars", "Bars", (140.0, 600.0, 40.0, 15.0), (410.0, 58.0, 40.0, 15.0), 0, 64, 0)
+    number("bars", "Bars", "Bars", (140.0, 600.0, 40.0, 15.0), (410.0, 58.0, 40.0, 15.0))
+    toggle("loop", "Loop", "Loop", (190.0, 600.0, 15.0, 15.0), (456.0, 58.0, 15.0, 15.0))
+    labelled("Loop", (474.0, 59.0, 30.0, 14.0))
 
-    labelled("Bridge / reply port", (494.0, 40.0, 110.0, 18.0))
-    number("bridge_port", "Bridge port", "Port", (200.0, 600.0, 50.0, 15.0), (494.0, 58.0, 52.0, 15.0),
-           1, 65535, BRIDGE_PORT)
-    number("reply_port", "Reply port", "Reply", (260.0, 600.0, 50.0, 15.0), (550.0, 58.0, 52.0, 15.0),
-           1, 65535, REPLY_PORT)
+    # Ports: stored with the set, never automated (a port that moves mid-song loses the bridge)
+    labelled("Bridge / reply port", (510.0, 40.0, 110.0, 18.0))
+    number("port", "Bridge port", "Port", (200.0, 640.0, 50.0, 15.0), (510.0, 58.0, 52.0, 15.0),
+           invisible=STORED_ONLY)
+    number("reply_port", "Reply port", "Reply", (260.0, 640.0, 50.0, 15.0), (566.0, 58.0, 52.0, 15.0),
+           invisible=STORED_ONLY)
 
-    labelled("Last clip (drag from Live's browser if it could not be placed)", (312.0, 90.0, 296.0, 16.0))
-    path = p.add("textedit", (340.0, 700.0, 280.0, 30.0), varname="path", present=(312.0, 106.0, 296.0, 34.0),
+    labelled("Takes", (312.0, 92.0, 36.0, 16.0))
+    number("takes", "Takes", "Takes", (340.0, 640.0, 30.0, 15.0), (350.0, 92.0, 30.0, 15.0))
+    toggle("replace_last", "Replace last take", "Replace", (380.0, 640.0, 15.0, 15.0), (386.0, 92.0, 15.0, 15.0))
+    labelled("Replace last", (404.0, 91.0, 70.0, 16.0))
+    takes_menu = control("umenu", "take_choice", (420.0, 640.0, 150.0, 22.0), (478.0, 90.0, 150.0, 18.0),
+                         fontsize=9.0)
+
+    labelled("Last clip (drag from Live's browser if it could not be placed)", (312.0, 112.0, 300.0, 14.0))
+    path = p.add("textedit", (340.0, 700.0, 280.0, 30.0), varname="path", present=(312.0, 127.0, 384.0, 22.0),
                  readonly=1, lines=2, wordwrap=1, fontsize=9.0)
 
     # --- display outlet of the script -> UI ------------------------------------------
-    p.connect(route, ROUTE.index("status"), status, 0)
-    p.connect(route, ROUTE.index("progress"), progress, 0)
-    p.connect(route, ROUTE.index("path"), path, 0)
-    p.connect(route, ROUTE.index("target_tracks"), target_track, 0)
-    p.connect(route, ROUTE.index("drums_tracks"), drums_track, 0)
-    p.connect(route, ROUTE.index("seed"), seed, 0)
+    for selector, dest in (("status", status), ("progress", progress), ("path", path),
+                           ("target_tracks", target_track), ("drums_tracks", drums_track),
+                           ("take_list", takes_menu), ("seed", seed), ("lock_seed", lock), ("prompt", prompt)):
+        p.connect(route, ROUTE.index(selector), dest, 0)
     return p
 
 
@@ -295,9 +378,42 @@ def render() -> str:
     return json.dumps(build().to_json(), indent="\t", ensure_ascii=False) + "\n"
 
 
+def render_bundle() -> str:
+    """jasco.js: each module wrapped as Node would run it (module, exports, require), then the glue."""
+    parts = [
+        "// jasco.js: the one script of the JASCO device's [js] object. Generated by make_patcher.py\n"
+        "// from " + ", ".join(f for _, f in MODULES) + " and " + GLUE + "; do not edit (edit those\n"
+        "// and run python max_for_live/make_patcher.py). ES5, for Max 8's [js] and Max 9's [v8].\n",
+        "var jascoModules = {};\n",
+        "(function () {\n"
+        "    function jascoRequire(name) {\n"
+        "        var key = name.replace(/^\\.\\//, \"\").replace(/\\.js$/, \"\");\n"
+        "        if (!jascoModules.hasOwnProperty(key)) {\n"
+        "            throw new Error(\"jasco.js has no module \" + name);\n"
+        "        }\n"
+        "        return jascoModules[key];\n"
+        "    }\n"
+        "    function load(name, body) {\n"
+        "        var module = {exports: {}};\n"
+        "        body(module, module.exports, jascoRequire);\n"
+        "        jascoModules[name] = module.exports;\n"
+        "    }\n",
+    ]
+    for name, filename in MODULES:
+        source = (HERE / filename).read_text(encoding="utf-8")
+        parts.append(f"    // ---- {filename} ----\n    load(\"{name}\", function (module, exports, require) {{\n")
+        parts.append(source if source.endswith("\n") else source + "\n")
+        parts.append("    });\n")
+    parts.append("})();\n\n")
+    parts.append(f"// ---- {GLUE} ----\n")
+    parts.append((HERE / GLUE).read_text(encoding="utf-8"))
+    return "".join(parts)
+
+
 def main(argv: list[str]) -> int:
     OUTPUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUTPUT}")
+    BUNDLE.write_text(render_bundle(), encoding="utf-8")
+    print(f"wrote {OUTPUT} and {BUNDLE}")
     return 0
 
 

@@ -7,6 +7,7 @@ import random
 from typing import Any
 
 DRUMS_WAV = "/Users/me/Music/Loops/drums 92bpm.wav"
+TWO_BARS_S = 8 * 60 / 96.5          # two 4/4 bars at the sets' 96.5 bpm, in seconds
 
 # A MIDI clip whose loop is beats 4..12 (two 4/4 bars), with notes outside the
 # loop, a muted note, a note crossing the loop end and a fractional velocity.
@@ -50,6 +51,8 @@ def live_set(version: tuple[int, int, int] = (12, 1, 0), notes: list[dict[str, A
         ],
         "selected_clip": [0, 0],
         "device_track": 0,
+        # a rendered file lasts the two bars asked for (Live warps it to the song tempo)
+        "default_file_seconds": TWO_BARS_S,
     }
     spec.update(overrides)
     return spec
@@ -60,11 +63,11 @@ def live_set(version: tuple[int, int, int] = (12, 1, 0), notes: list[dict[str, A
 SETTINGS: list[list[Any]] = [
     ["refresh"],
     ["prompt", "text", "warm lofi piano, vinyl crackle"],      # [textedit @outputmode 1] -> [prepend prompt]
-    ["solver", 1],
+    ["solver", 0],                # euler (the menu lists the table's choices: euler, midpoint, dopri5)
     ["steps", 8],
     ["cfg_all", 4.5],
     ["cfg_txt", 1.5],
-    ["random_seed", 0],
+    ["lock_seed", 1],
     ["seed", 1234],
     ["bars", 0],
     ["model", 1],
@@ -79,7 +82,7 @@ PROMPT = "warm lofi piano, vinyl crackle"
 
 def expected_generate(reply_port: int, notes: list[tuple[int, float, float, int]], *,
                       drums: str | None = DRUMS_WAV, bars: int = 2, loop_length: float = 8.0,
-                      tag: str = "m4l-1") -> list[tuple[str, str, tuple[Any, ...]]]:
+                      takes: tuple[tuple[int, str], ...] = ((1234, "m4l-1"),)) -> list[tuple[str, str, tuple[Any, ...]]]:
     """The exact (address, type tags, values) sequence of one Generate."""
     out: list[tuple[str, str, tuple[Any, ...]]] = [
         ("/jasco/hello", "i", (reply_port,)),
@@ -94,16 +97,18 @@ def expected_generate(reply_port: int, notes: list[tuple[int, float, float, int]
         out.append(("/jasco/notes/loop", "ff", (0.0, loop_length)))
     out += [
         ("/jasco/prompt", "s", (PROMPT,)),
-        ("/jasco/set", "si", ("seed", 1234)),
         ("/jasco/set", "ss", ("solver", "euler")),
         ("/jasco/set", "si", ("steps", 8)),
         ("/jasco/set", "sf", ("cfg_all", 4.5)),
         ("/jasco/set", "sf", ("cfg_txt", 1.5)),
     ]
     out.append(("/jasco/set", "si", ("bars", bars)))
+    out.append(("/jasco/set", "si", ("loop", 0)))
     out.append(("/jasco/set", "ss", ("model", "tiny")))
     out.append(("/jasco/drums", "s", (drums,)) if drums else ("/jasco/drums/clear", "", ()))
-    out.append(("/jasco/generate", "s", (tag,)))
+    for seed, tag in takes:
+        out.append(("/jasco/set", "si", ("seed", seed)))
+        out.append(("/jasco/generate", "s", (tag,)))
     return out
 
 

@@ -46,6 +46,15 @@ def bridge_unavailable(cli_exe: str) -> str | None:
     return None
 
 
+def bridge_knows_loop(cli_exe: str) -> bool:
+    """Whether the bridge accepts ``/jasco/set loop`` (the setting is being added to the bridge;
+    until then it answers the device's ``loop`` with a ``bad_value`` error and renders anyway)."""
+    probe = subprocess.run([sys.executable, "-c", "from bridge.protocol import SETTINGS_BY_NAME as s; "
+                            "print('loop' in s)"], capture_output=True, text=True, timeout=60, check=True,
+                           cwd=Path(cli_exe).parent)
+    return probe.stdout.strip() == "True"
+
+
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -68,7 +77,7 @@ def bridge_server(cli_exe: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     )
     try:
         wait_until_answering(proc, port, tmp_path / "bridge.log")
-        yield {"port": port, "clip_dir": clip_dir, "log": tmp_path / "bridge.log"}
+        yield {"port": port, "clip_dir": clip_dir, "log": tmp_path / "bridge.log", "loop": bridge_knows_loop(cli_exe)}
     finally:
         stop(proc)
         log.close()
@@ -106,7 +115,9 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.slow
-def test_generate_in_live_with_the_real_bridge(bridge_server: dict[str, Any], run_device, tmp_path: Path) -> None:
+def test_two_takes_in_live_with_the_real_bridge(bridge_server: dict[str, Any], run_device, tmp_path: Path) -> None:
+    """One press with Takes 2 and no locked seed: the generated patcher, through a real
+    ``jasco-bridge serve --model tiny``, places two different takes in two free slots."""
     drums = tmp_path / "drum loop.wav"
     rate = 44100
     t = np.arange(int(rate * 2.0)) / rate
@@ -115,31 +126,52 @@ def test_generate_in_live_with_the_real_bridge(bridge_server: dict[str, Any], ru
 
     live = live_set()
     live["tracks"][1]["slots"][0]["file_path"] = str(drums)
-    settings = SETTINGS + [["model", 0], ["steps", 4]]
+    live.pop("default_file_seconds")          # the mock reads each clip's length from its file
+    settings = [s for s in SETTINGS if s[0] not in ("lock_seed", "seed")] + [["model", 0], ["steps", 4], ["takes", 2]]
     out = run_device({"mode": "glue", "live": live, "bridge_port": bridge_server["port"], "settings": settings,
-                      "commands": [["init"], ["generate"]], "wait_terminal": 1,
+                      "commands": [["generate"]], "wait_terminal": 2,
                       "timeout_ms": int(RENDER_TIMEOUT_S * 1000)}, timeout=RENDER_TIMEOUT_S + 30)
     log = bridge_server["log"].read_text()[-3000:]
     assert out["errors"] == [], log
-    assert out["status"][-1].startswith("Done"), (out["status"], log)
+    assert out["live"]["console"] == [], out["live"]["console"]
+    done = [s for s in out["status"] if s.startswith("Done")]
+    assert len(done) == 2, (out["status"], log)
+    errors = [[a["value"] for a in r["args"]] for r in out["replies"] if r["address"] == "/jasco/error"]
+    if not bridge_server["loop"]:
+        # a bridge without the loop setting refuses that one message and renders anyway
+        assert errors and all(e[:2] == ["", "bad_value"] and "loop" in e[2] for e in errors), errors
+        errors = []
+    assert errors == [], errors
     replies = [r["address"] for r in out["replies"]]
-    assert "/jasco/hello" in replies and "/jasco/error" not in replies, out["replies"]
+    assert "/jasco/hello" in replies
     assert replies.index("/jasco/queued") < replies.index("/jasco/started") < replies.index("/jasco/done")
-    clip = out["live"]["tracks"][2]["slots"][1]
-    assert clip is not None and clip["name"] == PROMPT
-    path = Path(clip["file_path"])
-    assert path.is_file() and path.stat().st_size > 0
-    assert path.resolve().parent == bridge_server["clip_dir"].resolve()
-    info = sf.info(path)
-    # two 4/4 bars (the chord clip's loop) at the song's 96.5 bpm
-    assert info.frames > 0 and abs(info.duration - 8 * 60 / 96.5) < 0.01, info.duration
-    # what the bridge rendered is what the device read from Live and the UI
-    sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    assert (sidecar["prompt"], sidecar["tag"], sidecar["bpm"], sidecar["bars"]) == (PROMPT, "m4l-1", 96.5, 2)
-    assert (sidecar["solver"], sidecar["steps"], sidecar["seed"]) == ("euler", 4, 1234)
-    assert sidecar["cfg_all"] == 4.5 and sidecar["cfg_txt"] == 1.5
-    assert Path(sidecar["drums_file"]).resolve() == drums.resolve()
-    # chords recognised from the clip's notes, in beats from its loop start (the note at beat 11
-    # of a loop starting at 4 is at beat 7; the first chord at beat 0 is not silence)
-    starts = {c["start_beat"]: c["label"] for c in sidecar["chords"]}
-    assert 0.0 in starts and starts[0.0] != "N" and 7.0 in starts, sidecar["chords"]
+
+    slots = out["live"]["tracks"][2]["slots"]
+    assert slots[0]["name"] == "old take" and slots[0]["file_path"] == "/tmp/old.wav"      # untouched
+    takes = slots[1:3]
+    assert all(c is not None for c in takes), slots
+    paths = [Path(c["file_path"]) for c in takes]
+    assert paths[0] != paths[1]
+    sidecars = [json.loads(p.with_suffix(".json").read_text(encoding="utf-8")) for p in paths]
+    seeds = [sc["seed"] for sc in sidecars]
+    assert seeds[1] == seeds[0] + 1, seeds                   # one fresh random base per press
+    for k, (clip, path, sidecar) in enumerate(zip(takes, paths, sidecars), start=1):
+        assert clip["name"] == f"{PROMPT} · take {k} · seed {sidecar['seed']}"
+        assert path.is_file() and path.resolve().parent == bridge_server["clip_dir"].resolve()
+        info = sf.info(path)
+        # two 4/4 bars (the chord clip's loop) at the song's 96.5 bpm, looped over those bars
+        assert abs(info.duration - 8 * 60 / 96.5) < 0.01, info.duration
+        assert (clip["looping"], clip["warping"], clip["loop_start"], clip["loop_end"]) == (1, 1, 0, 8.0)
+        # what the bridge rendered is what the device read from Live and the UI
+        assert (sidecar["prompt"], sidecar["tag"], sidecar["bpm"], sidecar["bars"]) == (PROMPT, f"m4l-{k}", 96.5, 2)
+        assert (sidecar["solver"], sidecar["steps"]) == ("euler", 4)
+        assert sidecar["cfg_all"] == 4.5 and sidecar["cfg_txt"] == 1.5
+        assert Path(sidecar["drums_file"]).resolve() == drums.resolve()
+        # chords recognised from the clip's notes, in beats from its loop start
+        starts = {c["start_beat"]: c["label"] for c in sidecar["chords"]}
+        assert 0.0 in starts and starts[0.0] != "N" and 7.0 in starts, sidecar["chords"]
+    audio = [sf.read(p, dtype="float32")[0] for p in paths]
+    assert audio[0].shape == audio[1].shape and not np.array_equal(audio[0], audio[1]), "the two takes are identical"
+    # the takes menu offers both seeds for recall
+    listed = [a[2] for a in out["ui"] if a[:2] == ["take_list", "append"]][-2:]
+    assert listed == [f"#2 seed {seeds[1]} → 'JASCO' slot 3", f"#1 seed {seeds[0]} → 'JASCO' slot 2"]

@@ -197,3 +197,20 @@ def test_time_signature_the_bridge_refuses_is_refused_here(run_device, listener:
     assert out["results"] == ["refused"]
     assert out["status"][-1] == ("Device: the song's time signature 33/8 has more than 32 beats a bar, "
                                  "which jasco-bridge does not accept")
+
+
+def test_a_chord_struck_a_little_early_reaches_the_bridge_at_beat_0(run_device, listener: Listener) -> None:
+    """The loop starts at beat 4; the first chord was played 0.01 beat early and a bass note is
+    held over from beat 2. Live selects notes by start time, so the device asks from the clip
+    start and counts both from the loop start."""
+    notes = [{"pitch": p, "start_time": 3.99, "duration": 2.0, "velocity": 100} for p in (57, 60, 64)]
+    notes += [{"pitch": 33, "start_time": 2.0, "duration": 4.0, "velocity": 80},
+              {"pitch": 53, "start_time": 6.0, "duration": 2.0, "velocity": 100}]
+    out = run_device({"mode": "glue", "live": live_set(notes=notes), "bridge_port": listener.port,
+                      "settings": SETTINGS, "commands": [["generate"]]})
+    assert out["errors"] == [] and out["live"]["console"] == []
+    packets = wait_for(listener, len(out["sent"]))
+    adds = [p for p in packets if p.address == "/jasco/notes/add"]
+    got = [tuple(p.values[i:i + 4]) for p in adds for i in range(0, len(p.values), 4)]
+    assert [(n[0], round(n[1], 4), round(n[2], 4), n[3]) for n in got] == [
+        (33, 0.0, 2.0, 80), (57, 0.0, 1.99, 100), (60, 0.0, 1.99, 100), (64, 0.0, 1.99, 100), (53, 2.0, 2.0, 100)]

@@ -2,149 +2,200 @@
 //
 //   node harness.js SCENARIO.json
 //
-// The scenario names a mock Live set, UI settings, commands, the bridge's UDP
-// port, and when to stop. The device talks real UDP: OSC packets go to
-// scenario.bridge_port, replies are read from a socket this harness binds
-// (its port becomes the device's reply_port, announced with /jasco/hello).
+// The scenario names a mock Live set, UI settings, commands, the bridge's UDP port, and when
+// to stop. The device talks real UDP: OSC packets go to scenario.bridge_port, replies come to
+// the port the device itself chooses (from a free base port the harness finds).
 //
-// mode "core": jasco_core.js driven directly; messages keep their exact OSC
-//   types (i, f, s) as the core declares them.
-// mode "glue": jasco_device.js run in a sandbox that imitates Max's [js]
-//   (outlet, inlet, messagename, arrayfromargs, LiveAPI, Task, post, and a
-//   Max-style require that gives the module only `exports`); outlet 0 atoms
-//   are typed as Max's [udpsend] types them (whole numbers become i).
+// mode "glue": the GENERATED patcher (max_for_live/jasco.maxpat) runs in maxpatch.js with the
+//   generated bundle (jasco.js) in its [js]: settings are user actions on the patcher's controls,
+//   Live parameters are clamped by type and restored at load, replies pass the patcher's
+//   [udpreceive] -> [deferlow] -> [js] path. Outlet 0 atoms are typed as Max's [udpsend] types
+//   them (whole numbers become i). "reload" saves the parameters, deletes the device and loads a
+//   new one from what was saved (as saving and reopening the set does).
+// mode "core": jasco_core.js driven directly; messages keep the exact OSC types the core
+//   declares; replies reach it in arrival order.
 //
-// Prints one JSON object on stdout: sent packets (with sizes), UI output,
-// status history, replies handled and the mock set's snapshot.
+// Prints one JSON object on stdout: sent packets (with sizes), UI output, status history,
+// replies handled and the mock set's snapshot.
 "use strict";
 
 const dgram = require("dgram");
 const fs = require("fs");
 const path = require("path");
-const vm = require("vm");
-const osc = require("./osc");
 const { MockLive } = require("./mock_live");
+const { Scheduler, Network, PatchInstance } = require("./maxpatch");
 
 const DEVICE_DIR = path.resolve(__dirname, "..", "..", "..", "max_for_live");
+const PATCHER = path.join(DEVICE_DIR, "jasco.maxpat");
+const BUNDLE = path.join(DEVICE_DIR, "jasco.js");
+const COMMANDS = new Set(["generate", "cancel", "refresh", "recall"]);
 
-function maxRequire(name) {
-  // Max's require(): the module sees `exports` (no `module`), like Max 8's [js].
-  const file = path.join(DEVICE_DIR, name.endsWith(".js") ? name : name + ".js");
-  const exportsObj = {};
-  vm.runInNewContext(fs.readFileSync(file, "utf8"), { exports: exportsObj }, { filename: file });
-  return exportsObj;
+async function freePort() {
+  const s = dgram.createSocket("udp4");
+  await new Promise((res) => s.bind(0, "127.0.0.1", res));
+  const port = s.address().port;
+  await new Promise((res) => s.close(res));
+  return port;
+}
+
+function lcg(seed) {
+  let x = seed >>> 0;
+  return () => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x / 4294967296; };
 }
 
 async function main() {
   const scenario = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-  const mock = new MockLive(scenario.live);
-  const LiveAPI = mock.liveAPIClass();
-  const result = { sent: [], ui: [], status: [], replies: [], errors: [], results: [] };
-  const sock = dgram.createSocket("udp4");
-  await new Promise((res) => sock.bind(0, "127.0.0.1", res));
-  const replyPort = sock.address().port;
-  const host = "127.0.0.1";
+  const mock = new MockLive({ ...scenario.live, devices: scenario.instances || 1 });
+  const result = { sent: [], ui: [], status: [], replies: [], errors: [], results: [], instances: [] };
+  const scheduler = new Scheduler();
+  const maxConsole = [];                 // what Max itself printed (a port it could not bind)
+  const network = new Network(maxConsole);
   const bridgePort = scenario.bridge_port;
-
-  // Sends go out one after another, in order.
-  let chain = Promise.resolve();
-  function sendPacket(address, args) {
-    const buf = osc.encode(address, args);
-    result.sent.push({ address, args, size: buf.length });
-    chain = chain.then(() => new Promise((res, rej) =>
-      sock.send(buf, bridgePort, host, (err) => (err ? rej(err) : res()))));
-  }
-  function onUi(atoms) {
-    result.ui.push(atoms);
-    if (atoms[0] === "status") result.status.push(atoms.slice(2).join(" "));
-  }
-
-  let device;     // {command(name, args), reply(address, args)}
-  if (scenario.mode === "glue") {
-    const tasks = [];
-    const sandbox = {
-      LiveAPI,
-      post: (s) => process.stderr.write(`[max post] ${s}`),
-      setinletassist: () => {}, setoutletassist: () => {},
-      arrayfromargs: (args) => Array.prototype.slice.call(args),
-      require: maxRequire,
-      Task: class Task {
-        constructor(fn, ctx) { this.fn = fn; this.ctx = ctx; this.interval = 1000; this.timer = null; tasks.push(this); }
-        repeat() { this.timer = setInterval(() => this.fn.call(this.ctx), this.interval); this.timer.unref(); }
-        cancel() { clearInterval(this.timer); }
-      },
-      outlet: (n, atoms) => {
-        atoms = Array.isArray(atoms) ? atoms : [atoms];
-        if (n === 0) sendPacket(String(atoms[0]), osc.maxAtomsToArgs(atoms.slice(1)));
-        else onUi(atoms);
-      },
-      inlet: 0, messagename: "",
-    };
-    const file = path.join(DEVICE_DIR, "jasco_device.js");
-    vm.runInNewContext(fs.readFileSync(file, "utf8"), sandbox, { filename: file });
-    const call = (inlet, name, args) => {
-      sandbox.inlet = inlet;
-      sandbox.messagename = name;
-      sandbox.anything.apply(null, args);
-    };
-    device = {
-      command: (name, args) => call(0, name, args),
-      reply: (address, args) => call(1, address, args),
-      stop: () => sandbox.notifydeleted(),
-    };
-  } else {
-    const core = require(path.join(DEVICE_DIR, "jasco_core.js"));
-    let fakeNow = 0;
-    const d = core.createDevice({
-      live: core.makeLiveAdapter(LiveAPI),
-      send: (m) => sendPacket(m.address, m.args),
-      ui: (...atoms) => onUi(atoms),
-      now: scenario.fake_clock ? () => fakeNow : undefined,
-      random: () => 0.123456,
-      maxBytes: scenario.max_bytes,
-      notesPerPacket: scenario.notes_per_packet,
-    });
-    device = {
-      command: (name, args) => {
-        if (name === "init") d.init();
-        else if (name === "generate") result.results.push(d.generate() ? "sent" : "refused");
-        else if (name === "cancel") d.cancel();
-        else if (name === "refresh") d.refreshTracks();
-        else if (name === "advance_clock") { fakeNow += args[0]; result.results.push(d.tick()); }
-        else d.setting(name, args);
-      },
-      reply: (address, args) => result.results.push(d.handleReply(address, args)),
-      stop: () => {},
-    };
-  }
-
-  // Replies from the bridge (real UDP) go to the device as they arrive.
-  const terminal = new Set(["/jasco/done", "/jasco/error", "/jasco/cancelled"]);
+  const basePort = scenario.reply_port || await freePort();
+  const post = (s) => process.stderr.write(s);
   let terminalSeen = 0;
   let wake = () => {};
-  sock.on("message", (buf) => {
-    let m;
-    try { m = osc.decode(buf); } catch (e) { result.errors.push(`undecodable reply: ${e.message}`); return; }
+  const terminal = new Set(["/jasco/done", "/jasco/error", "/jasco/cancelled"]);
+
+  function onUi(state, atoms) {
+    state.ui.push(atoms);
+    if (atoms[0] === "status") state.status.push(atoms.slice(2).join(" "));
+  }
+
+  // A reply reached the device (in the order the device handles it).
+  function replied(state, m, handle) {
+    if (m.address === "/jasco/probe") { handle(); return; }
     result.replies.push(m);
-    try {
-      device.reply(m.address, m.args.map((a) => a.value));
-    } catch (e) {
-      result.errors.push(`${m.address}: ${e.stack || e}`);
-    }
-    // An error with job "" is about a message, not a job: it ends the wait only when asked to.
+    try { handle(); } catch (e) { result.errors.push(`${m.address}: ${e.stack || e}`); }
     const globalError = m.address === "/jasco/error" && m.args.length && m.args[0].value === "";
     if (terminal.has(m.address) && (!globalError || scenario.global_errors_terminal)) terminalSeen += 1;
     if (scenario.on_reply && scenario.on_reply[m.address]) {
-      for (const [name, ...args] of scenario.on_reply[m.address]) device.command(name, args);
+      for (const [name, ...args] of scenario.on_reply[m.address]) state.command(name, args);
     }
     wake();
-  });
+  }
+
+  const instances = [];
+  if (scenario.mode === "glue") {
+    const patcher = JSON.parse(fs.readFileSync(PATCHER, "utf8")).patcher;
+    const stored0 = { "Bridge port": bridgePort, "Reply port": basePort, ...(scenario.stored || {}) };
+    const makeInstance = (k, stored) => {
+      const state = { ui: [], status: [], stored };
+      const inst = new PatchInstance(patcher, { LiveAPI: mock.liveAPIClass(k), scheduler, network, stored, bundle: BUNDLE,
+        post });
+      // watch what the [route] sends to the display objects, and the replies the [js] handles
+      const js = inst.js();
+      const outlet = js.outlet;
+      js.outlet = (n, atoms) => { if (n === 1) onUi(state, Array.isArray(atoms) ? atoms : [atoms]); outlet(n, atoms); };
+      const anything = js.anything;
+      js.anything = function () {
+        const args = Array.prototype.slice.call(arguments);
+        if (js.inlet === 1) {
+          replied(state, { address: js.messagename, args: args.map((value) => ({ value })) },
+            () => anything.apply(null, args));
+        } else {
+          anything.apply(null, args);
+        }
+      };
+      state.inst = inst;
+      state.command = (name, args) => {
+        if (name === "reload") {
+          const saved = inst.save();
+          inst.unload();
+          result.saved = saved;
+          const next = makeInstance(k, saved);
+          instances[k] = next;
+          next.inst.load();
+          return;
+        }
+        if (name === "init") return;            // live.thisdevice does it at load
+        if (name === "advance_clock") throw new Error("advance_clock needs mode core");
+        if (COMMANDS.has(name)) state.inst.user(name, []);
+        else state.inst.user(name, args);
+      };
+      state.device = () => state.inst.js().jascoDevice;
+      return state;
+    };
+    for (let k = 0; k < (scenario.instances || 1); k++) instances.push(makeInstance(k, { ...stored0 }));
+    for (const st of instances) st.inst.load();
+  } else {
+    const core = require(path.join(DEVICE_DIR, "jasco_core.js"));
+    let fakeNow = 0;
+    const state = { ui: [], status: [] };
+    const sendTo = { host: "127.0.0.1", port: bridgePort };
+    const probe = { host: "127.0.0.1", port: 0 };
+    let holder = null;
+    const d = core.createDevice({
+      live: core.makeLiveAdapter(mock.liveAPIClass(0)),
+      send: (m) => network.send(sendTo.host, sendTo.port, m.address, m.args),
+      ui: (...atoms) => {
+        onUi(state, atoms);
+        const [sel, a, b] = atoms;
+        if (sel === "udpsend") sendTo[a] = b;
+        else if (sel === "udpreceive" && a === "port") {
+          holder = network.listen(holder, b, (m) => scheduler.tail(() =>
+            replied(state, m, () => {
+              const r = d.handleReply(m.address, m.args.map((x) => x.value));
+              if (m.address !== "/jasco/probe") result.results.push(r);
+            })),
+          "udpreceive");
+        } else if (sel === "probe") {
+          if (a === "port") probe.port = b;
+          else network.send(probe.host, probe.port, a, [{ type: "s", value: b }]);
+        }
+      },
+      now: scenario.fake_clock ? () => fakeNow : undefined,
+      random: lcg(scenario.random_seed || 7),
+      maxBytes: scenario.max_bytes,
+      notesPerPacket: scenario.notes_per_packet,
+    });
+    state.command = (name, args) => {
+      if (name === "init") return;               // the harness initialised the device already
+      else if (name === "generate") result.results.push(d.generate() ? "sent" : "refused");
+      else if (name === "cancel") d.cancel();
+      else if (name === "refresh") d.refreshTracks();
+      else if (name === "recall") result.results.push(d.recall());
+      else if (name === "advance_clock") { fakeNow += args[0]; result.results.push(d.tick()); }
+      else d.setting(name, args);
+    };
+    state.device = () => d;
+    state.close = () => network.close(holder);
+    if (!scenario.fake_clock) {
+      const timer = setInterval(() => scheduler.tail(() => d.tick()), 100);
+      timer.unref();
+    }
+    d.setting("port", [bridgePort]);
+    d.setting("reply_port", [basePort]);
+    d.init();
+    instances.push(state);
+  }
+
+  // the device owns a reply port before the test goes on (its probe came back)
+  const portDeadline = Date.now() + 5000;
+  while (instances.some((st) => !st.device().replyPort()) && Date.now() < portDeadline) {
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  for (const st of instances) if (!st.device().replyPort()) result.errors.push("the device found no reply port");
 
   try {
-    device.command("bridge_port", [bridgePort]);
-    device.command("reply_port", [replyPort]);
-    for (const [name, ...args] of scenario.settings || []) device.command(name, args);
-    for (const [name, ...args] of scenario.commands || []) device.command(name, args);
+    for (const st of instances) {
+      for (const [name, ...args] of scenario.settings || []) st.command(name, args);
+    }
+    for (const [name, ...args] of scenario.commands || []) {
+      if (name === "sleep") { await new Promise((res) => setTimeout(res, args[0])); continue; }
+      if (name === "wait_terminal") {
+        const until = Date.now() + (scenario.timeout_ms || 5000);
+        while (terminalSeen < args[0] && Date.now() < until) await new Promise((res) => { wake = res; setTimeout(res, 50); });
+        continue;
+      }
+      for (let k = 0; k < instances.length; k++) {
+        instances[k].command(name, args);
+        if (name === "reload") {
+          const until = Date.now() + 5000;
+          while (!instances[k].device().replyPort() && Date.now() < until) await new Promise((res) => setTimeout(res, 10));
+        }
+      }
+    }
   } catch (e) {
     result.errors.push(`command: ${e.stack || e}`);
   }
@@ -154,14 +205,26 @@ async function main() {
   while (terminalSeen < want && Date.now() < deadline) {
     await new Promise((res) => { wake = res; setTimeout(res, 50); });
   }
-  await chain;
+  await network.ready();
   if (terminalSeen < want) result.errors.push(`timed out waiting for ${want} done/error/cancelled replies`);
   if (scenario.linger_ms) await new Promise((res) => setTimeout(res, scenario.linger_ms));
-  device.stop();
-  result.reply_port = replyPort;
+  await new Promise((res) => setImmediate(res));
+  result.sent = network.sent.filter((s) => s.port === bridgePort)
+    .map((s) => ({ address: s.address, args: s.args, size: s.size }));
+  for (const st of instances) {
+    result.instances.push({ ui: st.ui, status: st.status, reply_port: st.device().replyPort(),
+      display: st.inst ? st.inst.ui : [] });
+    if (st.inst) st.inst.unload();
+    if (st.close) st.close();
+  }
+  result.ui = instances[0].ui;
+  result.status = instances[0].status;
+  result.reply_port = instances[0].device().replyPort();
+  result.base_port = basePort;
   result.live = mock.snapshot();
-  sock.close();
-  process.stdout.write(JSON.stringify(result) + "\n");
+  result.max_console = maxConsole;
+  await network.shutdown();
+  process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0));
 }
 
 main().catch((e) => {

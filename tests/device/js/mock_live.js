@@ -1,58 +1,107 @@
 // A mock of Max's LiveAPI over a small Live Object Model (LOM), for the device tests.
 //
-// Modelled on the documented LOM (Live 11/12): Song (tempo, signature_numerator,
-// signature_denominator, current_song_time, tracks, view, create_scene), Song.View
-// (detail_clip, selected_track), Track (name, has_audio_input, has_midi_input,
-// is_foldable, is_frozen, playing_slot_index, clip_slots, arrangement_clips,
-// create_audio_clip(path, position) from 12.0.5), ClipSlot (has_clip, clip,
-// create_audio_clip(path) from 12.0.5), Clip (name, is_midi_clip, is_audio_clip,
-// loop_start, loop_end, start_time, file_path, get_notes_extended -> JSON string
-// from Live 11), Application (get_major/minor/bugfix_version), this_device
-// (canonical_parent). Return values follow Max's LiveAPI: arrays of atoms,
-// ["id", n] for objects, ["id", a, "id", b] for lists, "0" as the id of nothing.
-// Calling a function the object (or the Live version) lacks throws, so misuse
-// shows up in tests instead of passing silently.
+// Modelled on the documented LOM (Live 11/12, https://docs.cycling74.com/apiref/lom/ :
+// song, track, clipslot, clip): Song (tempo, signature_numerator, signature_denominator,
+// current_song_time, is_playing, tracks, view, create_scene), Song.View (detail_clip),
+// Track (name, has_audio_input, has_midi_input, is_foldable, is_frozen, playing_slot_index,
+// clip_slots, arrangement_clips, create_audio_clip(path, start) from 12.0.5, delete_clip),
+// ClipSlot (has_clip, clip, create_audio_clip(path) from 12.0.5, delete_clip), Clip (name,
+// is_midi_clip, is_audio_clip, loop_start, loop_end, looping, warping, start_time, end_time,
+// file_path, get_notes_extended -> JSON string from Live 11), Application
+// (get_major/minor/bugfix_version), this_device (canonical_parent).
+//
+// What real Live does and a naive mock would not, so that the device's defects show:
+// - Live prints its errors to the Max console and goes on: a call Live refuses (a full clip
+//   slot, a MIDI track, a missing function or property) is recorded in `console` and returns
+//   nothing; it never throws into the script.
+// - get_notes_extended(from_pitch, pitch_span, from_time, time_span) selects notes by START
+//   time only: a note that starts before from_time is not returned, however long it sounds.
+// - Track.create_audio_clip(path, start) replaces whatever it overlaps in the arrangement
+//   (clips inside the new span are removed, clips reaching into it are cut).
+// - Live parameters are clamped by type (liveParameterValue): Live's native integer
+//   parameter holds 0..255 only (Max for Live parameter reference,
+//   https://docs.cycling74.com/max5/refpages/m4l-ref/parameters.html).
+// Return values follow Max's LiveAPI: arrays of atoms, ["id", n] for objects,
+// ["id", a, "id", b] for lists, "0" as the id of nothing.
 "use strict";
+
+const fs = require("fs");
 
 // Properties that hold other LOM objects (lists or single references).
 const CHILDREN = new Set(["tracks", "clip_slots", "arrangement_clips", "clip", "detail_clip", "canonical_parent"]);
+const MAX_ARRANGEMENT_BEAT = 1576800;
 
 function versionAtLeast(v, min) {
   for (let i = 0; i < 3; i++) if (v[i] !== min[i]) return v[i] > min[i];
   return true;
 }
 
+// Seconds of audio in a WAV file (its header), or null.
+function wavSeconds(path) {
+  let buf;
+  try { buf = fs.readFileSync(path); } catch (e) { return null; }
+  if (buf.length < 12 || buf.toString("ascii", 0, 4) !== "RIFF" || buf.toString("ascii", 8, 12) !== "WAVE") return null;
+  let off = 12, byteRate = 0;
+  while (off + 8 <= buf.length) {
+    const id = buf.toString("ascii", off, off + 4), size = buf.readUInt32LE(off + 4);
+    if (id === "fmt ") byteRate = buf.readUInt32LE(off + 16);
+    if (id === "data" && byteRate) return size / byteRate;
+    off += 8 + size + (size % 2);
+  }
+  return null;
+}
+
+// The value a Live parameter takes when set to v (valueof = the box's saved parameter attributes).
+// Type 0 Float: clamped to [mmin, mmax]; 1 Int: whole, and Live's native integer range 0..255 on
+// top of [mmin, mmax]; 2 Enum: an index into parameter_enum; 3 Blob: anything, stored as given.
+function liveParameterValue(valueof, v) {
+  const type = valueof.parameter_type ?? 0;
+  if (type === 3) return v;
+  let x = Number(Array.isArray(v) ? v[0] : v);
+  if (!Number.isFinite(x)) x = 0;
+  const lo = valueof.parameter_mmin ?? 0;
+  const hi = type === 2 ? (valueof.parameter_enum || []).length - 1 : (valueof.parameter_mmax ?? 1);
+  if (type === 1) return Math.max(Math.max(lo, 0), Math.min(Math.min(hi, 255), Math.round(x)));
+  if (type === 2) return Math.max(0, Math.min(hi, Math.round(x)));
+  x = Math.max(lo, Math.min(hi, x));
+  return valueof.parameter_unitstyle === 0 ? Math.round(x) : x;    // unit style Int shows whole numbers
+}
+
 class MockLive {
-  // spec: {version:[12,1,0], tempo, numerator, denominator, current_song_time,
+  // spec: {version:[12,1,0], tempo, numerator, denominator, current_song_time, is_playing,
   //        tracks:[{name, type:"midi"|"audio"|"group", frozen, slots:[clip|null], arrangement:[clip],
-  //                 playing_slot_index}], selected_clip:[track, slot]|null, device_track}
+  //                 playing_slot_index}], selected_clip:[track, slot]|null, device_track, devices,
+  //        file_seconds: {path: seconds}, default_file_seconds}
   // clip: {name, midi:bool, loop_start, loop_end, notes:[{pitch,start_time,duration,velocity,mute}],
-  //        file_path, start_time}
+  //        file_path, start_time, end_time}
   constructor(spec) {
     this.spec = spec;
     this.version = spec.version || [12, 1, 0];
     this.objects = new Map();
     this.nextId = 1;
     this.log = [];        // every mutating call: {op, target, ...}
+    this.console = [];    // what Live printed to the Max console
     this.song = this._obj("Song", {
       tempo: spec.tempo ?? 120,
       signature_numerator: spec.numerator ?? 4,
       signature_denominator: spec.denominator ?? 4,
       current_song_time: spec.current_song_time ?? 0,
+      is_playing: spec.is_playing ? 1 : 0,
     });
     this.song.tracks = [];
     this.app = this._obj("Application", {});
     this.songView = this._obj("Song.View", {});
     const sceneCount = Math.max(0, ...(spec.tracks || []).map((t) => (t.slots || []).length));
     for (const t of spec.tracks || []) {
-      const track = this._obj("Track", {
-        name: t.name,
+      const props = {
         has_audio_input: t.type === "audio" ? 1 : 0,
         has_midi_input: t.type === "midi" ? 1 : 0,
         is_foldable: t.type === "group" ? 1 : 0,
         is_frozen: t.frozen ? 1 : 0,
         playing_slot_index: t.playing_slot_index ?? -1,
-      });
+      };
+      if (t.name !== undefined) props.name = t.name;
+      const track = this._obj("Track", props);
       track.kind = t.type;
       track.clip_slots = [];
       track.arrangement_clips = [];
@@ -61,7 +110,7 @@ class MockLive {
         const slot = this._slot(track);
         if (c) this._attachClip(slot, c);
       }
-      for (const c of t.arrangement || []) track.arrangement_clips.push(this._clip(c, track));
+      for (const c of t.arrangement || []) track.arrangement_clips.push(this._clip(c, track, true));
       this.song.tracks.push(track);
     }
     this.songView.detail_clip = null;
@@ -69,15 +118,23 @@ class MockLive {
       const [ti, si] = spec.selected_clip;
       this.songView.detail_clip = this.song.tracks[ti].clip_slots[si].clip;
     }
-    this.device = this._obj("Device", { name: "JASCO" });
-    this.device.canonical_parent = this.song.tracks[spec.device_track ?? 0] || null;
-    if (spec.in_rack) {     // Track -> Rack (Device) -> Chain -> this device
-      const rack = this._obj("RackDevice", { name: "MIDI Effect Rack" });
-      rack.canonical_parent = this.device.canonical_parent;
-      const chain = this._obj("Chain", { name: "Chain 1" });
-      chain.canonical_parent = rack;
-      this.device.canonical_parent = chain;
+    this.devices = [];
+    for (let d = 0; d < (spec.devices || 1); d++) {
+      const device = this._obj("Device", { name: "JASCO" });
+      device.canonical_parent = this.song.tracks[spec.device_track ?? 0] || null;
+      if (spec.in_rack) {     // Track -> Rack (Device) -> Chain -> this device
+        const rack = this._obj("RackDevice", { name: "MIDI Effect Rack" });
+        rack.canonical_parent = device.canonical_parent;
+        const chain = this._obj("Chain", { name: "Chain 1" });
+        chain.canonical_parent = rack;
+        device.canonical_parent = chain;
+      }
+      this.devices.push(device);
     }
+  }
+
+  print(text) {
+    this.console.push(text);
   }
 
   _obj(type, props) {
@@ -94,17 +151,24 @@ class MockLive {
     return slot;
   }
 
-  _clip(c, parent) {
-    const clip = this._obj("Clip", {
+  _clip(c, parent, arrangement) {
+    const start = c.start_time ?? 0;
+    const props = {
       name: c.name ?? "",
       is_midi_clip: c.midi ? 1 : 0,
       is_audio_clip: c.midi ? 0 : 1,
       loop_start: c.loop_start ?? 0,
       loop_end: c.loop_end ?? 4,
-      start_time: c.start_time ?? 0,
-      looping: 1,
-      file_path: c.midi ? undefined : (c.file_path ?? ""),
-    });
+      start_time: start,
+      end_time: c.end_time ?? (arrangement ? start + (c.loop_end ?? 4) - (c.loop_start ?? 0) : (c.loop_end ?? 4)),
+      looping: c.looping ?? 1,
+    };
+    if (!c.midi) {
+      props.file_path = c.file_path ?? "";
+      props.warping = c.warping ?? 0;
+    }
+    const clip = this._obj("Clip", props);
+    clip.arrangement = !!arrangement;
     clip.notes = (c.notes || []).map((n, i) => ({ note_id: i + 1, velocity: 100, mute: 0,
       probability: 1, velocity_deviation: 0, release_velocity: 64, ...n }));
     clip.parent = parent;
@@ -112,19 +176,25 @@ class MockLive {
   }
 
   _attachClip(slot, c) {
-    slot.clip = this._clip(c, slot);
+    slot.clip = this._clip(c, slot, false);
     slot.props.has_clip = 1;
     return slot.clip;
   }
 
+  // Beats the audio file lasts at the song tempo (Live warps it to the song).
+  _fileBeats(path) {
+    const seconds = wavSeconds(path) ?? (this.spec.file_seconds || {})[path] ?? this.spec.default_file_seconds ?? 8.0;
+    return seconds * this.song.props.tempo / 60;
+  }
+
   // --- path resolution ("live_set tracks 0 clip_slots 1 clip", "id 7") ---
-  resolve(path) {
+  resolve(path, device) {
     const tok = String(path).replace(/"/g, "").trim().split(/\s+/);
     let o = null, i = 0;
     if (tok[0] === "id") { o = this.objects.get(Number(tok[1])) || null; i = 2; }
     else if (tok[0] === "live_set") { o = this.song; i = 1; }
     else if (tok[0] === "live_app") { o = this.app; i = 1; }
-    else if (tok[0] === "this_device") { o = this.device; i = 1; }
+    else if (tok[0] === "this_device") { o = device; i = 1; }
     else return null;
     while (o && i < tok.length) {
       const name = tok[i];
@@ -142,14 +212,25 @@ class MockLive {
     const child = CHILDREN.has(prop) ? o[prop] : undefined;
     if (Array.isArray(child)) return child.flatMap((c) => ["id", c.id]);
     if (CHILDREN.has(prop)) return ["id", child ? child.id : 0];
-    if (!(prop in o.props) || o.props[prop] === undefined) throw new Error(`${o.type} has no property ${prop}`);
+    if (!(prop in o.props) || o.props[prop] === undefined) {
+      this.print(`get: ${o.type} has no property '${prop}'`);
+      return [];
+    }
     return [o.props[prop]];
   }
 
   set(o, prop, value) {
-    if (!(prop in o.props)) throw new Error(`${o.type} has no settable property ${prop}`);
+    if (!(prop in o.props)) {
+      this.print(`set: ${o.type} has no settable property '${prop}'`);
+      return;
+    }
     o.props[prop] = Array.isArray(value) ? value[0] : value;
     this.log.push({ op: "set", type: o.type, id: o.id, prop, value: o.props[prop] });
+  }
+
+  _refuse(o, fn, why) {
+    this.print(`${o.type}.${fn}: ${why}`);
+    return undefined;
   }
 
   call(o, fn, args) {
@@ -160,33 +241,71 @@ class MockLive {
       if (fn === "get_bugfix_version") return v[2];
     }
     if (o.type === "Clip" && fn === "get_notes_extended" && v[0] >= 11) {
-      if (!o.props.is_midi_clip) throw new Error("get_notes_extended on an audio clip");
-      const [fromPitch, pitchSpan, fromTime, timeSpan] = args.map(Number);
+      if (!o.props.is_midi_clip) return this._refuse(o, fn, "not a MIDI clip");
       if (args.length !== 4 || args.some((a) => typeof a !== "number")) {
-        throw new Error(`get_notes_extended needs 4 numbers, got ${JSON.stringify(args)}`);
+        return this._refuse(o, fn, `needs 4 numbers, got ${JSON.stringify(args)}`);
       }
+      const [fromPitch, pitchSpan, fromTime, timeSpan] = args;
       const notes = o.notes.filter((n) => n.pitch >= fromPitch && n.pitch < fromPitch + pitchSpan &&
         n.start_time >= fromTime && n.start_time < fromTime + timeSpan);
       this.log.push({ op: "call", type: o.type, id: o.id, fn, args });
       return JSON.stringify({ notes });
     }
     if (o.type === "ClipSlot" && fn === "create_audio_clip" && versionAtLeast(v, [12, 0, 5])) {
-      if (args.length !== 1 || typeof args[0] !== "string") throw new Error("create_audio_clip(path)");
-      if (o.clip) throw new Error("clip slot is not empty");
-      if (o.track.kind !== "audio") throw new Error("not an audio track");
+      if (args.length !== 1 || typeof args[0] !== "string") return this._refuse(o, fn, "needs (path)");
+      if (o.clip) return this._refuse(o, fn, "the clip slot is not empty");
+      if (o.track.kind !== "audio") return this._refuse(o, fn, "not an audio track");
+      if (o.track.props.is_frozen) return this._refuse(o, fn, "the track is frozen");
       const base = args[0].split(/[\\/]/).pop().replace(/\.[^.]*$/, "");
-      this._attachClip(o, { name: base, midi: false, file_path: args[0] });
+      const beats = this._fileBeats(args[0]);
+      this._attachClip(o, { name: base, midi: false, file_path: args[0], loop_end: beats, looping: 0, warping: 1 });
       this.log.push({ op: "call", type: o.type, id: o.id, fn, args,
         track: o.track.props.name, slot: o.track.clip_slots.indexOf(o) });
       return undefined;
     }
+    if (o.type === "ClipSlot" && fn === "delete_clip") {
+      if (!o.clip) return this._refuse(o, fn, "the clip slot is empty");
+      this.objects.delete(o.clip.id);
+      o.clip = null;
+      o.props.has_clip = 0;
+      this.log.push({ op: "call", type: o.type, id: o.id, fn, args, track: o.track.props.name,
+        slot: o.track.clip_slots.indexOf(o) });
+      return undefined;
+    }
     if (o.type === "Track" && fn === "create_audio_clip" && versionAtLeast(v, [12, 0, 5])) {
       if (args.length !== 2 || typeof args[0] !== "string" || typeof args[1] !== "number") {
-        throw new Error("create_audio_clip(path, position)");
+        return this._refuse(o, fn, "needs (path, start_time)");
       }
-      if (o.kind !== "audio") throw new Error("not an audio track");
+      if (o.kind !== "audio") return this._refuse(o, fn, "not an audio track");
+      if (o.props.is_frozen) return this._refuse(o, fn, "the track is frozen");
+      const start = args[1];
+      if (!(start >= 0 && start <= MAX_ARRANGEMENT_BEAT)) return this._refuse(o, fn, "start_time out of range");
+      const end = start + this._fileBeats(args[0]);
+      // Live replaces what the new clip overlaps
+      const kept = [];
+      for (const c of o.arrangement_clips) {
+        const s = c.props.start_time, e = c.props.end_time;
+        if (e <= start || s >= end) { kept.push(c); continue; }
+        this.log.push({ op: "replaced", type: "Clip", id: c.id, name: c.props.name, track: o.props.name });
+        if (s < start) { c.props.end_time = start; kept.push(c); }
+        else if (e > end) { c.props.start_time = end; kept.push(c); }
+        else this.objects.delete(c.id);
+      }
       const base = args[0].split(/[\\/]/).pop().replace(/\.[^.]*$/, "");
-      o.arrangement_clips.push(this._clip({ name: base, midi: false, file_path: args[0], start_time: args[1] }, o));
+      const clip = this._clip({ name: base, midi: false, file_path: args[0], start_time: start, end_time: end,
+        loop_end: end - start, looping: 0, warping: 1 }, o, true);
+      kept.push(clip);
+      kept.sort((a, b) => a.props.start_time - b.props.start_time);
+      o.arrangement_clips = kept;
+      this.log.push({ op: "call", type: o.type, id: o.id, fn, args, track: o.props.name });
+      return undefined;
+    }
+    if (o.type === "Track" && fn === "delete_clip") {
+      const id = Number(args[0] === "id" ? args[1] : args[0]);
+      const i = o.arrangement_clips.findIndex((c) => c.id === id);
+      if (i < 0) return this._refuse(o, fn, `no clip ${id} on this track`);
+      this.objects.delete(id);
+      o.arrangement_clips.splice(i, 1);
       this.log.push({ op: "call", type: o.type, id: o.id, fn, args, track: o.props.name });
       return undefined;
     }
@@ -195,17 +314,18 @@ class MockLive {
       this.log.push({ op: "call", type: o.type, id: o.id, fn, args });
       return undefined;
     }
-    throw new Error(`${o.type}.${fn} does not exist in Live ${v.join(".")}`);
+    return this._refuse(o, fn, `no such function in Live ${v.join(".")}`);
   }
 
-  // Max's LiveAPI class bound to this set.
-  liveAPIClass() {
+  // Max's LiveAPI class bound to this set, as seen from device number `device`.
+  liveAPIClass(device = 0) {
     const live = this;
+    const self = this.devices[device];
     return class LiveAPI {
       constructor(a, b) {
         this._callback = typeof a === "function" ? a : null;
         this._path = typeof a === "function" ? b : a;
-        this._obj = live.resolve(this._path);
+        this._obj = live.resolve(this._path, self);
         this._property = "";
       }
       get id() { return this._obj ? String(this._obj.id) : "0"; }
@@ -217,10 +337,16 @@ class MockLive {
         // "" stops observing (as in Max); a property name reports its value at once
         if (this._callback && this._obj && p) this._callback([p].concat(live.get(this._obj, p)));
       }
-      get(prop) { return this._obj ? live.get(this._obj, prop) : []; }
-      set(prop, value) { if (this._obj) live.set(this._obj, prop, value); }
+      get(prop) {
+        if (!this._obj) { live.print(`get ${prop}: no valid object (${this._path})`); return []; }
+        return live.get(this._obj, prop);
+      }
+      set(prop, value) {
+        if (!this._obj) { live.print(`set ${prop}: no valid object (${this._path})`); return; }
+        live.set(this._obj, prop, value);
+      }
       call(fn, ...args) {
-        if (!this._obj) throw new Error(`call ${fn} on a missing object (${this._path})`);
+        if (!this._obj) { live.print(`call ${fn}: no valid object (${this._path})`); return undefined; }
         return live.call(this._obj, fn, args);
       }
       getcount(prop) {
@@ -233,8 +359,9 @@ class MockLive {
 
   // What the set looks like now (for the tests' assertions).
   snapshot() {
-    const clip = (c) => c && { name: c.props.name, file_path: c.props.file_path,
-      start_time: c.props.start_time, midi: !!c.props.is_midi_clip };
+    const clip = (c) => c && { id: c.id, name: c.props.name, file_path: c.props.file_path,
+      start_time: c.props.start_time, end_time: c.props.end_time, midi: !!c.props.is_midi_clip,
+      looping: c.props.looping, warping: c.props.warping, loop_start: c.props.loop_start, loop_end: c.props.loop_end };
     return {
       tracks: this.song.tracks.map((t) => ({
         name: t.props.name,
@@ -242,8 +369,9 @@ class MockLive {
         arrangement: t.arrangement_clips.map(clip),
       })),
       log: this.log.filter((e) => !(e.op === "call" && e.fn === "get_notes_extended")),
+      console: this.console,
     };
   }
 }
 
-module.exports = { MockLive };
+module.exports = { MockLive, liveParameterValue, wavSeconds };

@@ -1,0 +1,76 @@
+// jasco_settings.js: the device's settings, built from the two parameter tables:
+// jasco_params.js (generated from core/params.py) and jasco_device_params.js (the device's own).
+//
+// ES5 only (Max 8's classic [js] object): no let/const, no arrow functions, no template
+// strings, no classes. Part of jasco.js, the bundle make_patcher.py writes; Node loads it
+// with require() in the tests.
+
+var JASCO_PARAMS = require("./jasco_params");
+var JASCO_DEVICE_PARAMS = require("./jasco_device_params");
+
+var MAX_PROMPT_CHARS = 1000;       // the bridge's limit: a longer prompt is refused here, with a message
+
+// The table entry of a setting: the render parameters first, then the device's own.
+function paramSpec(name) {
+    if (JASCO_PARAMS.hasOwnProperty(name)) {
+        return JASCO_PARAMS[name];
+    }
+    if (JASCO_DEVICE_PARAMS.hasOwnProperty(name)) {
+        return JASCO_DEVICE_PARAMS[name];
+    }
+    throw new Error("no parameter '" + name + "' in jasco_params.js or jasco_device_params.js");
+}
+
+// UI setting -> table entry, where the names differ.
+var TABLE_NAME = {model: "model_menu"};
+
+// UI choices: the patcher's live.menu items, in this order (tests compare).
+var CHOICES = {
+    target: paramSpec("target").choices,
+    chords: paramSpec("chords").choices,
+    solver: paramSpec("solver").choices,
+    model: paramSpec("model_menu").choices
+};
+
+// Device settings: name -> [kind, default, min, max] (kind: i int, f float,
+// s string, c choice index). Built from the tables; the rest are UI state
+// that is not a Live parameter (saved in the device's state blob instead).
+var SETTINGS = (function () {
+    var out = {
+        prompt: ["s", "", 0, MAX_PROMPT_CHARS],
+        target_track: ["i", 0, 0, 100000],
+        drums_track: ["i", 0, 0, 100000],
+        take_choice: ["i", 0, 0, 100000],
+        bridge_host: ["s", "127.0.0.1", 1, 255]
+    };
+    var names = ["model", "solver", "steps", "cfg_all", "cfg_txt", "seed", "lock_seed", "takes", "replace_last",
+                 "bars", "loop", "target", "chords", "drums_scene", "port", "reply_port"];
+    var i, spec;
+    for (i = 0; i < names.length; i++) {
+        spec = paramSpec(TABLE_NAME[names[i]] || names[i]);
+        if (spec.choices) {
+            out[names[i]] = ["c", spec.choices.indexOf(spec["default"]), 0, spec.choices.length - 1];
+        } else if (spec.type === "bool") {
+            out[names[i]] = ["i", spec["default"] ? 1 : 0, 0, 1];
+        } else if (spec.type === "float") {
+            out[names[i]] = ["f", spec["default"], spec.lo, spec.hi];
+        } else {
+            out[names[i]] = ["i", spec["default"], spec.lo, spec.hi];
+        }
+    }
+    return out;
+})();
+
+// Settings sent with /jasco/set as they are, in this order (bars, loop and model follow,
+// then each take's seed).
+var RENDER_SETTINGS = ["solver", "steps", "cfg_all", "cfg_txt"];
+
+module.exports = {
+    JASCO_PARAMS: JASCO_PARAMS,
+    JASCO_DEVICE_PARAMS: JASCO_DEVICE_PARAMS,
+    MAX_PROMPT_CHARS: MAX_PROMPT_CHARS,
+    paramSpec: paramSpec,
+    CHOICES: CHOICES,
+    SETTINGS: SETTINGS,
+    RENDER_SETTINGS: RENDER_SETTINGS
+};
