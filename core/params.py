@@ -136,10 +136,11 @@ class Param:
 
     def to_json(self) -> dict[str, Any]:
         numeric = self.kind in (int, float) and not self.choices
-        return {
+        accepted = [v for v in (self.lo, self.hi, *self.special) if isinstance(v, (int, float))]
+        return {  # lo..hi: everything accepted, the special values included (a dial's whole range)
             "type": self.type_name,
-            "lo": self.lo if numeric else None,
-            "hi": self.hi if numeric else None,
+            "lo": min(accepted) if numeric and accepted else None,
+            "hi": max(accepted) if numeric and accepted else None,
             "default": self.default,
             "unit": self.unit,
             "choices": list(self.choices) if self.choices else None,

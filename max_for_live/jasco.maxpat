@@ -1804,7 +1804,7 @@
 							"parameter_longname": "Reply port",
 							"parameter_shortname": "Reply",
 							"parameter_type": 0,
-							"parameter_mmin": 1.0,
+							"parameter_mmin": 0.0,
 							"parameter_mmax": 65535.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
