@@ -61,7 +61,7 @@ def test_a_note_just_after_a_frame_edge_starts_on_the_next_frame(tmp_path: Path)
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.integers(36, 100), st.integers(0, 16 * TICKS), st.integers(TICKS // 8, 4 * TICKS)),
                 min_size=1, max_size=12),
-       st.sampled_from([90.0, 120.0, 150.0]))
+       st.sampled_from([80.0, 120.0, 150.0]))  # tempos a MIDI file stores exactly (whole microseconds per beat)
 def test_the_three_entry_points_agree_on_every_frame(tmp_path_factory: pytest.TempPathFactory,
                                                      raw: list[tuple[int, int, int]], bpm: float) -> None:
     notes = [Note(p, s / TICKS, d / TICKS, 100.0) for p, s, d in raw]
