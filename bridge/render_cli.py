@@ -28,7 +28,7 @@ from typing import Any, Sequence
 from core import params as P
 from core.defaults import DEFAULT_MODEL
 from core.errors import BadChord, BadMelody, BadValue, ModelUnavailable, OutputError, UnsupportedFormat
-from core.requests import ChordEvent, RenderRequest
+from core.requests import RenderRequest
 
 OUT_FORMATS = (".wav", ".flac", ".ogg")
 _CHORD_ITEM = re.compile(r"^(?P<label>[^@\s]+)@(?P<time>[^@\s]+)$")
@@ -288,20 +288,18 @@ class ProgressBar:
 # run
 # =============================================================================
 def _map_chords(job: RenderJob, vocab: Any) -> tuple[RenderRequest, ...]:
-    """Map the typed symbols to the vocabulary; a note on stderr for each inexact mapping."""
+    """Map the typed symbols to the vocabulary (the server's path); a note on stderr for each inexact one."""
     if job.typed_chords is None:
         return job.requests
-    from midi.symbols import map_symbol
+    from bridge.session import map_chords, typed_events
 
-    spb = 60.0 / job.requests[0].bpm
-    events = []
-    for text, beat in job.typed_chords:
-        mapping = map_symbol(text, vocab)
-        if not mapping.exact:
-            why = f" ({mapping.reason})" if mapping.reason else ""
-            print(f"note: chord {text!r} at beat {beat:g} -> {mapping.label!r}{why}", file=sys.stderr)
-        events.append(ChordEvent(text, mapping.label, beat, beat * spb, bool(mapping.exact), str(mapping.reason)))
-    return tuple(replace(r, chords=tuple(events)) for r in job.requests)
+    typed = map_chords(job.typed_chords, vocab)
+    for c in typed:
+        if not c.exact:
+            why = f" ({c.reason})" if c.reason else ""
+            print(f"note: chord {c.given!r} at beat {c.start_beat:g} -> {c.label!r}{why}", file=sys.stderr)
+    events = typed_events(typed, job.requests[0].bpm)
+    return tuple(replace(r, chords=events) for r in job.requests)
 
 
 def _engine_options(args: argparse.Namespace) -> Any:

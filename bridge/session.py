@@ -138,12 +138,8 @@ class Session:
 
     # --- request -----------------------------------------------------------------
     def chord_events(self, vocab: Any) -> tuple[ChordEvent, ...]:
-        spb = 60.0 / self.bpm
         if self.chords:
-            return tuple(
-                ChordEvent(c.given, c.label, c.start_beat, c.start_beat * spb, c.exact, c.reason)
-                for c in self.chords
-            )
+            return typed_events(self.chords, self.bpm)
         key = (self.notes_revision, self.loop, self.bpm, self.time_signature, id(vocab))
         if self._recognised is not None and self._recognised[0] == key:
             return self._recognised[1]
@@ -219,6 +215,12 @@ def map_chords(groups: Sequence[tuple[str, float]], vocab: Any) -> tuple[TypedCh
         m = map_symbol(text, vocab)
         out.append(TypedChord(text, m.label, float(beat), bool(m.exact), str(m.reason)))
     return tuple(out)
+
+
+def typed_events(chords: Sequence[TypedChord], bpm: float) -> tuple[ChordEvent, ...]:
+    """Typed chords (mapped, in beats) as the request's events at ``bpm`` (OSC and the render CLI)."""
+    spb = 60.0 / bpm
+    return tuple(ChordEvent(c.given, c.label, c.start_beat, c.start_beat * spb, c.exact, c.reason) for c in chords)
 
 
 def normalise_path(text: str) -> str:

@@ -16,7 +16,7 @@ import soundfile as sf
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 README = REPO / "README.md"
 

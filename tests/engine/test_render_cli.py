@@ -190,7 +190,6 @@ def test_normalize_modes_and_formats(mode: str, fixture_dir: Path, tmp_path: Pat
 
 def test_symbols_are_mapped_with_a_note(fixture_dir: Path, tmp_path: Path, offline: dict[str, str],
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("midi.symbols")
     out = tmp_path / "x.wav"
     argv = ["render", "--model", str(fixture_dir), "--chords", "Cmaj9@0 G@5", "--solver", "euler", "--steps", "1",
             "--normalize", "none", "--out", str(out), "--sample-rate", "48000"]
