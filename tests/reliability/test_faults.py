@@ -371,5 +371,6 @@ def test_a_write_aborted_at_the_last_moment_leaves_nothing(tmp_path: Path) -> No
     with pytest.raises(Cancelled):
         write_clip(audio, 32000, RenderRequest(prompt="late", params=RenderParams(bars=1)), tmp_path,
                    before_commit=cancel)
-    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith(".jasco-tmp-")  # only the hidden temp
+    # only hidden temporary files (the audio and its sidecar), nothing visible yet
+    assert len(seen) == 1 and len(seen[0]) == 2 and all(n.startswith(".jasco-tmp-") for n in seen[0])
     assert os.listdir(tmp_path) == []
