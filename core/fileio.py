@@ -110,11 +110,12 @@ def fsync_dir(path: Path) -> None:
 
 
 def replace_retrying(src: Path, dst: Path, *, retry_s: float = REPLACE_RETRY_S, windows: bool = os.name == "nt",
-                     replace: Callable[[Path, Path], None] = os.replace,
+                     replace: Callable[[Path, Path], None] | None = None,
                      sleep: Callable[[float], None] = time.sleep,
                      clock: Callable[[], float] = time.monotonic) -> None:
     """``os.replace(src, dst)``; on Windows a PermissionError (the target is open elsewhere) is retried
     with growing pauses for up to ``retry_s`` seconds. Elsewhere it is a real permission problem: at once."""
+    replace = replace or os.replace  # looked up at call time
     deadline = clock() + retry_s
     pause = 0.01
     while True:
@@ -130,7 +131,7 @@ def replace_retrying(src: Path, dst: Path, *, retry_s: float = REPLACE_RETRY_S, 
 
 
 def replace_into(tmp: Path, target: Path, *, unwritable: type[OutputError] = OutputError,
-                 windows: bool = os.name == "nt", replace: Callable[[Path, Path], None] = os.replace) -> None:
+                 windows: bool = os.name == "nt", replace: Callable[[Path, Path], None] | None = None) -> None:
     """Rename a complete temporary file onto ``target`` (the temporary file is gone either way)."""
     try:
         replace_retrying(tmp, target, windows=windows, replace=replace)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = REPO / "scripts" / "dev.py"
 spec = importlib.util.spec_from_file_location("jasco_dev_script", SCRIPT)
