@@ -107,7 +107,11 @@ TOKEN_READ_TIMEOUT_S = 5.0
 
 def default_handoff() -> str:
     """How the engine gets its socket: an inherited descriptor (POSIX: ``pass_fds``) or, where
-    descriptors cannot be handed down (Windows), a one-time loopback connection (see EngineProcess)."""
+    descriptors cannot be handed down (Windows), a one-time loopback connection (see EngineProcess).
+    ``JASCO_ENGINE_HANDOFF=tcp`` chooses the Windows way anywhere (to test it on Linux and macOS)."""
+    chosen = os.environ.get("JASCO_ENGINE_HANDOFF", "").strip().lower()
+    if chosen in HANDOFFS and (chosen == "tcp" or os.name == "posix"):
+        return chosen
     return "fd" if os.name == "posix" else "tcp"
 
 

@@ -232,9 +232,13 @@ def native_path_text(text: str, *, windows: bool = os.name == "nt",
     reads both slashes; elsewhere they name nothing and fail as not found, by name).
     ``~:/x`` is ``~/x``. A macOS volume path ``Volume:/x`` is ``/x`` on the boot volume or
     ``/Volumes/Volume/x`` on another one (whichever exists; ``/x`` when neither does); on
-    Windows it cannot be opened at all: ``NotFound`` says so.
+    Windows it cannot be opened at all: ``NotFound`` says so, as for Windows device paths
+    (``\\\\.\\pipe\\x``: a named pipe would block the reader like a FIFO).
     """
     text = text.strip()
+    if windows and text.replace("/", "\\").startswith(("\\\\.\\", "\\\\?\\GLOBALROOT")):
+        # the device namespace: named pipes (\\.\pipe\x), disks, consoles; never a drum file
+        raise NotFound(f"{text!r} is a Windows device path, not a file")
     if _WINDOWS_DRIVE.match(text) or text.startswith(("\\\\", "//")):
         return text
     m = _MAX_VOLUME.match(text)

@@ -39,8 +39,13 @@ def _ready(engine: EngineProcess, timeout: float = 60.0) -> wire.Ready:
     raise AssertionError("the engine did not say ready")
 
 
-def test_default_handoff_is_the_inherited_descriptor_on_posix() -> None:
+def test_default_handoff_is_the_inherited_descriptor_on_posix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JASCO_ENGINE_HANDOFF", raising=False)
     assert default_handoff() == ("fd" if os.name == "posix" else "tcp")
+    monkeypatch.setenv("JASCO_ENGINE_HANDOFF", "tcp")  # the Windows way, chosen on purpose
+    assert default_handoff() == "tcp"
+    monkeypatch.setenv("JASCO_ENGINE_HANDOFF", "fd")
+    assert default_handoff() == ("fd" if os.name == "posix" else "tcp")  # never fd where it cannot work
     with pytest.raises(BadConfig, match="handoff"):
         EngineProcess("fake", EngineOptions(factory=FACTORY, handoff="carrier-pigeon"))
 

@@ -113,6 +113,14 @@ def test_unc_and_home_forms() -> None:
     assert native_path_text("~:/Music/kick.wav", windows=False) == "~/Music/kick.wav"
 
 
+@pytest.mark.parametrize("device", [r"\\.\pipe\jasco", "//./pipe/jasco", r"\\.\PhysicalDrive0",
+                                    r"\\?\GLOBALROOT\Device\Null"])
+def test_windows_device_paths_are_refused(device: str) -> None:
+    with pytest.raises(NotFound, match="device path"):
+        native_path_text(device, windows=True)
+    assert PureWindowsPath(native_path_text(r"\\?\C:\very\long\kick.wav", windows=True)).drive  # long-path form is fine
+
+
 def test_a_macos_volume_path_on_windows_is_a_clear_error() -> None:
     with pytest.raises(NotFound, match="macOS path .*Macintosh HD"):
         native_path_text("Macintosh HD:/Users/ann/kick.wav", windows=True)
