@@ -262,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's business; it stops us
+    if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break reaches every process of the console too
+        signal.signal(signal.SIGBREAK, signal.SIG_IGN)
     try:
         conn = _connect(args.connect) if args.connect else multiprocessing.connection.Connection(args.fd)
     except (OSError, ValueError) as err:
