@@ -31,7 +31,7 @@ MELODY_FRAMES = 500  # the model's 10 s window at 50 Hz
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Max's path syntax is "Drive:/path/to/file" ("Macintosh HD:/Users/..." on macOS, "C:/Users/..." on
 # Windows), plus "~:/..." for the home folder (https://docs.cycling74.com/reference/conformpath).
-_MAX_VOLUME = re.compile(r"^([^/\\:]+):(/.*)?$")
+_MAX_VOLUME = re.compile(r"^([^/\\:]+):(/.*)$")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:(?:[\\/]|$)")  # C:\..., C:/..., C:
 _drum_tokens = itertools.count(1)  # unique across sessions and resets, so a stale check never matches
 
@@ -244,7 +244,7 @@ def native_path_text(text: str, *, windows: bool = os.name == "nt",
     m = _MAX_VOLUME.match(text)
     if m is None:
         return text
-    volume, rest = m.group(1), m.group(2) or "/"
+    volume, rest = m.group(1), m.group(2)
     if volume == "~":
         return "~" + rest
     if windows:

@@ -168,3 +168,18 @@ def test_venv_programs_per_system() -> None:
     assert dev.venv_bin(v, "jasco-bridge", "darwin") == v / "bin" / "jasco-bridge"
     assert [dev.system_name(p) for p in ("win32", "darwin", "linux", "cygwin")] == ["windows", "darwin", "linux",
                                                                                  "windows"]
+
+
+def test_the_venv_running_these_tests_needs_nothing_more() -> None:
+    """Idempotence on this very checkout: after `dev.py test` set up the venv, setup has nothing to do."""
+    venv = Path(sys.executable).parents[1]
+    want = dev.install_stamp((REPO / "pyproject.toml").read_bytes(), os.environ.get("JASCO_TORCH_SPEC") or
+                             dev.DEFAULT_TORCH_SPEC, os.environ.get("JASCO_TORCH_INDEX", ""), dev.EXTRAS)
+    stamp = dev.stamp_path(venv)
+    if not stamp.is_file() or stamp.read_text().strip() != want:
+        pytest.skip(f"{venv} was not set up by scripts/dev.py for this pyproject.toml")
+    env = {**os.environ, "JASCO_VENV": str(venv)}
+    out = subprocess.run([sys.executable, str(SCRIPT), "setup", "--dry-run"], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "pip" not in out.stdout and "-m venv" not in out.stdout and "apt-get" not in out.stdout, out.stdout

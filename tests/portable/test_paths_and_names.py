@@ -133,6 +133,7 @@ def test_macos_volume_paths_map_to_the_boot_volume_or_volumes() -> None:
     assert native_path_text("Samples:/kick.wav", windows=False, exists=existing.__contains__) == \
         "/Volumes/Samples/kick.wav"
     assert native_path_text("Gone:/kick.wav", windows=False, exists=existing.__contains__) == "/kick.wav"
+    assert native_path_text("kick:", windows=False, exists=existing.__contains__) == "kick:"  # a POSIX name
 
 
 def test_a_windows_path_on_posix_fails_by_its_own_name(tmp_path: Path) -> None:
