@@ -185,7 +185,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: "os._Environ[str] | dict[str, str]") -> "Settings":
-        venv = Path(env.get("JASCO_VENV") or ROOT / ".venv").expanduser()
+        venv = ROOT / Path(env.get("JASCO_VENV") or ".venv").expanduser()  # relative: to the checkout
         wait = env.get("JASCO_APT_LOCK_WAIT", "")
         try:
             wait_s = float(wait) if wait else DEFAULT_APT_LOCK_WAIT_S
