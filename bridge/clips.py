@@ -102,17 +102,47 @@ def ignore_sigxfsz() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
+# File names every system accepts (Windows has the most rules: "Naming Files, Paths, and Namespaces",
+# https://learn.microsoft.com/windows/win32/fileio/naming-a-file): none of <>:"/\|?* or control
+# characters, no trailing dot or space, not a reserved device name (CON, PRN, AUX, NUL, COM0-9,
+# LPT0-9), with or without an extension, in any case; at most 255 characters (NTFS, APFS, ext4).
+MAX_NAME_CHARS = 255
+_FORBIDDEN_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                             *(f"lpt{i}" for i in range(10))})
+
+
+def portable_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a file name every system accepts (None: it is)."""
+    if not name or name in (".", ".."):
+        return "empty or a folder reference"
+    bad = _FORBIDDEN_CHARS.search(name)
+    if bad:
+        return f"contains {bad.group()!r}"
+    if name[-1] in ". ":
+        return "ends with a dot or a space"
+    if name.split(".", 1)[0].rstrip(" ").lower() in _RESERVED_NAMES:
+        return "a reserved device name on Windows"
+    if len(name) > MAX_NAME_CHARS:
+        return f"longer than {MAX_NAME_CHARS} characters"
+    return None
+
+
 def slugify(text: str, max_chars: int = MAX_SLUG_CHARS) -> str:
-    """ASCII, lower case, ``[a-z0-9-]`` only; ``"clip"`` when nothing is left."""
+    """ASCII, lower case, ``[a-z0-9-]`` only; ``"clip"`` when nothing is left; never a Windows device name
+    (``con`` becomes ``con-clip``), so a slug is a portable file name on its own (portable_name_problem)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    max_chars = max(1, min(int(max_chars), MAX_NAME_CHARS - len("-clip")))
     if len(slug) > max_chars:
         slug = slug[:max_chars].rsplit("-", 1)[0] if "-" in slug[:max_chars] else slug[:max_chars]
-    return slug.strip("-") or "clip"
+    slug = slug.strip("-") or "clip"
+    return f"{slug}-clip" if slug in _RESERVED_NAMES else slug
 
 
 def clip_stem(prompt: str, seed: int, when: _dt.datetime | None = None) -> str:
-    """``20261121-103501_warm-lofi-piano_s42`` (local time)."""
+    """``20261121-103501_warm-lofi-piano_s42`` (local time): a portable file name on every system,
+    at most 16 + 1 + MAX_SLUG_CHARS + 22 characters, to which ``unique_stem`` and the extension add."""
     when = when or _dt.datetime.now()
     return f"{when:%Y%m%d-%H%M%S}_{slugify(prompt)}_s{int(seed)}"
 

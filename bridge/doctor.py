@@ -79,6 +79,43 @@ def check_torch() -> Check:
     )
 
 
+_MPS_PROBE = """
+import json, platform, torch
+mps = getattr(torch.backends, "mps", None)
+built = bool(mps and mps.is_built())
+info = {"machine": platform.machine(), "mac_ver": platform.mac_ver()[0], "built": built,
+        "available": bool(built and mps.is_available()),
+        "bf16": bool(built and hasattr(mps, "is_macos_or_newer") and mps.is_macos_or_newer(14, 0))}
+print(json.dumps(info))
+"""
+
+
+def mps_check(info: dict[str, object]) -> Check:
+    """What ``--device mps`` will do, from the probe's facts (see engine.pipeline: it falls back to CPU)."""
+    where = f"macOS {info.get('mac_ver') or '?'} on {info.get('machine') or '?'}"
+    if not info.get("built"):
+        return Check("apple gpu", WARN, f"{where}: this torch has no MPS support; --device mps runs on the CPU",
+                     "install the macOS torch wheel from PyPI (python3 scripts/dev.py setup)")
+    if not info.get("available"):
+        return Check("apple gpu", WARN, f"{where}: MPS is not available; --device mps runs on the CPU",
+                     "MPS needs Apple silicon (or a Metal GPU) and a recent macOS")
+    bf16 = "float32 and float16" + (", bfloat16" if info.get("bf16") else " (bfloat16 needs macOS 14)")
+    return Check("apple gpu", OK, f"{where}: MPS available: serve --device mps ({bf16}; no float64 on the device)")
+
+
+def check_apple_gpu() -> Check:
+    """macOS only: whether the engine can run on the Apple GPU (MPS), probed in a child interpreter."""
+    if importlib.util.find_spec("torch") is None:
+        return Check("apple gpu", WARN, "torch not installed", "python3 scripts/dev.py setup")
+    try:
+        out = subprocess.run([sys.executable, "-c", _MPS_PROBE], capture_output=True, text=True, timeout=120,
+                             check=True).stdout
+        info = json.loads(out.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+        return Check("apple gpu", WARN, f"probe failed: {exc}", "reinstall torch")
+    return mps_check(info)
+
+
 def check_module(name: str, purpose: str, fix: str) -> Callable[[], Check]:
     def run() -> Check:
         if importlib.util.find_spec(name) is None:
@@ -185,6 +222,7 @@ def all_checks(args: argparse.Namespace) -> list[Callable[[], Check]]:
     return [
         check_python,
         check_torch,
+        *([check_apple_gpu] if sys.platform == "darwin" else []),
         check_module("transformers", "T5 text encoder, EnCodec", "pip install transformers"),
         check_module("torchdiffeq", "dopri5 solver", "pip install torchdiffeq"),
         check_module("soundfile", "audio files", "pip install soundfile"),

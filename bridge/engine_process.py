@@ -1,12 +1,14 @@
 """The engine child process, seen from the bridge: start, load, render one job, supervise.
 
 :class:`EngineProcess` is one ``python -m engine.service`` child and our end of its
-socket pair; it speaks only the declared messages of ``core.wire``.
+socket; it speaks only the declared messages of ``core.wire``. The child gets its end as an
+inherited descriptor on POSIX (``pass_fds``), or, where descriptors cannot be inherited that
+way (Windows), by connecting to a one-time listener on 127.0.0.1 with a random token.
 :class:`EngineSupervisor` keeps one engine for a model: it (re)starts it, waits for
 it to load (``load_timeout``), remembers a failed load for ``load_retry_s`` so jobs
 queued behind it fail at once, and runs one render on it (:meth:`EngineSupervisor.run`)
-with the stall watchdog (``stall_timeout`` seconds of silence: SIGKILL and restart),
-cancellation (``Cancel`` at once, SIGKILL after ``cancel_grace``) and progress.
+with the stall watchdog (``stall_timeout`` seconds of silence: kill and restart; a kill is SIGKILL on POSIX,
+TerminateProcess on Windows), cancellation (``Cancel`` at once, kill after ``cancel_grace``) and progress.
 The render worker (``bridge.worker``) and ``jasco-bridge render`` both use it, so a
 clip is rendered the same way from OSC and from the command line.
 
@@ -15,9 +17,12 @@ This module never imports torch; only the child process does.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import multiprocessing.connection
 import os
+import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -95,6 +100,21 @@ def death_message(exitcode: int | None) -> str:
     return f"the engine process exited with code {exitcode}; it is being restarted"
 
 
+HANDOFFS = ("fd", "tcp")
+TOKEN_BYTES = 32
+TOKEN_READ_TIMEOUT_S = 5.0
+
+
+def default_handoff() -> str:
+    """How the engine gets its socket: an inherited descriptor (POSIX: ``pass_fds``) or, where
+    descriptors cannot be handed down (Windows), a one-time loopback connection (see EngineProcess).
+    ``JASCO_ENGINE_HANDOFF=tcp`` chooses the Windows way anywhere (to test it on Linux and macOS)."""
+    chosen = os.environ.get("JASCO_ENGINE_HANDOFF", "").strip().lower()
+    if chosen in HANDOFFS and (chosen == "tcp" or os.name == "posix"):
+        return chosen
+    return "fd" if os.name == "posix" else "tcp"
+
+
 @dataclass(frozen=True)
 class EngineOptions:
     """How to start an engine process (everything but the model)."""
@@ -103,6 +123,7 @@ class EngineOptions:
     dtype: str | None = None
     factory: str | None = None
     overrides: Mapping[str, str] | None = None  # t5 / compression / vocab paths (render command)
+    handoff: str | None = None  # "fd" | "tcp" | None = default_handoff()
 
 
 class EngineProcess:
@@ -110,8 +131,10 @@ class EngineProcess:
 
     def __init__(self, model: str, options: EngineOptions) -> None:
         self.model = model
-        ours, theirs = socket.socketpair()
-        cmd = [sys.executable, "-m", "engine.service", "--fd", str(theirs.fileno()), "--model", model,
+        handoff = options.handoff or default_handoff()
+        if handoff not in HANDOFFS:
+            raise BadConfig(f"engine handoff must be one of {', '.join(HANDOFFS)}, got {handoff!r}")
+        cmd = [sys.executable, "-m", "engine.service", "--model", model,
                "--device", options.device, "--log-level", str(logging.getLogger().getEffectiveLevel())]
         if options.dtype:
             cmd += ["--dtype", options.dtype]
@@ -123,18 +146,81 @@ class EngineProcess:
         # The child imports what we can import (a test's engine factory, an uninstalled checkout).
         paths = [p for p in sys.path if p and os.path.isdir(p)]
         env["PYTHONPATH"] = os.pathsep.join(paths + [env["PYTHONPATH"]] if env.get("PYTHONPATH") else paths)
+        self.conn: multiprocessing.connection.Connection | None = None
+        self._listener: socket.socket | None = None
+        self._token = b""
+        if handoff == "fd":
+            self._start_with_fd(cmd, env)
+        else:
+            self._start_with_loopback(cmd, env)
+        self.handoff = handoff
+        self._send_lock = threading.Lock()
+        self.info: dict[str, Any] | None = None
+        self.started = time.monotonic()
+        log.debug("engine process %s started for model %r (%s handoff)", self.proc.pid, model, handoff)
+
+    def _start_with_fd(self, cmd: list[str], env: dict[str, str]) -> None:
+        """POSIX: one end of a socket pair is inherited by the child (``--fd N``)."""
+        ours, theirs = socket.socketpair()
         try:
-            self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+            self.proc = subprocess.Popen(cmd + ["--fd", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
+                                         stdin=subprocess.DEVNULL, env=env)
         except OSError as err:
             ours.close()
             raise ModelLoadError(f"cannot start the engine process: {err}") from err
         finally:
             theirs.close()  # so EOF on our end means the child is gone
         self.conn = multiprocessing.connection.Connection(ours.detach())
-        self._send_lock = threading.Lock()
-        self.info: dict[str, Any] | None = None
-        self.started = time.monotonic()
-        log.debug("engine process %s started for model %r", self.proc.pid, model)
+
+    def _start_with_loopback(self, cmd: list[str], env: dict[str, str]) -> None:
+        """Everywhere (Windows): the child connects to a one-connection listener on 127.0.0.1 and proves
+        with a one-time random token (given on its stdin, never on the command line) that it is our child;
+        any other local connection is closed. The connection is taken in ``wait``."""
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=4)
+        port = self._listener.getsockname()[1]
+        self._token = secrets.token_bytes(TOKEN_BYTES)
+        try:
+            self.proc = subprocess.Popen(cmd + ["--connect", f"127.0.0.1:{port}"], stdin=subprocess.PIPE, env=env)
+        except OSError as err:
+            self._listener.close()
+            raise ModelLoadError(f"cannot start the engine process: {err}") from err
+        try:
+            if self.proc.stdin is not None:  # always, with stdin=PIPE
+                self.proc.stdin.write(self._token.hex().encode("ascii") + b"\n")
+                self.proc.stdin.close()
+        except OSError as err:  # the child died at once; wait() reports it
+            log.debug("could not give engine process %s its token: %s", self.proc.pid, err)
+
+    def _accept(self, timeout: float) -> bool:
+        """Take the child's loopback connection when it has come (``--connect``); False while waiting."""
+        listener = self._listener
+        if listener is None:
+            return self.conn is not None
+        readable, _, _ = select.select([listener], [], [], max(timeout, 0.0))
+        if not readable:
+            return False
+        sock, peer = listener.accept()
+        try:
+            sock.settimeout(TOKEN_READ_TIMEOUT_S)
+            got = b""
+            while len(got) < TOKEN_BYTES:
+                chunk = sock.recv(TOKEN_BYTES - len(got))
+                if not chunk:
+                    break
+                got += chunk
+        except OSError as err:
+            log.warning("engine connection from %s failed before its token: %s", peer, err)
+            sock.close()
+            return False
+        if not hmac.compare_digest(got, self._token):
+            log.warning("refused a connection to the engine port from %s: wrong token", peer)
+            sock.close()
+            return False
+        sock.settimeout(None)
+        self.conn = multiprocessing.connection.Connection(sock.detach())
+        listener.close()
+        self._listener = None
+        return True
 
     @property
     def pid(self) -> int | None:
@@ -155,8 +241,20 @@ class EngineProcess:
 
     def wait(self, timeout: float) -> tuple[str, Any]:
         """One message: ("msg", message), ("dead", exit code) or ("timeout", None)."""
+        if self.conn is None:
+            started = time.monotonic()
+            try:
+                connected = self._accept(timeout)
+            except OSError as err:
+                log.warning("engine process %s: accepting its connection failed: %s", self.pid, err)
+                connected = False
+            if not connected:
+                if not self.alive():
+                    return "dead", self.exitcode()
+                return "timeout", None
+            timeout = max(0.0, timeout - (time.monotonic() - started))
         try:
-            if not multiprocessing.connection.wait([self.conn], timeout):
+            if self.conn is None or not multiprocessing.connection.wait([self.conn], timeout):
                 return "timeout", None
             raw = self.conn.recv()
         except (EOFError, OSError):
@@ -168,6 +266,8 @@ class EngineProcess:
             return "timeout", None
 
     def send(self, msg: Any) -> bool:
+        if self.conn is None:  # not connected yet: nothing can be listening for it
+            return False
         try:
             with self._send_lock:
                 self.conn.send(wire.encode(msg))
@@ -191,9 +291,13 @@ class EngineProcess:
         try:
             self.proc.wait(10.0)
         except subprocess.TimeoutExpired:
-            log.error("engine process %s did not exit after SIGKILL", self.proc.pid)
+            log.error("engine process %s did not exit after being killed", self.proc.pid)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         try:
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()
         except OSError as err:
             log.debug("closing the socket of engine process %s: %s", self.proc.pid, err)
         log.debug("engine process %s ended (exit code %s)", self.proc.pid, self.proc.returncode)

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from core.requests import RenderRequest
 
@@ -61,8 +61,39 @@ def new_job_id() -> str:
     return f"j{_b36(int(time.time()))}{_b36(os.getpid())}{_b36(n)}"
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (ours or another user's)."""
+def _windows_pid_alive(pid: int) -> bool:
+    """OpenProcess + GetExitCodeProcess: a process that exists and has not exited (Windows only)."""
+    import ctypes
+    from ctypes import wintypes
+
+    query_limited_information, still_active, access_denied = 0x1000, 259, 5
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
+    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+    handle = kernel32.OpenProcess(query_limited_information, False, pid)
+    if not handle:
+        return ctypes.get_last_error() == access_denied  # exists, but belongs to someone else
+    try:
+        code = wintypes.DWORD()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == still_active
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def pid_alive(pid: int, *, windows: bool = os.name == "nt",
+              windows_query: Callable[[int], bool] = _windows_pid_alive) -> bool:
+    """Whether a process with this pid exists (ours or another user's).
+
+    Never ``os.kill(pid, 0)`` on Windows: there any signal other than CTRL_C_EVENT/CTRL_BREAK_EVENT
+    makes os.kill call TerminateProcess, i.e. it would KILL that process
+    (https://docs.python.org/3/library/os.html#os.kill).
+    """
+    if windows:
+        return windows_query(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -53,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MIDI input port (name or part of it): played chords become the progression, "
                         "a mapped note/CC triggers a generation")
     parser.add_argument("--midi-map", type=Path, default=None, help='JSON file mapping notes/CCs to actions, e.g. {"trigger": {"note": 36}, "record": {"cc": 20, "bars": 4}, "params": {"cfg_all": {"cc": 21, "min": 0, "max": 10}}} (with --midi-in)')
-    parser.add_argument("--midi-api", choices=("jack", "alsa"), default=None, help="MIDI backend for --midi-in (default: the system's)")
+    parser.add_argument("--midi-api", choices=("alsa", "jack", "coremidi", "winmm"), default=None,
+                        help="MIDI backend for --midi-in (default: the system's; midi.live.APIS)")
     parser.add_argument("--audition", nargs="?", const="", default=None, metavar="DEVICE",
                         help="play finished clips through this audio output (default device if none is named)")
     parser.add_argument("--demo", action="store_true",
@@ -107,7 +108,15 @@ class _DemoListener:
         log.debug("demo %s %.0f%%", job_id, fraction * 100)
 
     def done(self, job_id: str, path: str, seconds: float, bpm: float, seed: int) -> None:
-        print(f"demo clip: {path} ({seconds:.2f} s at {bpm:g} bpm, seed {seed})", flush=True)
+        from bridge.demo_clip import replace_previous_demo
+
+        try:
+            replaced = replace_previous_demo(path)
+        except JascoError as err:
+            log.warning("could not record the demo clip [%s]: %s", err.code, err)
+            replaced = []
+        note = f"; replaced the previous demo clip {replaced[0].name}" if replaced else ""
+        print(f"demo clip: {path} ({seconds:.2f} s at {bpm:g} bpm, seed {seed}){note}", flush=True)
         self.finished.set()
 
     def error(self, job_id: str, code: str, message: str) -> None:
@@ -198,8 +207,10 @@ def run(args: argparse.Namespace) -> int:
     def _signal(signum: int, frame: Any) -> None:
         stop.set()
 
-    old_int = signal.signal(signal.SIGINT, _signal)
-    old_term = signal.signal(signal.SIGTERM, _signal)
+    # Ctrl-C everywhere, SIGTERM on POSIX (Windows never delivers it: TerminateProcess just kills),
+    # Ctrl-Break on Windows (SIGBREAK).
+    stop_signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])
+    old_handlers = {sig: signal.signal(sig, _signal) for sig in stop_signals}
     live = None
     try:
         worker.start()
@@ -223,8 +234,8 @@ def run(args: argparse.Namespace) -> int:
             _report_state(worker, last)
         return 0
     finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+        for sig, old in old_handlers.items():
+            signal.signal(sig, old)
         if live is not None:
             live.close()
         worker.stop()  # queued/running jobs are told "interrupted" while the socket is still open

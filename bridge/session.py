@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from core.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
 from core.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
@@ -29,7 +29,10 @@ from midi.notes import Note
 MELODY_FRAME_RATE = 50.0
 MELODY_FRAMES = 500  # the model's 10 s window at 50 Hz
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-_MAX_VOLUME = re.compile(r"^[^/:]+:(/.*)$")  # Max's "Macintosh HD:/Users/..." form
+# Max's path syntax is "Drive:/path/to/file" ("Macintosh HD:/Users/..." on macOS, "C:/Users/..." on
+# Windows), plus "~:/..." for the home folder (https://docs.cycling74.com/reference/conformpath).
+_MAX_VOLUME = re.compile(r"^([^/\\:]+):(/.*)$")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:(?:[\\/]|$)")  # C:\..., C:/..., C:
 _drum_tokens = itertools.count(1)  # unique across sessions and resets, so a stale check never matches
 
 
@@ -223,12 +226,40 @@ def typed_events(chords: Sequence[TypedChord], bpm: float) -> tuple[ChordEvent, 
     return tuple(ChordEvent(c.given, c.label, c.start_beat, c.start_beat * spb, c.exact, c.reason) for c in chords)
 
 
-def normalise_path(text: str) -> str:
-    """``~`` expanded, Max's ``Volume:/path`` form stripped, made absolute."""
+def native_path_text(text: str, *, windows: bool = os.name == "nt",
+                     exists: Callable[[str], bool] = os.path.exists) -> str:
+    """A path as Max (or a person) sent it, spelled for this system; string work only.
+
+    Windows drive paths (``C:\\x``, ``C:/x``) and UNC paths are kept as given (Windows
+    reads both slashes; elsewhere they name nothing and fail as not found, by name).
+    ``~:/x`` is ``~/x``. A macOS volume path ``Volume:/x`` is ``/x`` on the boot volume or
+    ``/Volumes/Volume/x`` on another one (whichever exists; ``/x`` when neither does); on
+    Windows it cannot be opened at all: ``NotFound`` says so, as for Windows device paths
+    (``\\\\.\\pipe\\x``: a named pipe would block the reader like a FIFO).
+    """
     text = text.strip()
+    if windows and text.replace("/", "\\").startswith(("\\\\.\\", "\\\\?\\GLOBALROOT")):
+        # the device namespace: named pipes (\\.\pipe\x), disks, consoles; never a drum file
+        raise NotFound(f"{text!r} is a Windows device path, not a file")
+    if _WINDOWS_DRIVE.match(text) or text.startswith(("\\\\", "//")):
+        return text
     m = _MAX_VOLUME.match(text)
-    if m and not os.path.exists(text):
-        text = m.group(1)
+    if m is None:
+        return text
+    volume, rest = m.group(1), m.group(2)
+    if volume == "~":
+        return "~" + rest
+    if windows:
+        raise NotFound(f"{text!r} is a macOS path (volume {volume!r}); this bridge runs on Windows: "
+                       "send a path on this computer, like C:/Users/you/drums.wav")
+    if exists(text):
+        return text
+    return next((c for c in (rest, f"/Volumes/{volume}{rest}") if exists(c)), rest)
+
+
+def normalise_path(text: str) -> str:
+    """``~`` expanded, Max's path forms made native (see native_path_text), made absolute."""
+    text = native_path_text(text)
     try:
         return str(Path(text).expanduser().absolute())
     except RuntimeError as exc:  # "~nosuchuser/..." cannot be expanded

@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,11 @@ from core.errors import DiskFull, OutputError
 log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".jasco-tmp-"
+# Windows refuses to replace a file another program has open without FILE_SHARE_DELETE (a player,
+# Live reading the clip, a virus scanner, Explorer's preview): os.replace raises PermissionError
+# (ERROR_ACCESS_DENIED / ERROR_SHARING_VIOLATION) until it is closed. Such holds are usually
+# brief, so the rename is retried for this long before the error is reported.
+REPLACE_RETRY_S = 2.0
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR}
 
@@ -103,10 +109,39 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def replace_into(tmp: Path, target: Path, *, unwritable: type[OutputError] = OutputError) -> None:
+def replace_retrying(src: Path, dst: Path, *, retry_s: float = REPLACE_RETRY_S, windows: bool = os.name == "nt",
+                     replace: Callable[[Path, Path], None] | None = None,
+                     sleep: Callable[[float], None] = time.sleep,
+                     clock: Callable[[], float] = time.monotonic) -> None:
+    """``os.replace(src, dst)``; on Windows a PermissionError (the target is open elsewhere) is retried
+    with growing pauses for up to ``retry_s`` seconds. Elsewhere it is a real permission problem: at once."""
+    replace = replace or os.replace  # looked up at call time
+    deadline = clock() + retry_s
+    pause = 0.01
+    while True:
+        try:
+            replace(src, dst)
+            return
+        except PermissionError:
+            if not windows or clock() >= deadline:
+                raise
+            log.debug("%s is in use; retrying the rename in %.2f s", dst, pause)
+            sleep(pause)
+            pause = min(pause * 2, 0.2)
+
+
+def replace_into(tmp: Path, target: Path, *, unwritable: type[OutputError] = OutputError,
+                 windows: bool = os.name == "nt", replace: Callable[[Path, Path], None] | None = None) -> None:
     """Rename a complete temporary file onto ``target`` (the temporary file is gone either way)."""
     try:
-        os.replace(tmp, target)
+        replace_retrying(tmp, target, windows=windows, replace=replace)
+    except PermissionError as err:
+        unlink_quietly(tmp)
+        if windows:
+            raise unwritable(f"cannot replace {target.name!r} in {str(target.parent)!r}: another program has it "
+                             f"open (a player, Live, a virus scanner?) for more than {REPLACE_RETRY_S:g} s; "
+                             "close it or choose another name") from err
+        raise os_error(err, target.name, target.parent, unwritable) from err
     except OSError as err:
         unlink_quietly(tmp)
         raise os_error(err, target.name, target.parent, unwritable) from err

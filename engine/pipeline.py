@@ -118,10 +118,35 @@ class GenerationOutput:
     eval_times: tuple[float, ...] = field(default=())
 
 
+# Apple silicon (``--device mps``), per PyTorch's MPS notes (https://docs.pytorch.org/docs/stable/notes/mps.html):
+# no float64 on the device (the only float64 in the pipeline is torchdiffeq's time arithmetic, made float32
+# there: samplers.ode_options); float16 autocast works; bfloat16 needs macOS 14 or newer. The pipeline's
+# ops (Linear, LayerNorm, Embedding, scaled_dot_product_attention, GELU, pad, sin/cos/exp, cat; T5's
+# matmul/softmax/ReLU/RMS norm; EnCodec's Conv1d/ConvTranspose1d/LSTM/ELU) all have MPS kernels; any that
+# does not in a given torch runs on the CPU because the engine process sets PYTORCH_ENABLE_MPS_FALLBACK=1.
+# The noise z0 is drawn on the CPU generator on every device, so a seed gives the same start everywhere.
+
+
+def mps_problem() -> str | None:
+    """Why the MPS device cannot be used here (None: it can), in PyTorch's documented terms."""
+    mps = getattr(torch.backends, "mps", None)
+    if mps is None or not mps.is_built():
+        return "this torch build has no MPS support (Apple silicon needs the macOS wheel from PyPI)"
+    if not mps.is_available():
+        return "MPS is not available: it needs Apple silicon (or a Metal GPU) and a recent macOS"
+    return None
+
+
+def mps_bf16_supported() -> bool:
+    """bfloat16 on MPS needs macOS 14 (Sonoma) or newer."""
+    check = getattr(torch.backends.mps, "is_macos_or_newer", None)
+    return bool(check(14, 0)) if check is not None else False
+
+
 def _resolve_dtype(device: torch.device, dtype: object) -> torch.dtype:
     if dtype is None:
         # audiocraft's loader: float32 on CPU, float16 on CUDA (models/loaders.py load_jasco_model),
-        # and generate runs under float16 autocast (models/genmodel.py). MPS stays float32 (untested here).
+        # and generate runs under float16 autocast (models/genmodel.py). MPS stays float32.
         return torch.float16 if device.type == "cuda" else torch.float32
     if isinstance(dtype, torch.dtype):
         resolved = dtype
@@ -132,19 +157,27 @@ def _resolve_dtype(device: torch.device, dtype: object) -> torch.dtype:
     if resolved not in (torch.float32, torch.bfloat16, torch.float16):
         raise BadValue(f"dtype must be one of float32, bfloat16, float16, got {dtype!r}")
     if device.type == "cpu" and resolved == torch.float16:
-        raise BadValue("float16 needs a CUDA device; use float32 or bfloat16 on CPU")
+        raise BadValue("float16 needs a CUDA or MPS device; use float32 or bfloat16 on CPU")
+    if device.type == "mps" and resolved == torch.bfloat16 and not mps_bf16_supported():
+        logger.warning("bfloat16 on MPS needs macOS 14 or newer: using float32")
+        return torch.float32
     return resolved
 
 
 def _resolve_device(device: object) -> torch.device:
     if device in ("auto", ""):
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = "cuda" if torch.cuda.is_available() else ("mps" if mps_problem() is None else "cpu")
     try:
         dev = torch.device(device if device is not None else "cpu")  # type: ignore[arg-type]
     except (RuntimeError, TypeError) as exc:
         raise BadValue(f"not a torch device: {device!r}") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise BadValue("device cuda was requested but no CUDA GPU is available")
+    if dev.type == "mps":
+        problem = mps_problem()
+        if problem is not None:
+            logger.warning("--device mps: %s; running on the CPU instead", problem)
+            return torch.device("cpu")
     if dev.type not in ("cpu", "cuda", "mps"):
         raise BadValue(f"unsupported device {device!r} (cpu, cuda, mps)")
     return dev

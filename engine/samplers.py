@@ -96,6 +96,13 @@ def midpoint(field: VectorField, z0: torch.Tensor, *, steps: int = 16, rtol: flo
     return _fixed_steps(_midpoint_step, field, z0, steps, callback, cancelled)
 
 
+def ode_options(device: torch.device) -> dict[str, torch.dtype]:
+    """torchdiffeq's adaptive solvers keep time, step size and tolerances in float64 on the state's device
+    (``RKAdaptiveStepsizeODESolver(dtype=torch.float64)``); MPS has no float64, so there they are float32.
+    Everywhere else torchdiffeq's default (as audiocraft) is kept."""
+    return {"dtype": torch.float32} if device.type == "mps" else {}
+
+
 def dopri5(field: VectorField, z0: torch.Tensor, *, steps: int = 16, rtol: float = 1e-5, atol: float = 1e-5,
            callback: Callback | None = None, cancelled: CancelCheck | None = None) -> SampleResult:
     """Adaptive Dormand-Prince 5(4) through torchdiffeq over t = [0, 1 - 1e-5]."""
@@ -106,7 +113,7 @@ def dopri5(field: VectorField, z0: torch.Tensor, *, steps: int = 16, rtol: float
             raise BadValue(f"{name} must be a number in (0, 1), got {tol!r}")
     f = _Counted(field, callback, cancelled)
     t_span = torch.tensor([0.0, T_END_ODE], device=z0.device)
-    zs = odeint(f, z0, t_span, rtol=rtol, atol=atol, method="dopri5")
+    zs = odeint(f, z0, t_span, rtol=rtol, atol=atol, method="dopri5", options=ode_options(z0.device))
     return SampleResult(zs[-1], f.nfe, f.times)
 
 

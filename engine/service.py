@@ -26,6 +26,7 @@ import multiprocessing.connection
 import os
 import queue
 import signal
+import socket
 import sys
 import threading
 import time
@@ -225,11 +226,26 @@ def _send(conn: Any, msg: Any, *, raise_on_error: bool = False) -> bool:
         return False
 
 
+def _connect(address: str) -> multiprocessing.connection.Connection:
+    """``--connect HOST:PORT``: connect, present the one-time token read from stdin, wrap as a Connection."""
+    host, _, port = address.rpartition(":")
+    token = bytes.fromhex(sys.stdin.buffer.readline().decode("ascii").strip())
+    if not token:
+        raise ValueError("no token on stdin")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    sock.sendall(token)
+    sock.settimeout(None)
+    return multiprocessing.connection.Connection(sock.detach())
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m engine.service --fd N --model M``: started by the render worker, not by hand."""
     parser = argparse.ArgumentParser(prog="python -m engine.service",
                                      description="jasco-bridge engine process (started by the render worker)")
-    parser.add_argument("--fd", type=int, required=True, help="inherited socket to the server")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--fd", type=int, help="inherited socket to the server (POSIX)")
+    where.add_argument("--connect", metavar="HOST:PORT",
+                       help="connect to the server's one-time listener; the token comes on stdin (Windows)")
     parser.add_argument("--model", required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default=None)
@@ -240,12 +256,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level,
                         format=f"%(asctime)s %(levelname)s engine[{os.getpid()}] %(name)s: %(message)s")
+    if args.device.startswith("mps"):
+        # An op without an MPS kernel runs on the CPU (PyTorch warns once) instead of failing the render;
+        # must be set before torch is imported (by the factory, below).
+        os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's business; it stops us
+    if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break reaches every process of the console too
+        signal.signal(signal.SIGBREAK, signal.SIG_IGN)
     try:
-        conn = multiprocessing.connection.Connection(args.fd)
-    except OSError as err:
-        print(f"engine.service: bad --fd {args.fd}: {err}", file=sys.stderr)
+        conn = _connect(args.connect) if args.connect else multiprocessing.connection.Connection(args.fd)
+    except (OSError, ValueError) as err:
+        print(f"engine.service: cannot reach the server ({args.connect or f'--fd {args.fd}'}): {err}",
+              file=sys.stderr)
         return 2
     overrides = {name: getattr(args, name) for name in OVERRIDES if getattr(args, name) is not None}
     serve(conn, args.model, args.device, args.dtype, args.factory, overrides)

@@ -1,7 +1,8 @@
 """Live MIDI input: held notes -> the current chord, progressions recorded against MIDI
 clock, and controller triggers/parameters from a small mapping file.
 
-Ports are opened with python-rtmidi (ALSA or JACK; ``api="auto"`` tries ALSA then JACK)
+Ports are opened with python-rtmidi (``api="auto"``: ALSA then JACK on Linux, CoreMIDI then
+JACK on macOS, Windows MM on Windows; see ``AUTO_APIS``)
 and messages are decoded with mido. Everything happens on rtmidi's callback thread, so
 the callbacks given here (``on_chord``, ``on_trigger``, ``on_param``, ``on_progression``)
 run there too: keep them short (put work on a queue). An exception in a callback is
@@ -34,11 +35,12 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import mido
 
@@ -51,7 +53,17 @@ logger = logging.getLogger(__name__)
 TICKS_PER_BEAT = 24
 CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 MAX_MAPPING_BYTES = 64 * 1024
-APIS = ("auto", "jack", "alsa")
+APIS = ("auto", "jack", "alsa", "coremidi", "winmm")
+# Our name for each backend -> python-rtmidi's constant.
+RTMIDI_API_NAMES = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE",
+                    "winmm": "API_WINDOWS_MM"}
+# What "auto" tries, in order, on each system (python-rtmidi's wheels: ALSA+JACK on Linux,
+# CoreMIDI(+JACK) on macOS, Windows MM on Windows).
+AUTO_APIS = {"linux": ("alsa", "jack"), "darwin": ("coremidi", "jack"), "windows": ("winmm",)}
+# Windows MM cannot create virtual ports ("MidiInWinMM::openVirtualPort: cannot be implemented in
+# Windows MM MIDI API!", https://github.com/thestk/rtmidi/issues/332): a loopback driver is needed.
+NO_VIRTUAL_PORTS = {"winmm": "Windows MM has no virtual MIDI ports: create one with a loopback driver "
+                             "(e.g. loopMIDI) and pass its name to --midi-in"}
 
 
 # --- the mapping file -----------------------------------------------------------------------
@@ -189,21 +201,57 @@ def load_mapping(mapping: "ControllerMapping | Mapping[str, Any] | str | os.Path
 
 
 # --- ports -------------------------------------------------------------------------------------
+def choose_apis(api: str, compiled: Sequence[str], system: str) -> list[str]:
+    """The backends to try, in order, for ``api`` on ``system`` among the ``compiled`` ones (our names)."""
+    if api not in APIS:
+        raise BadValue(f"MIDI api must be one of {', '.join(APIS)}, got {api!r}")
+    wanted = AUTO_APIS.get(system, AUTO_APIS["linux"]) if api == "auto" else (api,)
+    out = [name for name in wanted if name in compiled]
+    if not out:
+        have = ", ".join(compiled) or "none"
+        raise EnvironmentProblem(f"python-rtmidi was built without the {api} MIDI API on this system "
+                                 f"(it has: {have})")
+    return out
+
+
+def compiled_apis() -> list[str]:
+    """The backends this python-rtmidi was built with (our names)."""
+    import rtmidi
+
+    ids = {getattr(rtmidi, const): name for name, const in RTMIDI_API_NAMES.items() if hasattr(rtmidi, const)}
+    return [ids[a] for a in rtmidi.get_compiled_api() if a in ids]
+
+
 def _api_ids(api: str) -> list[tuple[str, int]]:
     import rtmidi
 
-    if api not in APIS:
-        raise BadValue(f"MIDI api must be one of {', '.join(APIS)}, got {api!r}")
-    compiled = rtmidi.get_compiled_api()
-    wanted = {"jack": [rtmidi.API_UNIX_JACK], "alsa": [rtmidi.API_LINUX_ALSA],
-              "auto": [rtmidi.API_LINUX_ALSA, rtmidi.API_UNIX_JACK, rtmidi.API_MACOSX_CORE,
-                       rtmidi.API_WINDOWS_MM]}[api]
-    names = {rtmidi.API_UNIX_JACK: "jack", rtmidi.API_LINUX_ALSA: "alsa", rtmidi.API_MACOSX_CORE: "coremidi",
-             rtmidi.API_WINDOWS_MM: "winmm"}
-    out = [(names[a], a) for a in wanted if a in compiled]
-    if not out:
-        raise EnvironmentProblem(f"python-rtmidi was built without the {api} MIDI API")
-    return out
+    from core.defaults import system_name
+
+    return [(name, getattr(rtmidi, RTMIDI_API_NAMES[name]))
+            for name in choose_apis(api, compiled_apis(), system_name())]
+
+
+_PORT_SUFFIXES = (re.compile(r" \d+:\d+$"),  # ALSA: "client:port" numbers, "Midi Through Port-0 14:0"
+                  re.compile(r" \d+$"))  # Windows MM: RtMidi appends the port index, "loopMIDI Port 1"
+
+
+def find_port(ports: Sequence[str], wanted: str) -> int | None:
+    """The index of the port named ``wanted``: the exact name; else the name without the numbers the
+    backend appends (ALSA's ``14:0``, Windows MM's index), ignoring case; else a case-insensitive part."""
+    if wanted in ports:
+        return ports.index(wanted)
+    key = wanted.strip().lower()
+
+    def bare(name: str) -> str:
+        for suffix in _PORT_SUFFIXES:
+            name = suffix.sub("", name)
+        return name.strip().lower()
+
+    for candidates in ([i for i, p in enumerate(ports) if bare(p) == key or p.lower() == key],
+                       [i for i, p in enumerate(ports) if key and key in p.lower()]):
+        if candidates:
+            return candidates[0]
+    return None
 
 
 def _open_midi_in(api_id: int, client_name: str) -> Any:
@@ -213,7 +261,8 @@ def _open_midi_in(api_id: int, client_name: str) -> Any:
         return rtmidi.MidiIn(api_id, name=client_name)
     except Exception as exc:  # rtmidi.SystemError & co: no server / no sequencer device
         raise EnvironmentProblem(f"cannot open the MIDI system ({exc}); for JACK start a JACK server, "
-                                 "for ALSA check /dev/snd/seq") from exc
+                                 "for ALSA check /dev/snd/seq, on macOS check Audio MIDI Setup, on Windows "
+                                 "close programs that hold the MIDI device exclusively") from exc
 
 
 def list_ports(api: str = "auto") -> list[str]:
@@ -311,17 +360,20 @@ class LiveInput:
                 ports = midi_in.get_ports()
                 seen.extend(ports)
                 if virtual or port_name is None:
+                    if label in NO_VIRTUAL_PORTS:
+                        midi_in.delete()
+                        errors.append(f"{label}: {NO_VIRTUAL_PORTS[label]}")
+                        continue
                     name = port_name or "jasco-bridge in"
                     midi_in.open_virtual_port(name)
                     self.port = name
                 else:
-                    matches = [i for i, p in enumerate(ports) if p == port_name] or \
-                              [i for i, p in enumerate(ports) if port_name.lower() in p.lower()]
-                    if not matches:
+                    index = find_port(ports, port_name)
+                    if index is None:
                         midi_in.delete()
                         continue
-                    midi_in.open_port(matches[0], "jasco-bridge in")
-                    self.port = ports[matches[0]]
+                    midi_in.open_port(index, "jasco-bridge in")
+                    self.port = ports[index]
             except EnvironmentProblem:
                 raise
             except Exception as exc:
@@ -334,7 +386,7 @@ class LiveInput:
             self.api = label
             logger.info("listening to MIDI port %r (%s)", self.port, label)
             return
-        if errors and not seen:
+        if errors and (not seen or virtual or port_name is None):
             raise EnvironmentProblem("cannot open a MIDI input: " + "; ".join(errors))
         raise BadValue(f"no MIDI input port matches {port_name!r}; available: "
                        + (", ".join(repr(p) for p in seen) or "none"))

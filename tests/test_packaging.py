@@ -30,10 +30,19 @@ def readme_commands() -> list[str]:
 
 def test_readme_has_two_commands_and_ci_runs_the_test_one() -> None:
     commands = readme_commands()
-    assert commands == ["bash scripts/dev.sh run", "bash scripts/dev.sh test"]
+    assert commands == ["python3 scripts/dev.py run", "python3 scripts/dev.py test"]
     ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
     body = [line for line in ci if line and not line.startswith("#") and not line.startswith(("set ", "cd "))]
     assert body == [commands[1]], f".ci/run must run exactly the README's test command, got {body}"
+
+
+def test_readme_windows_commands_differ_only_in_the_name_of_python() -> None:
+    section = README.read_text(encoding="utf-8").split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (run|test) \| `([^`]+)` \| `([^`]+)` \|$", section, flags=re.M)
+    assert [r[0] for r in rows] == ["run", "test"]
+    for (_, posix, windows), command in zip(rows, readme_commands()):
+        assert posix == command
+        assert windows.split() == ["py", *posix.split()[1:]]
 
 
 def test_console_script_help_lists_every_command() -> None:

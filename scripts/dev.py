@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""jasco-bridge developer entry point, the same on Linux, macOS and Windows.
+
+    python3 scripts/dev.py run     # set up, start the bridge, render a demo clip
+    python3 scripts/dev.py test    # set up, run the whole test suite
+    python3 scripts/dev.py setup   # only set up
+    (Windows: py scripts/dev.py run|test|setup)
+
+Setup is idempotent (every step already done is skipped):
+
+1. System packages, only where this script knows the package manager:
+   - Debian/Ubuntu (apt): ``liblo-tools jackd2 libportaudio2 nodejs libsndfile1`` are
+     installed when we are root or have sudo; a held apt/dpkg lock is waited for (with a
+     message) up to ``JASCO_APT_LOCK_WAIT`` seconds (default 600).
+   - macOS (Homebrew) and Windows (winget): NOT installed by this script; it prints the one
+     command to run. On those systems the Python wheels bring PortAudio, libsndfile and the
+     MIDI backends (CoreMIDI, Windows MM) themselves, so ``run`` needs nothing else; the
+     packages listed are what some tests use (liblo's oscsend/oscdump, JACK, Node).
+     Installing them would change the user's system tooling (Homebrew updates itself,
+     winget asks for elevation), so that is left to the user.
+   - anything else: a plain list of what to install.
+2. A virtual environment in ``.venv`` (``JASCO_VENV`` to put it elsewhere), made with the
+   Python running this script.
+3. torch (``JASCO_TORCH_SPEC``, default ``torch==2.13.0``; ``JASCO_TORCH_INDEX`` = a pip index
+   URL for the build, e.g. https://download.pytorch.org/whl/cpu for the small CPU build on
+   Linux; PyPI's macOS and Windows wheels are CPU builds (macOS: with MPS) already), then the
+   project with its extras ``test,audition`` in editable mode. A stamp file in the venv
+   records what was installed; it is redone only when pyproject.toml or the spec changes.
+
+``--dry-run`` prints the plan and changes nothing; ``--platform linux|darwin|windows``
+(with ``--dry-run``) shows another system's plan. Standard library only: this runs before
+the virtual environment exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+MIN_PYTHON = (3, 11)
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TORCH_SPEC = "torch==2.13.0"
+EXTRAS = ("test", "audition")
+OFFICIAL_MODEL = "facebook/jasco-chords-drums-400M"
+APT_PACKAGES = ("liblo-tools", "jackd2", "libportaudio2", "nodejs", "libsndfile1")
+BREW_PACKAGES = ("liblo", "jack", "node")
+WINGET_PACKAGES = ("OpenJS.NodeJS.LTS",)
+WINDOWS_NOT_PACKAGED = ("liblo's oscsend/oscdump (their tests are skipped) and a JACK server (the live-MIDI "
+                        "tests need one)")
+DEFAULT_APT_LOCK_WAIT_S = 600.0
+APT_LOCK_POLL_S = 5.0
+# What apt-get / dpkg print when another process holds one of their locks (apt 1.x - 3.x).
+_APT_LOCK_RE = re.compile(r"Could not get lock|Unable to acquire the dpkg frontend lock|"
+                          r"Unable to lock (the )?(administration )?directory|is another process using it",
+                          re.IGNORECASE)
+SYSTEMS = ("linux", "darwin", "windows")
+
+
+def log(message: str) -> None:
+    """One line on stderr, prefixed so it stands out from pip's and pytest's output."""
+    print(f"[jasco-bridge] {message}", file=sys.stderr, flush=True)
+
+
+# --- pure parts (tested) ---------------------------------------------------------------------
+def system_name(platform: str = sys.platform) -> str:
+    """``linux``, ``darwin`` or ``windows`` for a ``sys.platform`` value (other Unixes count as linux)."""
+    if platform.startswith("win") or platform == "cygwin":
+        return "windows"
+    if platform == "darwin":
+        return "darwin"
+    return "linux"
+
+
+def venv_bin(venv: Path, name: str, system: str) -> Path:
+    """A program in the virtual environment: ``Scripts\\name.exe`` on Windows, ``bin/name`` elsewhere."""
+    if system == "windows":
+        return venv / "Scripts" / f"{name}.exe"
+    return venv / "bin" / name
+
+
+def extras_spec(extras: Sequence[str] = EXTRAS) -> str:
+    return f".[{','.join(extras)}]"
+
+
+def install_stamp(pyproject: bytes, torch_spec: str, torch_index: str, extras: Sequence[str]) -> str:
+    """What an installed venv must match: changes whenever pyproject.toml or the requested builds change."""
+    h = hashlib.sha256(pyproject)
+    for part in (torch_spec, torch_index, ",".join(extras)):
+        h.update(b"\0" + part.encode("utf-8"))
+    return h.hexdigest()
+
+
+def is_apt_lock_error(output: str) -> bool:
+    """True when apt-get failed only because another process holds the apt/dpkg lock."""
+    return bool(_APT_LOCK_RE.search(output))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing setup does: what it says, and the command it runs (empty = a message only)."""
+
+    say: str
+    argv: tuple[str, ...] = ()
+    kind: str = "run"  # run | pip (then the stamp is written) | apt (waits for the apt lock) | note
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+
+def system_package_steps(system: str, missing_apt: Sequence[str] | None, *, have_apt: bool, is_root: bool,
+                         have_sudo: bool, have_brew: bool, have_winget: bool) -> list[Step]:
+    """What to do about system packages on ``system`` (``missing_apt``: None = unknown, not Debian)."""
+    if system == "linux":
+        if missing_apt is not None and not missing_apt:
+            return []
+        if not have_apt or missing_apt is None:
+            return [Step("not a Debian/Ubuntu system: install these (or their equivalents) yourself: "
+                         + " ".join(APT_PACKAGES) + " (liblo tools, JACK 2, PortAudio, Node.js, libsndfile)",
+                         kind="note")]
+        if not is_root and not have_sudo:
+            return [Step(f"missing {' '.join(missing_apt)} and no root/sudo: install them, then run again",
+                         kind="note")]
+        sudo = () if is_root else ("sudo",)
+        return [
+            Step(f"installing Debian packages: {' '.join(missing_apt)}", (*sudo, "apt-get", "update", "-qq"), "apt"),
+            Step("", (*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing_apt), "apt"),
+        ]
+    if system == "darwin":
+        cmd = "brew install " + " ".join(BREW_PACKAGES)
+        where = "" if have_brew else " (Homebrew: https://brew.sh)"
+        return [Step(f"macOS: the bridge needs no system packages; for the full test suite run: {cmd}{where}",
+                     kind="note")]
+    cmd = " ".join(f"winget install {p}" for p in WINGET_PACKAGES)
+    where = "" if have_winget else " (winget comes with Windows' App Installer)"
+    return [Step(f"Windows: the bridge needs no system packages; for the device tests run: {cmd}{where}; "
+                 f"not packaged for Windows: {WINDOWS_NOT_PACKAGED}", kind="note")]
+
+
+def python_steps(venv: Path, system: str, python: str, *, venv_ok: bool, stamp_ok: bool, torch_spec: str,
+                 torch_index: str, extras: Sequence[str]) -> list[Step]:
+    """Create the venv and install torch + the project, skipping what is already done."""
+    steps: list[Step] = []
+    if not venv_ok:
+        steps.append(Step(f"creating virtual environment {venv}", (python, "-m", "venv", str(venv))))
+    if venv_ok and stamp_ok:
+        return steps
+    py = str(venv_bin(venv, "python", system))
+    pip = (py, "-m", "pip", "install", "-q", "--disable-pip-version-check")
+    index = ("--index-url", torch_index, "--extra-index-url", "https://pypi.org/simple") if torch_index else ()
+    where = f" from {torch_index}" if torch_index else ""
+    steps.append(Step(f"installing {torch_spec}{where}", (*pip, *index, torch_spec), "pip"))
+    steps.append(Step(f"installing jasco-bridge[{','.join(extras)}] from this checkout (pip install -e "
+                      f"{extras_spec(extras)})", (*pip, "-e", extras_spec(extras)),
+                      "pip"))
+    return steps
+
+
+def serve_argv(venv: Path, system: str, model: str, extra: Sequence[str]) -> list[str]:
+    return [str(venv_bin(venv, "jasco-bridge", system)), "serve", "--model", model, "--demo", *extra]
+
+
+def test_argv(venv: Path, system: str, extra: Sequence[str]) -> list[str]:
+    return [str(venv_bin(venv, "python", system)), "-m", "pytest", "-q", *extra]
+
+
+# --- looking at this machine --------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    venv: Path
+    torch_spec: str
+    torch_index: str
+    apt_lock_wait_s: float
+    python: str
+
+    @classmethod
+    def from_env(cls, env: "os._Environ[str] | dict[str, str]") -> "Settings":
+        venv = ROOT / Path(env.get("JASCO_VENV") or ".venv").expanduser()  # relative: to the checkout
+        wait = env.get("JASCO_APT_LOCK_WAIT", "")
+        try:
+            wait_s = float(wait) if wait else DEFAULT_APT_LOCK_WAIT_S
+        except ValueError:
+            raise SystemExit(f"JASCO_APT_LOCK_WAIT must be a number of seconds, got {wait!r}") from None
+        return cls(venv=venv, torch_spec=env.get("JASCO_TORCH_SPEC") or DEFAULT_TORCH_SPEC,
+                   torch_index=env.get("JASCO_TORCH_INDEX", ""), apt_lock_wait_s=wait_s,
+                   python=sys.executable)
+
+
+def missing_debian_packages(packages: Sequence[str]) -> list[str] | None:
+    """Packages dpkg does not list as installed; None where there is no dpkg."""
+    if shutil.which("dpkg-query") is None:
+        return None
+    missing = []
+    for pkg in packages:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
+        if "install ok installed" not in out.stdout:
+            missing.append(pkg)
+    return missing
+
+
+def stamp_path(venv: Path) -> Path:
+    return venv / ".jasco-installed"
+
+
+def make_plan(system: str, settings: Settings, *, probe: bool) -> Plan:
+    """The setup plan for ``system``; ``probe`` = look at this machine (else assume nothing is done)."""
+    want = install_stamp((ROOT / "pyproject.toml").read_bytes(), settings.torch_spec, settings.torch_index, EXTRAS)
+    if probe:
+        venv_ok = venv_bin(settings.venv, "python", system).exists()
+        stamp = stamp_path(settings.venv)
+        stamp_ok = stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == want
+        missing = missing_debian_packages(APT_PACKAGES) if system == "linux" else None
+        is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+        facts = dict(have_apt=shutil.which("apt-get") is not None, is_root=is_root,
+                     have_sudo=shutil.which("sudo") is not None, have_brew=shutil.which("brew") is not None,
+                     have_winget=shutil.which("winget") is not None)
+    else:
+        venv_ok = stamp_ok = False
+        missing = list(APT_PACKAGES) if system == "linux" else None
+        facts = dict(have_apt=system == "linux", is_root=False, have_sudo=True, have_brew=True, have_winget=True)
+    steps = system_package_steps(system, missing, **facts)
+    steps += python_steps(settings.venv, system, settings.python, venv_ok=venv_ok, stamp_ok=stamp_ok,
+                          torch_spec=settings.torch_spec, torch_index=settings.torch_index, extras=EXTRAS)
+    return Plan(tuple(steps))
+
+
+# --- doing it -----------------------------------------------------------------------------
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+
+def _run_captured(argv: Sequence[str]) -> "subprocess.CompletedProcess[str]":
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(list(argv), capture_output=True, text=True, env=env)
+
+
+def run_waiting_for_lock(argv: Sequence[str], *, wait_s: float, runner: Runner = _run_captured,
+                         sleep: Callable[[float], None] = time.sleep,
+                         clock: Callable[[], float] = time.monotonic, poll_s: float = APT_LOCK_POLL_S) -> None:
+    """Run an apt command; while another process holds the apt lock, say so and retry (up to ``wait_s``)."""
+    deadline = clock() + wait_s
+    told = False
+    while True:
+        done = runner(argv)
+        if done.returncode == 0:
+            if told:
+                log("the apt lock is free again; carried on")
+            return
+        output = (done.stderr or "") + (done.stdout or "")
+        if not is_apt_lock_error(output):
+            raise SetupError(f"{' '.join(argv)} failed (exit {done.returncode}):\n{output.strip()}")
+        if clock() >= deadline:
+            raise SetupError(f"another program kept the apt lock for {wait_s:g} s (an automatic update?); "
+                             "let it finish (or set JASCO_APT_LOCK_WAIT to wait longer), then run again")
+        if not told:
+            log(f"another program holds the apt lock (often the automatic updates); waiting up to "
+                f"{wait_s:g} s for it, retrying every {poll_s:g} s")
+            told = True
+        sleep(poll_s)
+
+
+class SetupError(RuntimeError):
+    """A setup step failed; the message says which and why."""
+
+
+def execute(plan: Plan, settings: Settings) -> None:
+    for step in plan.steps:
+        if step.say:
+            log(step.say)
+        if not step.argv:
+            continue
+        if step.kind == "apt":
+            run_waiting_for_lock(step.argv, wait_s=settings.apt_lock_wait_s)
+            continue
+        done = subprocess.run(list(step.argv))
+        if done.returncode != 0:
+            raise SetupError(f"{' '.join(step.argv)} failed (exit {done.returncode})")
+    want = install_stamp((ROOT / "pyproject.toml").read_bytes(), settings.torch_spec, settings.torch_index, EXTRAS)
+    if any(step.kind == "pip" for step in plan.steps):
+        stamp_path(settings.venv).write_text(want + "\n", encoding="utf-8")
+
+
+def official_model_cached(venv: Path, system: str) -> bool:
+    probe = ("import sys\n"
+             "try:\n    from huggingface_hub import try_to_load_from_cache\n"
+             "except ImportError:\n    sys.exit(1)\n"
+             f"hit = try_to_load_from_cache({OFFICIAL_MODEL!r}, 'state_dict.bin')\n"
+             "sys.exit(0 if isinstance(hit, str) else 1)\n")
+    return subprocess.run([str(venv_bin(venv, "python", system)), "-c", probe]).returncode == 0
+
+
+def hand_over(argv: Sequence[str], system: str) -> int:
+    """Become ``argv`` (POSIX: exec, so signals reach it directly); Windows: run it and pass its status on."""
+    if system != "windows":
+        os.execv(argv[0], list(argv))
+    proc = subprocess.Popen(list(argv))
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # Ctrl-C reached the child too (same console): let it shut down
+            continue
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dev.py", description="jasco-bridge: set up, then run or test "
+                                     "(the same on Linux, macOS and Windows)", allow_abbrev=False)
+    parser.add_argument("command", choices=("setup", "run", "test"))
+    parser.add_argument("--dry-run", action="store_true", help="print the setup plan, change nothing")
+    parser.add_argument("--platform", choices=SYSTEMS, default=None,
+                        help="with --dry-run: show the plan for another system")
+    args, extra = parser.parse_known_args(argv)
+    if sys.version_info < MIN_PYTHON:
+        log(f"Python {'.'.join(map(str, MIN_PYTHON))} or newer is needed (this is {sys.version.split()[0]})")
+        return 2
+    here = system_name()
+    if args.platform and not args.dry_run:
+        parser.error("--platform only goes with --dry-run")
+    system = args.platform or here
+    settings = Settings.from_env(os.environ)
+    plan = make_plan(system, settings, probe=system == here)
+    if args.dry_run:
+        for step in plan.steps:
+            print(f"{step.kind:5} {step.say}" + (f"\n      $ {' '.join(step.argv)}" if step.argv else ""))
+        if not plan.steps:
+            print("nothing to do: already set up")
+        if args.command == "run":
+            print(f"then  $ {' '.join(serve_argv(settings.venv, system, '<official model if cached, else tiny>', extra))}")
+        elif args.command == "test":
+            print(f"then  $ {' '.join(test_argv(settings.venv, system, extra))}")
+        return 0
+    os.chdir(ROOT)
+    try:
+        execute(plan, settings)
+    except SetupError as err:
+        log(f"setup failed: {err}")
+        return 1
+    if args.command == "setup":
+        return 0
+    if args.command == "test":
+        return hand_over(test_argv(settings.venv, system, extra), system)
+    if official_model_cached(settings.venv, system):
+        model = OFFICIAL_MODEL
+    else:
+        model = "tiny"
+        log("no official checkpoint cached: using the embedded TINY RANDOM model, which MAKES NOISE.")
+        log(f"for music, download {OFFICIAL_MODEL} (see README: Getting the official weights).")
+    return hand_over(serve_argv(settings.venv, system, model, extra), system)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
