@@ -52,9 +52,9 @@ setup_python() {
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
-    log "installing $TORCH_SPEC (CPU build where available) and jasco-bridge[test]"
+    log "installing $TORCH_SPEC (CPU build where available) and jasco-bridge[test,audition,remote]"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$TORCH_SPEC"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,audition]"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[test,audition,remote]"
     echo "$want" > "$stamp"
 }
 
