@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 from typing import Iterator
@@ -198,9 +199,9 @@ def test_same_samples_as_the_local_engine(engine_serve: EngineServe, token_file:
                             model="tiny")
     remote = RenderWorker(model="tiny", clip_dir=tmp_path / "remote",
                           engines=RemoteEngines(RemoteOptions.from_args(engine_serve.url, token_file)))
-    with remote:
-        remote_path = remote.render(request, timeout=180)
-    with RenderWorker(model="tiny", clip_dir=tmp_path / "local") as local:
+    with RenderWorker(model="tiny", clip_dir=tmp_path / "local") as local:  # its engine process loads meanwhile
+        with remote:
+            remote_path = remote.render(request, timeout=180)
         local_path = local.render(request, timeout=180)
     a, rate_a = sf.read(remote_path, dtype="int32")
     b, rate_b = sf.read(local_path, dtype="int32")
@@ -210,3 +211,23 @@ def test_same_samples_as_the_local_engine(engine_serve: EngineServe, token_file:
     local_meta = json.loads(Path(local_path).with_suffix(".json").read_text())
     for key in ("model_id", "device", "engine_version", "engine_sample_rate", "nfe"):
         assert remote_meta[key] == local_meta[key], key
+
+
+def test_engine_serve_refuses_other_hosts_without_a_token(cli_exe: str) -> None:
+    proc = subprocess.run([cli_exe, "engine-serve", "--model", "tiny", "--host", "0.0.0.0", "--port", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "error [bad_config]" in proc.stderr and "--token-file" in proc.stderr
+
+
+def test_doctor_checks_the_remote_engine(engine_serve: EngineServe, token_file: Path, tmp_path: Path) -> None:
+    from bridge.doctor import FAIL, OK, check_remote_engine
+
+    good = check_remote_engine(engine_serve.url, str(token_file))()
+    assert good.status == OK and "model tiny on cpu" in good.found and "token accepted" in good.found
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("this-is-not-the-right-token-123")
+    bad = check_remote_engine(engine_serve.url, str(wrong))()
+    assert bad.status == FAIL and "[engine_auth]" in bad.found and "--engine-token-file" in bad.fix
+    gone = check_remote_engine(f"http://127.0.0.1:{free_port()}", None)()
+    assert gone.status == FAIL and "[engine_unreachable]" in gone.found
