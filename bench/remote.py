@@ -4,7 +4,8 @@
 
 Starts ``jasco-bridge engine-serve --model tiny`` (a private Ray instance, one replica, loopback,
 a token), a bridge on it (``serve --engine URL``) and a bridge with its local engine process
-(``serve --model tiny``). For each, ``--jobs`` identical small renders over real OSC/UDP; per job
+(``serve --model tiny``), all at once. ``--jobs`` identical small renders on each, interleaved
+(remote, local, remote, ...) so both see the same machine load, over real OSC/UDP; per job
 the overhead is the time from sending ``/jasco/generate`` to receiving ``/jasco/done`` minus the
 engine's own time (the sidecar's ``timings.engine_s``, measured around ``generate`` in the engine).
 What is left: OSC, queue, journal, the engine transport (socket pair + pickle locally; HTTP through
@@ -44,26 +45,26 @@ def wait_idle(c: OscClient, timeout: float = 240.0) -> None:
     raise SystemExit("the bridge did not become idle")
 
 
-def overheads(server: ServeProcess, jobs: int, steps: int) -> list[float]:
-    out = []
-    with OscClient(("127.0.0.1", server.port)) as c:
-        wait_idle(c)
-        c.send("/jasco/prompt", "bench")
-        c.send("/jasco/chords", "C", 0, "Am", 4)
-        c.expect("/jasco/chords/mapped", timeout=10)
-        for name, value in [("bars", 2), ("steps", steps), ("solver", "euler"), ("seed", 5), ("sample_rate", 32000)]:
-            c.send("/jasco/set", name, value)
-        c.sync()
-        for k in range(jobs + 1):  # the first job warms up (caches, connections) and is not counted
-            c.drain(0.01)
-            t0 = time.perf_counter()
-            c.send("/jasco/generate", f"bench{k}")
-            done = c.expect("/jasco/done", timeout=300)
-            wall = time.perf_counter() - t0
-            engine_s = json.loads(Path(done.args[1]).with_suffix(".json").read_text())["timings"]["engine_s"]
-            if k:
-                out.append(wall - engine_s)
-    return out
+def prepare(server: ServeProcess, steps: int) -> OscClient:
+    c = OscClient(("127.0.0.1", server.port))
+    wait_idle(c)
+    c.send("/jasco/prompt", "bench")
+    c.send("/jasco/chords", "C", 0, "Am", 4)
+    c.expect("/jasco/chords/mapped", timeout=10)
+    for name, value in [("bars", 2), ("steps", steps), ("solver", "euler"), ("seed", 5), ("sample_rate", 32000)]:
+        c.send("/jasco/set", name, value)
+    c.sync()
+    return c
+
+
+def one_job(c: OscClient, tag: str) -> float:
+    """generate -> done wall time minus the engine's own time (seconds)."""
+    c.drain(0.01)
+    t0 = time.perf_counter()
+    c.send("/jasco/generate", tag)
+    done = c.expect("/jasco/done", timeout=300)
+    wall = time.perf_counter() - t0
+    return wall - json.loads(Path(done.args[1]).with_suffix(".json").read_text())["timings"]["engine_s"]
 
 
 def main() -> int:
@@ -72,24 +73,28 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=2)
     args = ap.parse_args()
     cli = str(Path(sys.executable).with_name("jasco-bridge"))
+    local_s: list[float] = []
+    remote_s: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         token = Path(tmp) / "token"
         token.write_text(secrets.token_urlsafe(32))
         engine = EngineServe(cli, "--model", "tiny", token_file=token)
+        remote = local = None
         try:
             remote = ServeProcess(cli, "--model", "tiny", "--engine", engine.url, "--engine-token-file", str(token),
                                   "--clip-dir", f"{tmp}/remote", "--reply-port", "0")
-            try:
-                remote_s = overheads(remote, args.jobs, args.steps)
-            finally:
-                remote.stop()
+            local = ServeProcess(cli, "--model", "tiny", "--clip-dir", f"{tmp}/local", "--reply-port", "0")
+            rc, lc = prepare(remote, args.steps), prepare(local, args.steps)
+            one_job(rc, "warm"), one_job(lc, "warm")  # first jobs warm caches and connections: not counted
+            for k in range(args.jobs):  # interleaved, so both paths see the same machine load
+                remote_s.append(one_job(rc, f"r{k}"))
+                local_s.append(one_job(lc, f"l{k}"))
+            rc.close(), lc.close()
         finally:
+            for server in (remote, local):
+                if server is not None:
+                    server.stop()
             engine.stop()
-        local = ServeProcess(cli, "--model", "tiny", "--clip-dir", f"{tmp}/local", "--reply-port", "0")
-        try:
-            local_s = overheads(local, args.jobs, args.steps)
-        finally:
-            local.stop()
     lm, rm = statistics.median(local_s) * 1e3, statistics.median(remote_s) * 1e3
     print(f"overhead per job (generate -> done minus engine time), tiny model, {args.jobs} jobs, loopback:")
     print(f"  local engine process : median {lm:7.1f} ms  (min {min(local_s) * 1e3:.1f}, max {max(local_s) * 1e3:.1f})")

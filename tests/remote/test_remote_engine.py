@@ -231,3 +231,41 @@ def test_doctor_checks_the_remote_engine(engine_serve: EngineServe, token_file: 
     assert bad.status == FAIL and "[engine_auth]" in bad.found and "--engine-token-file" in bad.fix
     gone = check_remote_engine(f"http://127.0.0.1:{free_port()}", None)()
     assert gone.status == FAIL and "[engine_unreachable]" in gone.found
+
+
+def test_two_bridges_share_one_engine(engine_serve: EngineServe, token_file: Path, tmp_path: Path) -> None:
+    """Two bridges at once: the replica renders one job at a time, the other waits there (with heartbeats)."""
+    import threading
+
+    from bridge.remote_engine import RemoteEngines, RemoteOptions
+    from bridge.worker import RenderWorker
+    from core.requests import RenderParams, RenderRequest
+
+    token = engine_serve_token(engine_serve)
+    before = engine_serve.get("/status", token)[1]
+    request = RenderRequest(prompt="two rooms", params=RenderParams(bars=2, steps=60, solver="euler", seed=21,
+                                                                    sample_rate=32000, normalize="none"), model="tiny")
+    rooms = [RenderWorker(model="tiny", clip_dir=tmp_path / f"room{k}",
+                          engines=RemoteEngines(RemoteOptions.from_args(engine_serve.url, token_file)))
+             for k in range(2)]
+    paths: dict[int, str] = {}
+    seen_waiting = 0
+    for room in rooms:
+        room.start()
+    try:
+        threads = [threading.Thread(target=lambda k=k: paths.__setitem__(k, rooms[k].render(request, timeout=240)))
+                   for k in range(2)]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            seen_waiting = max(seen_waiting, engine_serve.get("/status", token)[1]["waiting"])
+            time.sleep(0.05)
+    finally:
+        for room in rooms:
+            room.stop()
+    assert sorted(paths) == [0, 1]
+    a, _ = sf.read(paths[0], dtype="int32")
+    b, _ = sf.read(paths[1], dtype="int32")
+    np.testing.assert_array_equal(a, b)  # same request and seed from either room: the same clip
+    assert seen_waiting >= 1  # one job waited on the engine side while the other rendered
+    assert engine_serve.get("/status", token)[1]["done"] == before["done"] + 2
