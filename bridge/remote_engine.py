@@ -50,7 +50,7 @@ from core.errors import (
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
-INFO_TIMEOUT_S = 10.0  # one /info attempt (a replica being restarted may hold it)
+INFO_TIMEOUT_S = 5.0  # one /info attempt (a replica being restarted may hold it; cancel waits at most this)
 MODEL_HEADER = "X-Jasco-Model"
 PROBE_INTERVAL_S = 1.0  # how often an idle worker asks a (re)starting engine whether it is ready
 
@@ -188,7 +188,6 @@ class RemoteEngine:
             conn = self._conn if self._job == job_id else None
         if conn is not None:
             _close(conn)
-
 
     def hang_up(self) -> None:
         """Close whatever job's connection is open (shutdown)."""

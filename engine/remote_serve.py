@@ -42,7 +42,16 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from core import wire, wire_frames
-from core.errors import BadArguments, BadConfig, JascoError, ModelUnavailable
+from core.errors import (
+    BadArguments,
+    BadConfig,
+    EngineAuth,
+    JascoError,
+    ModelUnavailable,
+    RenderFailed,
+    TooLarge,
+    all_codes,
+)
 
 from . import service
 
@@ -119,7 +128,7 @@ class EngineReplica:
         from starlette.responses import JSONResponse, StreamingResponse
 
         if not self._authorised(request.headers.get("authorization", "")):
-            return JSONResponse({"code": "engine_auth", "message": "missing or wrong bearer token"}, status_code=401,
+            return JSONResponse({"code": EngineAuth.code, "message": "missing or wrong bearer token"}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
         path = request.url.path.rstrip("/") or "/"
         if path == "/info" and request.method == "GET":
@@ -134,10 +143,12 @@ class EngineReplica:
                                  "message": f"this engine serves model {self.config.model!r}, not {expected!r}"},
                                 status_code=409)
         try:
-            size = int(request.headers.get("content-length", "0"))
-            if size > MAX_BODY_BYTES:
-                raise BadArguments(f"render request of {size} bytes (at most {MAX_BODY_BYTES})")
-            job = wire_frames.unpack(await request.body())
+            body = bytearray()
+            async for chunk in request.stream():  # bounded, whatever Content-Length claims
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise TooLarge(f"a render request of more than {MAX_BODY_BYTES} bytes")
+            job = wire_frames.unpack(bytes(body))
             if not isinstance(job, wire.Render):
                 raise BadArguments(f"expected a render, got {wire.kind_of(job)}")
         except (JascoError, ValueError) as err:
@@ -166,7 +177,7 @@ class EngineReplica:
                 self._counts["cancelled"] += 1
                 return wire.Cancelled(job.job_id)
             self._rendering = job.job_id
-        outcome: Any = wire.Failed(job.job_id, "render_failed", "the render thread failed")
+        outcome: Any = wire.Failed(job.job_id, RenderFailed.code, "the render thread failed")
         try:
             outcome = service.execute(self.engine, self.types, job, progress, cancel.is_set)
             return outcome
@@ -192,7 +203,7 @@ class EngineReplica:
                 loop.call_soon_threadsafe(frames.put_nowait, wire.Progress(job.job_id, int(nfe), float(t)))
 
         def work() -> None:  # render thread, one job at a time
-            outcome: Any = wire.Failed(job.job_id, "render_failed", "the render thread failed")
+            outcome: Any = wire.Failed(job.job_id, RenderFailed.code, "the render thread failed")
             try:
                 outcome = self._execute(job, progress, cancel)
             finally:
@@ -273,6 +284,22 @@ def check_args(args: argparse.Namespace) -> str | None:
     return token_digest(read_token_file(args.token_file))
 
 
+def deploy_failure(serve: Any, fallback: str) -> tuple[str, str]:
+    """The code and last line of why the replicas could not start (Serve's deployment status message)."""
+    try:
+        message = serve.status().applications[APP_NAME].deployments[DEPLOYMENT_NAME].message
+    except Exception as err:  # noqa: BLE001 - the status is a nicety; the fallback says what Ray said
+        log.debug("no deployment status: %s", err)
+        return "model_load_failed", fallback
+    codes = {cls.__name__: cls.code for cls in all_codes().values()}
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    for line in reversed(lines):
+        name, _, text = line.partition(": ")
+        if name.rpartition(".")[2] in codes:
+            return codes[name.rpartition(".")[2]], text
+    return "model_load_failed", lines[-1] if lines else fallback
+
+
 def serve_main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level,
@@ -319,8 +346,8 @@ def serve_main(argv: list[str] | None = None) -> int:
         print(f"error [{err.code}]: {err}", file=sys.stderr, flush=True)
         return 2
     except Exception as err:  # noqa: BLE001 - Ray's deploy errors (a replica that cannot load) end the command
-        print(f"error [model_load_failed]: the engine could not be deployed: {type(err).__name__}: {err}",
-              file=sys.stderr, flush=True)
+        code, why = deploy_failure(serve, f"{type(err).__name__}: {err}")
+        print(f"error [{code}]: the engine could not be deployed: {why}", file=sys.stderr, flush=True)
         return 2
     finally:
         try:
