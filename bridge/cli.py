@@ -30,6 +30,7 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     Command("serve", "bridge.serve_cli", "run the OSC/MIDI server"),
+    Command("engine-serve", "bridge.engine_serve_cli", "serve the engine to bridges elsewhere (Ray Serve; GPU machine)"),
     Command("render", "bridge.render_cli", "render one clip with the engine"),
     Command("chords", "bridge.chords_cli", "recognise or map chords (MIDI file or typed symbols)"),
     Command("melody", "bridge.melody_cli", "turn a MIDI line into a [53, T] melody matrix"),

@@ -218,8 +218,32 @@ def check_tool(name: str, purpose: str, fix: str) -> Callable[[], Check]:
     return run
 
 
+def check_remote_engine(url: str, token_file: str | None) -> Callable[[], Check]:
+    """A configured remote engine (``serve --engine``): reachable, token accepted, model and device."""
+
+    def run() -> Check:
+        from bridge.remote_engine import NotReady, RemoteOptions, fetch_info
+        from core.errors import JascoError
+
+        try:
+            info = fetch_info(RemoteOptions.from_args(url, Path(token_file) if token_file else None))
+        except JascoError as err:
+            fix = {"engine_auth": "give --engine-token-file the file engine-serve's --token-file reads",
+                   "engine_unreachable": "start jasco-bridge engine-serve there (and open its port to this machine)",
+                   }.get(err.code, "see the message")
+            return Check("remote engine", FAIL, f"{url}: [{err.code}] {err}", fix)
+        except NotReady as err:
+            return Check("remote engine", WARN, f"{url}: not ready yet ({err})",
+                         "wait for engine-serve to say it is ready, then run doctor again")
+        return Check("remote engine", OK, f"{url}: model {info.get('model')} on {info.get('device')} "
+                     f"(engine {info.get('engine_version')}, token {'accepted' if token_file else 'not used'})")
+
+    return run
+
+
 def all_checks(args: argparse.Namespace) -> list[Callable[[], Check]]:
-    return [
+    remote = [check_remote_engine(args.engine, args.engine_token_file)] if getattr(args, "engine", None) else []
+    return remote + [
         check_python,
         check_torch,
         *([check_apple_gpu] if sys.platform == "darwin" else []),
@@ -247,6 +271,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reply-port", type=int, default=DEFAULT_REPLY_PORT)
     parser.add_argument("--clip-dir", default=str(default_clip_dir()))
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--engine", metavar="URL", default=None, help="also check this remote engine (serve --engine)")
+    parser.add_argument("--engine-token-file", default=None, metavar="FILE", help="its token file (serve --engine-token-file)")
 
 
 def run_checks(args: argparse.Namespace) -> list[Check]:

@@ -355,6 +355,8 @@ ERROR_HELP: dict[str, str] = {
     "cancelled": "the job was cancelled",
     "render_failed": "the render raised an error",
     "engine_died": "the engine process died mid-render (it is restarted)",
+    "engine_unreachable": "the remote engine (serve --engine URL) cannot be reached; the next job tries again",
+    "engine_auth": "the remote engine refused the token (serve --engine-token-file)",
     "interrupted": "the server stopped while the job was queued or running",
     "io_error": "the clip could not be written",
     "clip_dir_unwritable": "the clip folder is missing or read-only",

@@ -60,6 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true",
                         help=f"render one demo clip at start ({', '.join(c for c, _ in DEMO_CHORDS)}, {DEMO_BARS} bars "
                         f"at {DEMO_BPM:g} bpm), print its path, keep serving")
+    parser.add_argument("--engine", metavar="URL", default=None,
+                        help="render on a remote engine (jasco-bridge engine-serve on a GPU machine), e.g. "
+                        "http://gpu-box:8000; --model must name the model it serves")
+    parser.add_argument("--engine-token-file", type=Path, default=None, metavar="FILE",
+                        help="file holding the remote engine's bearer token (with --engine)")
     parser.add_argument("--engine-factory", default=None, help=argparse.SUPPRESS)  # tests and benchmarks
 
 
@@ -191,6 +196,14 @@ def run(args: argparse.Namespace) -> int:
     worker_kwargs: dict[str, Any] = {"model": args.model, "clip_dir": clip_dir, "max_queue": args.max_queue, "device": args.device}
     if args.engine_factory:
         worker_kwargs["engine_factory"] = args.engine_factory
+    if args.engine is not None:
+        from bridge.remote_engine import RemoteEngines, RemoteOptions
+
+        worker_kwargs["engines"] = RemoteEngines(RemoteOptions.from_args(args.engine, args.engine_token_file),
+                                                 stall_timeout=stall_timeout)
+        print(f"rendering on the remote engine at {args.engine}", flush=True)
+    elif args.engine_token_file is not None:
+        raise BadConfig("--engine-token-file needs --engine URL")
     worker = RenderWorker(**worker_kwargs, stall_timeout=stall_timeout)
     server = BridgeServer(
         worker,

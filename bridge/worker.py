@@ -137,10 +137,12 @@ class RenderWorker:
                  dtype: str | None = None, engine_factory: str | EngineFactory | None = None,
                  journal_path: Path | None = None, progress_interval: float = 0.1,
                  cancel_grace: float = 5.0, load_timeout: float = 900.0, load_retry_s: float = 2.0,
-                 stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT, engines: Any | None = None) -> None:
         if max_queue < 1:
             raise BadConfig(f"max_queue must be at least 1, got {max_queue}")
-        self.engines = EngineSupervisor(
+        # ``engines``: another engine backend with EngineSupervisor's surface (start, ensure, run,
+        # shutdown, engine, load_error, stall_timeout), e.g. bridge.remote_engine.RemoteEngines.
+        self.engines = engines if engines is not None else EngineSupervisor(
             EngineOptions(device=device, dtype=dtype, factory=factory_spec(engine_factory)),
             load_timeout=load_timeout, load_retry_s=load_retry_s, cancel_grace=cancel_grace,
             stall_timeout=stall_timeout)
@@ -294,7 +296,7 @@ class RenderWorker:
                 state=state,
                 queued=len(self._queue),
                 model=engine.model if engine is not None else self.model,
-                device=self.device,
+                device=str((engine.info or {}).get("device", self.device)) if engine is not None else self.device,
                 running=self._running.job_id if self._running is not None else None,
                 engine_pid=engine.pid if engine is not None else None,
                 error=str(load_error) if state == ERROR and load_error else "",

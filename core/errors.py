@@ -115,6 +115,14 @@ class EngineDied(JascoError):
     code = "engine_died"  # the engine process died mid-render
 
 
+class EngineUnreachable(JascoError):
+    code = "engine_unreachable"  # no remote engine at the configured URL (refused, unknown host, no route)
+
+
+class EngineAuth(JascoError):
+    code = "engine_auth"  # the remote engine refused the bearer token
+
+
 class Interrupted(JascoError):
     code = "interrupted"  # the server stopped while the job was queued/running
 

@@ -59,7 +59,7 @@ def resolve(spec: str) -> Callable[..., Any]:
     return obj
 
 
-def _input_types(engine: Any) -> tuple[type, type]:
+def input_types(engine: Any) -> tuple[type, type]:
     """The engine's GenerationInput / SamplingParams classes (a test engine may bring its own)."""
     gi = getattr(engine, "GenerationInput", None)
     sp = getattr(engine, "SamplingParams", None)
@@ -93,7 +93,7 @@ def engine_info(engine: Any, model: str, device: str, dtype: str | None) -> dict
     }
 
 
-def _load_error(err: BaseException, model: str) -> JascoError:
+def load_error(err: BaseException, model: str) -> JascoError:
     if isinstance(err, JascoError):
         return err
     if isinstance(err, (FileNotFoundError, ImportError)):
@@ -141,10 +141,10 @@ def serve(conn: Any, model: str, device: str = "cpu", dtype: str | None = None,
     try:
         build = resolve(factory or DEFAULT_FACTORY)
         engine = build(model, device=device, dtype=dtype, **(overrides or {}))
-        types = _input_types(engine)
+        types = input_types(engine)
         info = engine_info(engine, model, device, dtype)
     except BaseException as err:  # noqa: BLE001 - every load failure becomes a coded message
-        coded = _load_error(err, model)
+        coded = load_error(err, model)
         log.error("loading %r failed: %s", model, coded)
         log.debug("%s", traceback.format_exc())
         _send(conn, wire.LoadFailed(coded.code, str(coded)))
@@ -168,7 +168,6 @@ def serve(conn: Any, model: str, device: str = "cpu", dtype: str | None = None,
 
 def _render(conn: Any, commands: _Commands, engine: Any, types: tuple[type, type], job: wire.Render) -> bool:
     """One render; False when the server is gone and the process should end."""
-    gen_input_cls, params_cls = types
     last = [0.0]
     job_id = job.job_id
 
@@ -179,9 +178,23 @@ def _render(conn: Any, commands: _Commands, engine: Any, types: tuple[type, type
         last[0] = now
         _send(conn, wire.Progress(job_id, int(nfe), float(t)), raise_on_error=True)
 
-    def cancelled() -> bool:
-        return job_id in commands.cancelled
+    try:
+        outcome = execute(engine, types, job, progress, lambda: job_id in commands.cancelled)
+    except (BrokenPipeError, EOFError, ConnectionError):
+        return False
+    return _send(conn, outcome)
 
+
+def execute(engine: Any, types: tuple[type, type], job: wire.Render, progress: Callable[[int, float], None],
+            cancelled: Callable[[], bool]) -> wire.Result | wire.Cancelled | wire.Failed:
+    """One render on a loaded engine: its ``Result``, or ``Cancelled`` / ``Failed``.
+
+    The one render path of the local engine process and the remote engine (``engine.remote_serve``).
+    ``progress(nfe, t)`` may raise ``BrokenPipeError``/``EOFError``/``ConnectionError`` (the peer
+    is gone): those propagate; every other failure becomes a coded ``Failed``.
+    """
+    gen_input_cls, params_cls = types
+    job_id = job.job_id
     try:
         inputs = [gen_input_cls(**{f: getattr(item, f) for f in _ITEM_FIELDS}) for item in job.items]
         params = params_cls(**job.sampling)
@@ -198,19 +211,19 @@ def _render(conn: Any, commands: _Commands, engine: Any, types: tuple[type, type
         result = wire.Result(job_id, np.ascontiguousarray(audio), int(engine.sample_rate),
                              int(nfe) if nfe is not None else None, elapsed, latents)
     except (BrokenPipeError, EOFError, ConnectionError):
-        return False
+        raise
     except Cancelled:
-        return _send(conn, wire.Cancelled(job_id))
+        return wire.Cancelled(job_id)
     except JascoError as err:
-        return _send(conn, wire.Failed(job_id, err.code, str(err)))
+        return wire.Failed(job_id, err.code, str(err))
     except MemoryError:
-        return _send(conn, wire.Failed(job_id, RenderFailed.code, "the engine ran out of memory"))
+        return wire.Failed(job_id, RenderFailed.code, "the engine ran out of memory")
     except Exception as err:  # noqa: BLE001 - isolate the job, report it, keep serving
         log.error("render %s failed:\n%s", job_id, traceback.format_exc())
-        return _send(conn, wire.Failed(job_id, RenderFailed.code, f"{type(err).__name__}: {err}"))
+        return wire.Failed(job_id, RenderFailed.code, f"{type(err).__name__}: {err}")
     if cancelled():
-        return _send(conn, wire.Cancelled(job_id))
-    return _send(conn, result)
+        return wire.Cancelled(job_id)
+    return result
 
 
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(wire.RenderItem))

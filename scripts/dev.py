@@ -49,7 +49,7 @@ from typing import Callable, Sequence
 MIN_PYTHON = (3, 11)
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TORCH_SPEC = "torch==2.13.0"
-EXTRAS = ("test", "audition")
+EXTRAS = ("test", "audition", "remote")
 OFFICIAL_MODEL = "facebook/jasco-chords-drums-400M"
 APT_PACKAGES = ("liblo-tools", "jackd2", "libportaudio2", "nodejs", "libsndfile1")
 BREW_PACKAGES = ("liblo", "jack", "node")

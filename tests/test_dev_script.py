@@ -41,7 +41,7 @@ def test_dry_run_on_windows_plans_the_scripts_folder_and_prints_winget(tmp_path:
     assert "winget install OpenJS.NodeJS.LTS" in out and "apt-get" not in out
     assert str(Path("venv") / "Scripts" / "python.exe") in out
     assert "jasco-bridge.exe serve --model" in out and "--demo --port 9100" in out
-    assert "-m venv" in out and "torch==2.13.0" in out and "-e .[test,audition]" in out
+    assert "-m venv" in out and "torch==2.13.0" in out and "-e .[test,audition,remote]" in out
     assert not (tmp_path / "venv").exists()  # a dry run changes nothing
 
 
@@ -86,7 +86,7 @@ def test_the_install_log_line_names_exactly_the_extras_installed() -> None:
     steps = dev.python_steps(Path("v"), "linux", "python3", venv_ok=True, stamp_ok=False, torch_spec="torch==2.13.0",
                              torch_index="", extras=("test", "audition"))
     project = steps[-1]
-    assert "jasco-bridge[test,audition]" in project.say and project.argv[-1] == ".[test,audition]"
+    assert "jasco-bridge[test,audition,remote]" in project.say and project.argv[-1] == ".[test,audition,remote]"
 
 
 def test_system_packages_per_system() -> None:
