@@ -84,7 +84,7 @@ def test_stamp_changes_with_what_is_installed() -> None:
 
 def test_the_install_log_line_names_exactly_the_extras_installed() -> None:
     steps = dev.python_steps(Path("v"), "linux", "python3", venv_ok=True, stamp_ok=False, torch_spec="torch==2.13.0",
-                             torch_index="", extras=("test", "audition"))
+                             torch_index="", extras=dev.EXTRAS)
     project = steps[-1]
     assert "jasco-bridge[test,audition,remote]" in project.say and project.argv[-1] == ".[test,audition,remote]"
 
