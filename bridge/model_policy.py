@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FILES = ("state_dict.bin", "compression_state_dict.bin")  # engine.hub's STATE_DICT and COMPRESSION_STATE_DICT
 
 
+def hub_cache_dir() -> Path:
+    """The hub cache folder, as huggingface_hub finds it (``HF_HUB_CACHE``, ``HF_HOME``/hub, ~/.cache),
+    read at each call so the server follows its environment."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
 def cached_on_hub(repo_id: str) -> bool:
     """Whether the hub cache holds ``repo_id``'s checkpoint (``huggingface_hub.try_to_load_from_cache``)."""
     try:
@@ -38,7 +47,7 @@ def cached_on_hub(repo_id: str) -> bool:
         return False
     for name in CHECKPOINT_FILES:
         try:
-            found = try_to_load_from_cache(repo_id, name)
+            found = try_to_load_from_cache(repo_id, name, cache_dir=str(hub_cache_dir()))
         except Exception as err:  # noqa: BLE001 - a malformed id or cache is "not cached"
             log.debug("hub cache lookup of %s/%s failed: %s", repo_id, name, err)
             return False

@@ -56,18 +56,28 @@ MAX_ERRORS_PER_PACKET = MAX_REPLIES_PER_PACKET  # every reply counts now, errors
 FORBIDDEN_REPLY_INTERVAL = 1.0  # seconds between forbidden answers to one host
 MAX_FORBIDDEN_HOSTS = 4096
 # torch's advice to load a refused pickle unsafely must never reach a client (or a user through it)
-_UNSAFE_ADVICE = re.compile(r"[^.\n]*(weights_only\s*(=|set to)\s*`?False|arbitrary code execution)[^.\n]*\.?",
-                            re.IGNORECASE)
+_UNSAFE = re.compile(r"weights[ _]only", re.IGNORECASE)
+_UNPICKLER = re.compile(r"WeightsUnpickler error:\s*(.*)", re.DOTALL)
 _SAFE_NOTE = ("the file holds Python objects that a safe load refuses: it is not a plain checkpoint "
               "(it may be damaged, or made to run code)")
 
 
 def client_text(message: str) -> str:
-    """An error message as a client may see it: without advice to load files unsafely."""
-    cleaned, n = _UNSAFE_ADVICE.subn("", message)
-    if not n:
+    """An error message as a client may see it: without torch's advice to load the file unsafely
+    (what the safe loader refused is kept)."""
+    first = _UNSAFE.search(message)
+    if first is None:
         return message
-    return re.sub(r"\s{2,}", " ", cleaned).strip() + " (" + _SAFE_NOTE + ")"
+    head = message[: first.start()].rstrip(" .:;,(`")
+    if head.lower().endswith("weights"):
+        head = head[: -len("weights")].rstrip(" .:;,(`")
+    found = _UNPICKLER.search(message)
+    detail = ""
+    if found is not None:  # "Unsupported global: GLOBAL os.system", without further advice
+        detail = " ".join(part for part in re.split(r"(?<=\.)\s+", found.group(1).strip())
+                          if not _UNSAFE.search(part)).strip()
+    text = f"{head}: {_SAFE_NOTE}" if head else _SAFE_NOTE
+    return f"{text} ({detail})" if detail else text
 
 
 # --- replies to one client about one job ----------------------------------------------------------
