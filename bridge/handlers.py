@@ -15,18 +15,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 from bridge import protocol
 from bridge.audio import supported_extensions
 from bridge.drum_check import DrumCheck
 from bridge.session import map_chords, normalise_path
-from bridge.transport import Replies
+from bridge.clients import ClientRegistry
+from bridge.drum_check import DrumChecker
+from bridge.model_policy import ModelPolicy
+from bridge.session import SessionSnapshot
+from bridge.transport import OscTransport, Replies
 from core import __version__
 from core.errors import BadValue, QueueFull, UnknownJob, UnsupportedFormat
-
-if TYPE_CHECKING:
-    from bridge.server import BridgeServer
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,22 @@ class Context:
 Handler = Callable[[protocol.Message, Context], None]
 
 
+class Server(Protocol):
+    """What the handlers use of the server (``bridge.server.BridgeServer``)."""
+
+    worker: Any
+    model: str
+    registry: ClientRegistry
+    transport: OscTransport
+    drums: DrumChecker
+    models: ModelPolicy
+
+    def chord_vocab(self) -> Any: ...
+    def concerns(self, client: Address, status: Any) -> bool: ...
+    def client_text(self, message: str) -> str: ...
+    def queue_generate(self, snapshot: SessionSnapshot, reply_to: Address, *, tag: str = "") -> None: ...
+
+
 def check_audio_name(path: str) -> None:
     """Refuse a name that cannot be an audio file before looking at the file system at all,
     so ``/jasco/drums`` cannot be used to learn whether other files exist (or how big they are)."""
@@ -60,9 +77,9 @@ def check_audio_name(path: str) -> None:
 
 
 class Handlers:
-    """The handler of every address of the protocol table, over one ``BridgeServer``."""
+    """The handler of every address of the protocol table, over one server."""
 
-    def __init__(self, server: "BridgeServer") -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.table: dict[str, Handler] = {
             "/jasco/ping": self.ping,
