@@ -21,6 +21,9 @@ the socket closes). The worker owns the queue and the jobs; the supervisor the e
   restarted at once; so does one that sends nothing (no progress, no result) for
   ``stall_timeout`` seconds while a job runs (frozen, deadlocked, SIGSTOPped): the
   watchdog SIGKILLs it (loading has its own ``load_timeout``);
+* reading a job's input files (the drum loop) runs on a helper thread with a deadline
+  (``read_timeout``), so a hung file system fails the job (``render_failed``) instead of the
+  worker, and cancel and shutdown are answered meanwhile;
 * a model that fails to load fails the job with the engine's own code
   (``model_unavailable`` / ``model_load_failed``) and message, and loading is
   retried on the next job (jobs within ``load_retry_s`` of a failure get the same
