@@ -82,7 +82,7 @@ class BoundedTable(Generic[V]):
             self._entries.move_to_end(key)
             return
         host = key[0]
-        while self._hosts[host] >= self.per_host or len(self._entries) >= self.capacity:
+        while key not in self._pinned and (self._hosts[host] >= self.per_host or len(self._entries) >= self.capacity):
             same_host = self._hosts[host] >= self.per_host
             victim = self._idle(now, host if same_host else None)
             if victim is None:

@@ -448,3 +448,12 @@ def test_relative_drum_paths_and_symlink_loops(rig: Rig, tmp_path: Path) -> None
         assert "relative" in c.expect_error("bad_value").args[2]
         c.send("/jasco/drums", str(loop))
         assert "symlink loop" in c.expect_error("bad_audio").args[2]
+
+
+def test_live_midi_always_has_its_session() -> None:
+    from bridge.clients import MAX_SESSIONS_PER_HOST, MIDI_SESSION, ClientRegistry
+
+    reg = ClientRegistry(default_reply_port=0)
+    for port in range(1, MAX_SESSIONS_PER_HOST + 1):
+        reg.session(("127.0.0.1", port))
+    assert reg.session(MIDI_SESSION).key == MIDI_SESSION  # pinned: never refused, never evicted
