@@ -24,7 +24,7 @@ from bridge.session import map_chords, normalise_path
 from bridge.clients import ClientRegistry
 from bridge.drum_check import DrumChecker
 from bridge.model_policy import ModelPolicy
-from bridge.session import SessionSnapshot
+from bridge.session import Session, SessionSnapshot
 from bridge.transport import OscTransport, Replies
 from core import __version__
 from core.errors import BadValue, QueueFull, UnknownJob, UnsupportedFormat
@@ -105,7 +105,7 @@ class Handlers:
         if missing:  # the table and the handlers must agree (a programming error)
             raise RuntimeError(f"protocol table and handlers disagree on {sorted(missing)}")
 
-    def _session(self, ctx: Context) -> Any:
+    def _session(self, ctx: Context) -> Session:
         return self.server.registry.session(ctx.reply_to)
 
     # --- the handlers -----------------------------------------------------------------------------

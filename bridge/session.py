@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from core.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
 from core.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
@@ -40,6 +40,7 @@ MELODY_FRAMES = 500  # the model's 10 s window at 50 Hz
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MAX_VOLUME = re.compile(r"^[^/:]+:(/.*)$")  # Max's "Macintosh HD:/Users/..." form
+T = TypeVar("T")
 _drum_tokens = itertools.count(1)  # unique across sessions and resets, so a stale check never matches
 
 
@@ -55,29 +56,24 @@ class TypedChord:
 
 
 class DerivedCache:
-    """Per-session results that are slow to compute, each under the key of what it depends on."""
+    """Per-session results that are slow to compute, each under the key of what it depends on.
+
+    A key names a note list by ``id`` and length; the list itself is kept with the entry, so
+    its id cannot be reused by another list while the entry lives.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._chords: tuple[tuple[Any, ...], tuple[TypedChord, ...]] | None = None
-        self._melody: tuple[tuple[Any, ...], tuple[int, ...] | None] | None = None
+        self._entries: dict[str, tuple[tuple[Any, ...], object, Any]] = {}
 
-    def chords(self, key: tuple[Any, ...], compute: Callable[[], tuple[TypedChord, ...]]) -> tuple[TypedChord, ...]:
+    def get(self, what: str, key: tuple[Any, ...], keep: object, compute: Callable[[], T]) -> T:
         with self._lock:
-            if self._chords is not None and self._chords[0] == key:
-                return self._chords[1]
+            entry = self._entries.get(what)
+            if entry is not None and entry[0] == key:
+                return entry[2]  # type: ignore[no-any-return]
         value = compute()
         with self._lock:
-            self._chords = (key, value)
-        return value
-
-    def melody(self, key: tuple[Any, ...], compute: Callable[[], tuple[int, ...] | None]) -> tuple[int, ...] | None:
-        with self._lock:
-            if self._melody is not None and self._melody[0] == key:
-                return self._melody[1]
-        value = compute()
-        with self._lock:
-            self._melody = (key, value)
+            self._entries[what] = (key, keep, value)
         return value
 
 
@@ -218,7 +214,7 @@ class SessionSnapshot:
         chords = self.chords
         if not chords:
             key = (id(self.notes), self.notes_len, self.loop, self.time_signature, id(vocab))
-            chords = self.cache.chords(key, lambda: self._recognise(vocab))  # tempo-free: beats only
+            chords = self.cache.get("chords", key, self.notes, lambda: self._recognise(vocab))  # tempo-free
         return tuple(ChordEvent(c.given, c.label, c.start_beat, c.start_beat * spb, c.exact, c.reason)
                      for c in chords)
 
@@ -254,7 +250,7 @@ class SessionSnapshot:
         """The melody as MIDI note numbers per 50 Hz frame (0 = silence), highest note wins
         (``midi.melody.frames_from_notes``: the same frames as a MIDI file or the CLI give)."""
         key = (id(self.melody), self.melody_len, self.bpm)
-        return self.cache.melody(key, self._melody_frames)
+        return self.cache.get("melody", key, self.melody, self._melody_frames)
 
     def _melody_frames(self) -> tuple[int, ...] | None:
         notes = [n for n in self.melody[: self.melody_len] if n.audible]

@@ -151,7 +151,7 @@ class OscTransport:
                 self.stats.packets_in += 1
                 self.stats.bytes_in += len(data)
             if self.is_own(source):
-                self._count("self_addressed")
+                self.count("self_addressed")
                 log.debug("dropped a packet that claims to come from this server (%s:%d)", *source)
                 continue
             self._on_datagram(data, source)
@@ -173,7 +173,7 @@ class OscTransport:
         if sock is None:
             return False
         if self.is_own(addr):
-            self._count("self_addressed")
+            self.count("self_addressed")
             log.debug("not sending %s to this server's own address %s:%d", address, *addr)
             return False
         name, typed = protocol.reply(address, *values)
@@ -188,7 +188,8 @@ class OscTransport:
             self.stats.bytes_out += len(packet)
         return True
 
-    def _count(self, what: str) -> None:
+    def count(self, what: str) -> None:
+        """Add one to the ``TransportStats`` field ``what``."""
         with self._stats_lock:
             setattr(self.stats, what, getattr(self.stats, what) + 1)
 
@@ -209,7 +210,7 @@ class Replies:
     def send(self, address: str, *values: Any, to: Address | None = None) -> bool:
         if self.sent >= MAX_REPLIES_PER_PACKET or not self.transport.budget.take((to or self.reply_to)[0]):
             self.left_out += 1
-            self.transport._count("over_budget")
+            self.transport.count("over_budget")
             return False
         self.sent += 1
         return self.transport.send(to or self.reply_to, address, *values)

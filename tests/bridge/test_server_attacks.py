@@ -457,3 +457,18 @@ def test_live_midi_always_has_its_session() -> None:
     for port in range(1, MAX_SESSIONS_PER_HOST + 1):
         reg.session(("127.0.0.1", port))
     assert reg.session(MIDI_SESSION).key == MIDI_SESSION  # pinned: never refused, never evicted
+
+
+def test_cached_melody_frames_follow_every_change(rig: Rig) -> None:
+    with rig.client() as c:
+        for pitch in (60, 72, 65):  # clear and add the same number of notes: never an old cache entry
+            c.send("/jasco/melody/clear")
+            c.send("/jasco/melody/add", pitch, 0.0, 1.0, 100, pitch, 1.0, 1.0, 100)
+            c.send("/jasco/generate", f"m{pitch}")
+            c.expect("/jasco/done")
+            assert rig.worker.requests[-1].melody_frames[0] == pitch
+        c.send("/jasco/tempo", 60.0)  # frames depend on the tempo: recomputed
+        c.send("/jasco/generate", "slow")
+        c.expect("/jasco/done")
+        frames = rig.worker.requests[-1].melody_frames
+        assert frames[75] == 65 and frames[105] == 0  # two beats at 60 bpm = 2 s = 100 frames (at 120: 50)
