@@ -1,7 +1,8 @@
-"""Reliability at full size: 10,000 fuzzed packets, then 200 jobs from 8 clients with 50 cancellations.
+"""Reliability at full size: 10,000 fuzzed packets, 200 jobs from 8 clients with 50 cancellations,
+and the attacks of issue 15, each with its figure.
 
-    .venv/bin/python bench/reliability.py [fuzz|load|all] [--packets 10000] [--jobs 200] [--cancels 50]
-                                          [--clients 8] [--max-queue 16] [--seed 0] [--json]
+    .venv/bin/python bench/reliability.py [fuzz|load|attacks|all] [--packets 10000] [--jobs 200] [--cancels 50]
+                                          [--clients 8] [--max-queue 16] [--seed 0] [--attack NAME] [--json]
 
 Both run against a real ``jasco-bridge serve`` process (real UDP, the real render worker
 and engine process with the numpy fake engine of the tests, so the figures are the
@@ -17,15 +18,29 @@ got the expected code, pings answered, ``internal`` errors (must be 0), time.
 load: every job not cancelled must be done exactly once with a complete file; reports
 accepted jobs, done/cancelled, queue_full answers, the largest queue ``/jasco/status``
 showed, clips written, jobs/s and the time.
+
+attacks (issue 15), one figure each: fifo_race (a drum name flipping between a WAV and a
+FIFO: pings answered, worst ping), reply_loop (CPU seconds per second the server burns
+after one ``/jasco/hello <its own port>``), generate_bundle (worst ping after one bundle of
+50 tempo+generate pairs over 20,000+20,000 notes), journal (MB on disk after 1,000 distinct
+512-chord requests vs. the MB they are), two_servers (distinct clips and sidecars naming
+their own clip when two servers share a folder), deleted_folder (jobs a restart reports
+after the clip folder was deleted and the server killed), eviction (does a registered
+client keep its replies and session through 1,100 hellos), foreign_cancel (another
+client's cancels honoured), amplification (reply bytes per request byte), model_download
+(what ``/jasco/set model <not downloaded>`` gets, and whether the engine restarted).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import socket
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,9 +64,11 @@ from reliability_rig import (  # noqa: E402
     fake_args,
     garbage_packet,
     generate_message,
+    raw_bundle,
     raw_message,
     run_load,
     temp_files,
+    visible_files,
 )
 
 CHORDS_PKL = _REPO.parent / "shared" / "chords" / "chord_to_index_mapping.pkl"
@@ -152,9 +169,318 @@ def load(clients: int, jobs: int, cancels: int, max_queue: int, seed: int, workd
     return figures
 
 
+# --- issue 15: each attack as a scenario with its figure -------------------------------------------------------
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _worst_ping_ms(peer: Peer, count: int = 5, timeout: float = 30.0) -> float:
+    worst = 0.0
+    for _ in range(count):
+        start = time.monotonic()
+        peer.ping(timeout=timeout)
+        worst = max(worst, 1000 * (time.monotonic() - start))
+    return round(worst, 1)
+
+
+def attack_fifo_race(workdir: Path, seconds: float = 3.0) -> dict[str, Any]:
+    """1. A drum name flipping between a WAV and a FIFO: does any ping go unanswered?"""
+    import numpy as np
+    import soundfile as sf
+
+    folder = workdir / "fifo"
+    folder.mkdir()
+    wav, fifo, link = folder / "real.wav", folder / "pipe.wav", folder / "drums.wav"
+    sf.write(wav, np.zeros((22050, 1), np.float32), 22050)
+    os.mkfifo(fifo)
+    link.symlink_to(wav)
+    stop = threading.Event()
+
+    def swap() -> None:
+        k = 0
+        while not stop.is_set():
+            tmp = folder / f"swap-{k % 2}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(fifo if k % 2 else wav)
+            os.replace(tmp, link)
+            k += 1
+
+    server = Server(*fake_args(workdir / "fifo-clips"))
+    swapper = threading.Thread(target=swap, daemon=True)
+    swapper.start()
+    sent = pongs = unanswered = 0
+    worst = 0.0
+    try:
+        with Peer(server.address, timeout=5) as peer:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                for _ in range(8):
+                    peer.send("/jasco/drums", str(link))
+                    sent += 1
+                try:
+                    worst = max(worst, _worst_ping_ms(peer, 1, timeout=5))
+                    pongs += 1
+                except AssertionError:  # the OSC thread is blocked (in open() of the FIFO)
+                    unanswered += 1
+                    break
+            answers = sum(1 for r in peer.replies if r.address in ("/jasco/drums/loaded", "/jasco/error"))
+    finally:
+        stop.set()
+        swapper.join(5)
+        os.close(os.open(fifo, os.O_RDWR | os.O_NONBLOCK))
+        server.kill()
+    return {"drums_sent": sent, "drums_answered": answers, "pings_answered": pongs,
+            "pings_unanswered_5s": unanswered, "worst_ping_ms": worst}
+
+
+def attack_reply_loop(workdir: Path, seconds: float = 2.0) -> dict[str, Any]:
+    """2. ``/jasco/hello <the server's own port>`` with --reply-port 0: CPU the server burns afterwards."""
+    server = Server(*fake_args(workdir / "loop-clips"))
+    try:
+        with Peer(server.address, hello=False, timeout=5) as peer:
+            peer.send("/jasco/hello", server.port)
+            time.sleep(0.2)
+            cpu0, t0 = _cpu_seconds(server.pid), time.monotonic()
+            time.sleep(seconds)
+            cpu = _cpu_seconds(server.pid) - cpu0
+            wall = time.monotonic() - t0
+            code = next((r.args[1] for r in peer.replies if r.address == "/jasco/error"), "")
+    finally:
+        server.kill()
+    return {"cpu_s_per_s_after_one_packet": round(cpu / wall, 3), "answer": code}
+
+
+def attack_generate_bundle(workdir: Path) -> dict[str, Any]:
+    """3. 20,000 melody + 20,000 chord notes, then one bundle of 50 tempo+generate pairs: ping delay."""
+    import random
+
+    rng = random.Random(3)
+    server = Server(*fake_args(workdir / "bundle-clips", "--vocab", str(CHORDS_PKL)))
+    try:
+        with Peer(server.address, timeout=300) as peer:
+            peer.wait_state(["idle"], timeout=60)
+            for what in ("melody", "notes"):
+                for _ in range(20):
+                    args: list[Any] = []
+                    for _ in range(1000):
+                        args += [rng.randint(48, 83), rng.uniform(0, 19), 0.5, 100]
+                    peer.send(f"/jasco/{what}/add", *args)
+            peer.ping()
+            idle_ms = _worst_ping_ms(peer)
+            pairs = [raw_message("/jasco/tempo", [("f", 100.0 + k)]) for k in range(50)]
+            gens = [raw_message("/jasco/generate", [("s", f"g{k}")]) for k in range(50)]
+            packet = raw_bundle(*[m for pair in zip(pairs, gens) for m in pair])
+            peer.send_raw(packet)
+            worst = _worst_ping_ms(peer, 5, timeout=300)
+    finally:
+        server.kill()
+    return {"bundle_bytes": len(packet), "ping_ms_idle": idle_ms, "worst_ping_ms_after_bundle": worst}
+
+
+def attack_journal(workdir: Path, jobs: int = 1000) -> dict[str, Any]:
+    """4. Journal size after many distinct large requests (512 chords each), no restart in between."""
+    from bridge.journal import MAX_PAYLOAD_TOTAL, Journal
+    from core.requests import ChordEvent, RenderRequest
+
+    folder = workdir / "journal"
+    folder.mkdir()
+    j = Journal(folder / "j.sqlite3")
+    raw = 0
+    started = time.perf_counter()
+    for k in range(jobs):
+        chords = tuple(ChordEvent(f"Cmaj7/{k}", "Cmaj7", float(b), b * 0.5, True, "typed") for b in range(512))
+        request = RenderRequest(prompt=f"p{k}", chords=chords).to_dict()
+        raw += len(json.dumps(request))
+        j.add(f"j{k}", request, client="c")
+        j.mark_done(f"j{k}", f"/c/{k}.wav")
+    j.close()
+    on_disk = sum(p.stat().st_size for p in folder.iterdir())
+    return {"jobs": jobs, "request_mb": round(raw / 1e6, 1), "journal_mb": round(on_disk / 1e6, 2),
+            "bound_mb": round(MAX_PAYLOAD_TOTAL / 1e6, 1), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def attack_two_servers(workdir: Path, clips_each: int = 6) -> dict[str, Any]:
+    """5. Two servers on one clip folder render the same prompt and seed at the same moment."""
+    clips = workdir / "shared-clips"
+    servers = [Server(*fake_args(clips)) for _ in range(2)]
+    peers: list[Peer] = []
+    try:
+        peers = [Peer(s.address, timeout=120) for s in servers]
+        for p in peers:
+            p.wait_state(["idle"], timeout=60)
+            p.send("/jasco/prompt", "same prompt")
+            p.send("/jasco/set", "seed", 7)
+            p.send("/jasco/set", "bars", 1)
+        jobs = []
+        for _ in range(clips_each):
+            for p in peers:
+                jobs.append((p, p.generate().args[0]))
+        done = [p.wait_final(job) for p, job in jobs]
+        paths = [r.args[1] for r in done if r.address == "/jasco/done"]
+        own = 0
+        for path, (_, job) in zip(paths, jobs):
+            meta = json.loads(Path(path).with_suffix(".json").read_text())
+            own += meta["audio_file"] == Path(path).name and meta["job_id"] == job
+    finally:
+        for p in peers:
+            p.close()
+        for s in servers:
+            s.kill()
+    return {"clips_requested": len(jobs), "distinct_paths": len(set(paths)),
+            "clips_in_folder": len([n for n in visible_files(clips) if not n.endswith(".json")]),
+            "sidecars_naming_their_own_clip": own}
+
+
+def attack_deleted_folder(workdir: Path) -> dict[str, Any]:
+    """6. The clip folder is deleted while jobs wait; the server is killed; how many jobs does a restart report?"""
+    import shutil
+
+    clips = workdir / "deleted-clips"
+    server = Server(*fake_args(clips, model="fake?delay=0.5"))
+    try:
+        with Peer(server.address, timeout=30) as peer:
+            peer.wait_state(["idle"], timeout=60)
+            peer.generate("first")
+            shutil.rmtree(clips)
+            for k in range(3):
+                peer.generate(f"after-{k}")
+            time.sleep(0.3)
+    finally:
+        server.kill()
+    restarted = Server(*fake_args(clips))
+    try:
+        reported = len([line for line in restarted.lines if "was interrupted" in line])
+        time.sleep(0.5)
+        reported = len([line for line in restarted.output().splitlines() if "was interrupted" in line])
+    finally:
+        restarted.kill()
+    return {"jobs_in_flight": 4, "reported_after_restart": reported}
+
+
+def attack_eviction(workdir: Path, hellos: int = 1100) -> dict[str, Any]:
+    """7. 1,100 hellos from other ports: does the registered client keep its replies and session?"""
+    server = Server(*fake_args(workdir / "evict-clips"))
+    try:
+        with Peer(server.address, hello=False, timeout=10) as victim, Peer(server.address, hello=False) as inbox:
+            victim.send("/jasco/hello", inbox.port)  # replies go to another port than the one it sends from
+            inbox.expect("/jasco/hello")
+            victim.send("/jasco/prompt", "mine")
+            refused = 0
+            for k in range(hellos):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.bind(("127.0.0.1", 0))
+                    s.settimeout(0.5)
+                    s.sendto(raw_message("/jasco/hello", [("i", s.getsockname()[1])]), server.address)
+                    try:
+                        refused += b"too_many_clients" in s.recvfrom(65536)[0]
+                    except (socket.timeout, TimeoutError):
+                        pass
+            mark = inbox.mark()
+            victim.send("/jasco/ping", "still mine")
+            try:
+                inbox.expect("/jasco/pong", since=mark, timeout=3)
+                kept_replies = True
+            except AssertionError:
+                kept_replies = False
+            mark = inbox.mark()
+            victim.send("/jasco/generate", "v")
+            job = inbox.expect("/jasco/queued", since=mark, timeout=10).args[0] if kept_replies else ""
+            done = inbox.wait_final(job, timeout=60) if job else None
+            prompt_kept = False
+            if done is not None and done.address == "/jasco/done":
+                prompt_kept = json.loads(Path(done.args[1]).with_suffix(".json").read_text()).get("prompt") == "mine"
+    finally:
+        server.kill()
+    return {"hellos": hellos, "refused_too_many_clients": refused, "victim_replies_kept": kept_replies,
+            "victim_session_kept": prompt_kept}
+
+
+def attack_foreign_cancel(workdir: Path, jobs: int = 4) -> dict[str, Any]:
+    """8. Another client cancels a client's jobs by id."""
+    server = Server(*fake_args(workdir / "cancel-clips", model="fake?delay=0.05"))
+    try:
+        with Peer(server.address, timeout=60) as owner, Peer(server.address, timeout=10) as other:
+            owner.wait_state(["idle"], timeout=60)
+            ids = [owner.generate(f"o{k}").args[0] for k in range(jobs)]
+            for job in ids:
+                other.send("/jasco/cancel", job)
+            finals = [owner.wait_final(job).address for job in ids]
+    finally:
+        server.kill()
+    return {"foreign_cancels": jobs, "honoured": finals.count("/jasco/cancelled"), "done": finals.count("/jasco/done")}
+
+
+def attack_amplification(workdir: Path) -> dict[str, Any]:
+    """9. Reply bytes per request byte: a 32 KB bundle of /jasco/status, a bundle of 64 pings."""
+    server = Server(*fake_args(workdir / "amp-clips"))
+    out: dict[str, Any] = {}
+    try:
+        with Peer(server.address, timeout=10) as peer:
+            peer.wait_state(["idle"], timeout=60)
+            for name, packet in (("status_bundle", raw_bundle(*[raw_message("/jasco/status")] * 1300)),
+                                 ("ping_bundle", raw_bundle(*[raw_message("/jasco/ping")] * 64))):
+                start = peer.mark()
+                peer.send_raw(packet)
+                peer.ping()
+                time.sleep(0.3)
+                got = [r for r in peer.between(start) if not (r.address == "/jasco/pong" and r.args)]
+                out[name] = {"request_bytes": len(packet), "replies": len(got),
+                             "reply_bytes": sum(r.size for r in got),
+                             "ratio": round(sum(r.size for r in got) / len(packet), 3)}
+    finally:
+        server.kill()
+    return out
+
+
+def attack_model_download(workdir: Path) -> dict[str, Any]:
+    """10. ``/jasco/set model <a repository not on this machine>`` then generate: refused, engine untouched?"""
+    env = {"HF_HUB_CACHE": str(workdir / "empty-hub-cache"), "HF_HUB_OFFLINE": "1"}
+    server = Server(*fake_args(workdir / "model-clips"), env=env)
+    try:
+        with Peer(server.address, timeout=30) as peer:
+            peer.wait_state(["idle"], timeout=60)
+            engine = server.wait_engine()
+            mark = peer.mark()
+            peer.send("/jasco/set", "model", "someone/any-repository")
+            peer.ping()
+            refused = [r.args[1] for r in peer.between(mark) if r.address == "/jasco/error"]
+            job = peer.generate("after").args[0]
+            final = peer.wait_final(job)
+            same_engine = server.engine_pids() == [engine]
+    finally:
+        server.kill()
+    return {"answer": refused[0] if refused else "accepted", "next_job": final.address.rsplit("/", 1)[-1],
+            "engine_restarted": not same_engine}
+
+
+ATTACKS = {
+    "fifo_race": attack_fifo_race, "reply_loop": attack_reply_loop, "generate_bundle": attack_generate_bundle,
+    "journal": attack_journal, "two_servers": attack_two_servers, "deleted_folder": attack_deleted_folder,
+    "eviction": attack_eviction, "foreign_cancel": attack_foreign_cancel, "amplification": attack_amplification,
+    "model_download": attack_model_download,
+}
+
+
+def attacks(workdir: Path, only: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, scenario in ATTACKS.items():
+        if only and name not in only:
+            continue
+        started = time.perf_counter()
+        try:
+            out[name] = scenario(workdir)
+        except AssertionError as err:
+            out[name] = {"failed": str(err)[:300]}
+        out[name]["scenario_s"] = round(time.perf_counter() - started, 1)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", nargs="?", choices=("fuzz", "load", "all"), default="all")
+    parser.add_argument("what", nargs="?", choices=("fuzz", "load", "attacks", "all"), default="all")
+    parser.add_argument("--attack", action="append", choices=sorted(ATTACKS), help="run only these attacks")
     parser.add_argument("--packets", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--cancels", type=int, default=50)
@@ -187,13 +513,19 @@ def main(argv: list[str] | None = None) -> int:
                 out["load"] = {"failed": str(err)}
             if not args.json:
                 print(f"load: {out['load']}")
+        if args.what in ("attacks", "all"):
+            out["attacks"] = attacks(work, args.attack)
+            if not args.json:
+                for name, figures in out["attacks"].items():
+                    print(f"attack {name}: {figures}")
     if args.json:
         print(json.dumps(out, indent=2))
     fuzz_ok = "fuzz" not in out or (out["fuzz"]["internal_errors"] == 0 and out["fuzz"]["server_alive"]
                                      and out["fuzz"]["final_ping_ok"] and not out["fuzz"]["unknown_codes"]
                                      and out["fuzz"]["broken_on_purpose"] == out["fuzz"]["broken_answered_with_expected_code"])
     load_ok = "load" not in out or "failed" not in out["load"]
-    return 0 if fuzz_ok and load_ok else 1
+    attacks_ok = all("failed" not in v for v in out.get("attacks", {}).values())
+    return 0 if fuzz_ok and load_ok and attacks_ok else 1
 
 
 if __name__ == "__main__":

@@ -1,16 +1,20 @@
 """Reading drum files (and any other audio a request names) with soundfile.
 
-``probe_audio(path)`` checks a file from its metadata and header alone (a fraction
-of a millisecond at any size, so the OSC thread can answer ``/jasco/drums`` with a
-coded error at once); ``read_audio(path)`` decodes it as float32 ``[C, S]`` at the
-file's own rate, with the file's sha256 so a clip's sidecar can name exactly what
-was used (the server's drum checker thread and the render worker call it).
-Down-mixing, resampling to 32 kHz and repeating/padding to the model's window
-happen in the engine (``GenerationInput.drums_fill``), not here.
+Every file is opened once (``open_regular``: non-blocking, so a FIFO or a device
+never blocks the open; then ``fstat`` on that descriptor: only regular files), and
+that descriptor is what is checked, hashed and decoded: a name swapped for a FIFO
+or another file between a check and a read changes nothing. ``probe_audio(path)``
+checks a file from its metadata and header alone; ``read_audio(path)`` decodes it
+as float32 ``[C, S]`` at the file's own rate, with the sha256 of its bytes so a
+clip's sidecar can name exactly what was used (the server's drum checker thread
+and the render worker call it; never the OSC thread). Down-mixing, resampling to
+32 kHz and repeating/padding to the model's window happen in the engine
+(``GenerationInput.drums_fill``), not here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -18,11 +22,12 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import soundfile as sf
 
-from core.errors import BadAudio, NotFound, TooLarge, UnsupportedFormat
+from core.errors import BadAudio, JascoError, NotFound, TooLarge, UnsupportedFormat
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +60,6 @@ def supported_extensions() -> tuple[str, ...]:
     return tuple(sorted("." + ext.lower() for ext in sf.available_formats()))
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class AudioInfo:
     """What ``probe_audio`` learns from a file's header, without decoding it."""
@@ -78,6 +75,75 @@ class AudioInfo:
         return self.frames / self.sample_rate
 
 
+def _not_found(p: Path) -> NotFound:
+    return NotFound(f"drum file {str(p)!r} does not exist")
+
+
+def _open_error(p: Path, err: OSError) -> JascoError:
+    """The coded error for a failed ``open`` of a file a request names."""
+    if isinstance(err, (FileNotFoundError, NotADirectoryError)):
+        return _not_found(p)
+    if err.errno == errno.ELOOP:
+        return BadAudio(f"cannot read {str(p)!r}: too many levels of symbolic links (a symlink loop)")
+    if err.errno in (errno.EISDIR, errno.ENXIO, errno.ENODEV):  # a folder, a socket, a device
+        return BadAudio(f"{str(p)!r} is not a file")
+    return BadAudio(f"cannot read {str(p)!r}: {err.strerror or err}")
+
+
+def open_flags() -> tuple[int, bool]:
+    """Flags for opening a file a request names, and whether the open itself cannot block.
+
+    ``O_NONBLOCK`` makes opening a FIFO (or a device) return at once instead of waiting
+    for a writer; the type is then checked on the open descriptor (``fstat``), so a
+    name swapped between a check and the open can never make us read something else.
+    Where ``os.O_NONBLOCK`` does not exist (Windows, which has no FIFOs in the file
+    system) the caller checks the type by name before opening instead.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    nonblock = getattr(os, "O_NONBLOCK", None)
+    if nonblock is None:
+        return flags, False
+    return flags | nonblock, True
+
+
+@contextlib.contextmanager
+def open_regular(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, os.stat_result, Path]]:
+    """Open ``path`` once, for reading, as a regular file: ``(file, fstat of it, path)``.
+
+    Never blocks in ``open`` (see ``open_flags``) and never reads anything but a
+    regular file: the check is made on the descriptor that is then read, not on
+    the name. Raises ``NotFound`` or ``BadAudio`` (not a file, a symlink loop,
+    no permission).
+    """
+    try:
+        p = Path(path).expanduser()
+    except RuntimeError as err:  # "~user/..." of a user this machine does not have
+        raise NotFound(f"drum file {str(path)!r} does not exist ({err})") from err
+    flags, nonblocking = open_flags()
+    try:
+        if not nonblocking:
+            _check_regular(p, os.stat(p))  # no O_NONBLOCK: no FIFO to block on either (Windows)
+        fd = os.open(p, flags)
+    except OSError as err:
+        raise _open_error(p, err) from err
+    except ValueError as err:  # an embedded NUL character
+        raise BadAudio(f"{str(p)!r} is not a usable file name: {err}") from err
+    try:
+        st = os.fstat(fd)
+        _check_regular(p, st)
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        yield f, st, p
+
+
+def _check_regular(p: Path, st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise BadAudio(f"{str(p)!r} is not a file")
+
+
 def probe_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS) -> AudioInfo:
     """Check an audio file from its metadata and header only (fast at any file size).
 
@@ -86,33 +152,23 @@ def probe_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECOND
     empty, corrupt header, no or too few samples) and ``TooLarge``. What only
     decoding shows (damaged data, NaN samples) is left to ``read_audio``.
     """
-    try:
-        p = Path(path).expanduser()
-    except RuntimeError as err:  # "~user/..." of a user this machine does not have
-        raise NotFound(f"drum file {str(path)!r} does not exist ({err})") from err
-    try:
-        st = p.stat()
-    except (FileNotFoundError, NotADirectoryError) as err:
-        raise NotFound(f"drum file {str(p)!r} does not exist") from err
-    except OSError as err:  # name too long, symlink loop, no permission: never an uncoded error
-        if err.errno == errno.ELOOP:
-            raise NotFound(f"drum file {str(p)!r} does not exist (a symlink loop)") from err
-        raise BadAudio(f"cannot read {str(p)!r}: {err.strerror or err}") from err
-    except ValueError as err:  # an embedded NUL character
-        raise BadAudio(f"{str(p)!r} is not a usable file name: {err}") from err
-    if not stat.S_ISREG(st.st_mode):
-        raise BadAudio(f"{str(p)!r} is not a file")
+    with open_regular(path) as (f, st, p):
+        return _probe_open(f, st, p, max_seconds)
+
+
+def _probe_open(f: BinaryIO, st: os.stat_result, p: Path, max_seconds: float) -> AudioInfo:
     size = st.st_size
     if size == 0:
         raise BadAudio(f"{p.name!r} is empty (0 bytes)")
     if size > MAX_FILE_BYTES:
-        raise TooLarge(f"{p.name!r} is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
+        raise TooLarge(f"{p.name!r} is larger than the limit of {MAX_FILE_BYTES / 1e6:.0f} MB")
     try:
-        info = sf.info(str(p))
+        f.seek(0)
+        info = sf.info(f)
     except sf.LibsndfileError as err:
         raise _classify(p, err) from err
-    except OSError as err:
-        raise BadAudio(f"cannot read {str(p)!r}: {err.strerror or err}") from err
+    except (OSError, RuntimeError, TypeError) as err:
+        raise BadAudio(f"cannot read {str(p)!r}: {getattr(err, 'strerror', None) or err}") from err
     if info.samplerate <= 0 or info.channels <= 0:
         raise BadAudio(f"{p.name!r} has no audio (rate {info.samplerate}, {info.channels} channels)")
     if info.channels > MAX_CHANNELS:
@@ -138,30 +194,39 @@ def read_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS
     """Read an audio file as float32 ``[C, S]``, with the sha256 of its bytes.
 
     Raises ``NotFound`` (no such file), ``UnsupportedFormat`` (a file type
-    libsndfile does not read), ``BadAudio`` (corrupt, empty, or not finite) and
-    ``TooLarge`` (longer than ``max_seconds`` or too many channels). This
-    decodes and hashes the whole file: call it off the OSC thread.
+    libsndfile does not read), ``BadAudio`` (corrupt, empty, not a regular file,
+    or not finite) and ``TooLarge`` (longer than ``max_seconds`` or too many
+    channels). The file is opened once (``open_regular``) and that descriptor is
+    what is checked, hashed and decoded. This decodes and hashes the whole file:
+    call it off the OSC thread.
     """
-    info = probe_audio(path, max_seconds=max_seconds)
-    name = Path(info.path).name
-    # info.frames can be unknown/huge for some formats (mp3, ogg streams): bound the read itself.
-    limit = int(max_seconds * info.sample_rate)
-    try:
-        with sf.SoundFile(info.path) as f:
-            data = f.read(frames=limit + 1, dtype="float32", always_2d=True)  # [S, C]
-    except sf.LibsndfileError as err:
-        raise BadAudio(f"{name!r} is corrupt or truncated: {_sf_message(err)}") from err
-    except (OSError, RuntimeError, ValueError) as err:
-        raise BadAudio(f"{name!r} could not be decoded: {err}") from err
+    with open_regular(path) as (f, st, p):
+        info = _probe_open(f, st, p, max_seconds)
+        name = p.name
+        # info.frames can be unknown/huge for some formats (mp3, ogg streams): bound the read itself.
+        limit = int(max_seconds * info.sample_rate)
+        try:
+            f.seek(0)
+            sha = _sha256(f)
+            f.seek(0)
+            with sf.SoundFile(f) as snd:
+                data = snd.read(frames=limit + 1, dtype="float32", always_2d=True)  # [S, C]
+        except sf.LibsndfileError as err:
+            raise BadAudio(f"{name!r} is corrupt or truncated: {_sf_message(err)}") from err
+        except (OSError, RuntimeError, ValueError, TypeError) as err:
+            raise BadAudio(f"{name!r} could not be decoded: {err}") from err
     _check_length(name, int(data.shape[0]), info.sample_rate, max_seconds)
     if not np.all(np.isfinite(data)):
         raise BadAudio(f"{name!r} contains NaN or infinite samples")
     samples = np.ascontiguousarray(data.T, dtype=np.float32)  # [C, S]
-    try:
-        sha = file_sha256(info.path)
-    except OSError as err:  # removed or made unreadable between the read and the hash
-        raise BadAudio(f"cannot read {info.path!r}: {err.strerror or err}") from err
     return AudioData(samples=samples, sample_rate=info.sample_rate, sha256=sha, path=info.path, format=info.format)
+
+
+def _sha256(f: BinaryIO) -> str:
+    h = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def _sf_message(err: Exception) -> str:

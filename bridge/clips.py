@@ -28,12 +28,13 @@ from bridge.encoding import encode
 from bridge.jobs import pid_alive
 from bridge.sidecar import build_sidecar
 from core.errors import ClipDirUnwritable
-from core.fileio import TEMP_PREFIX, fsync_dir, replace_into, unlink_quietly, write_temp
+from core.fileio import TEMP_PREFIX, fsync_dir, os_error, replace_into, unlink_quietly, write_temp
 from core.requests import RenderRequest
 
 log = logging.getLogger(__name__)
 
 MAX_SLUG_CHARS = 40
+NAME_PREFIX = ".jasco-name-"  # a clip name's reservation (see reserve_stem)
 
 
 def ensure_clip_dir(clip_dir: str | os.PathLike[str], *, create: bool = True) -> Path:
@@ -58,10 +59,11 @@ def ensure_clip_dir(clip_dir: str | os.PathLike[str], *, create: bool = True) ->
 
 
 def cleanup_temp_files(clip_dir: str | os.PathLike[str], *, min_age_s: float = 3600.0) -> list[Path]:
-    """Remove temporary files left in the clip folder by a server that was killed mid-write.
+    """Remove temporary files and name reservations left in the clip folder by a server that was killed mid-write.
 
-    A temp name carries the writer's pid (``.jasco-tmp-<pid>-…``); a file is removed
-    when that process no longer exists, or when it is older than ``min_age_s``.
+    A temp name carries the writer's pid (``.jasco-tmp-<pid>-…``), a reservation
+    (``.jasco-name-<stem>``) holds it; a file is removed when that process no longer
+    exists, or when it is older than ``min_age_s``.
     """
     removed: list[Path] = []
     path = Path(clip_dir)
@@ -71,10 +73,13 @@ def cleanup_temp_files(clip_dir: str | os.PathLike[str], *, min_age_s: float = 3
         return removed
     now = time.time()
     for entry in entries:
-        if not entry.name.startswith(TEMP_PREFIX):
+        if entry.name.startswith(NAME_PREFIX):
+            pid = _reservation_pid(entry)  # a name reservation holds its writer's pid
+        elif entry.name.startswith(TEMP_PREFIX):
+            m = re.match(re.escape(TEMP_PREFIX) + r"(\d+)-", entry.name)
+            pid = int(m.group(1)) if m else None
+        else:
             continue
-        m = re.match(re.escape(TEMP_PREFIX) + r"(\d+)-", entry.name)
-        pid = int(m.group(1)) if m else None
         try:
             age = now - entry.stat().st_mtime
         except OSError:
@@ -91,6 +96,15 @@ def cleanup_temp_files(clip_dir: str | os.PathLike[str], *, min_age_s: float = 3
     if removed:
         log.info("removed %d leftover temporary file(s) from %s", len(removed), path)
     return removed
+
+
+def _reservation_pid(entry: Path) -> int | None:
+    try:
+        with open(entry, "rb") as f:  # our own hidden file: a few bytes
+            text = f.read(32).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 def ignore_sigxfsz() -> None:
@@ -148,13 +162,51 @@ def clip_stem(prompt: str, seed: int, when: _dt.datetime | None = None) -> str:
 
 
 def unique_stem(clip_dir: Path, stem: str, ext: str) -> str:
-    """``stem`` or ``stem-2``, ``stem-3``… so neither the clip nor its sidecar exists yet."""
+    """``stem`` or ``stem-2``, ``stem-3``… so neither the clip nor its sidecar exists yet (a check only:
+    ``reserve_stem`` is what makes a name this writer's)."""
     candidate = stem
     n = 1
     while (clip_dir / f"{candidate}.{ext}").exists() or (clip_dir / f"{candidate}.json").exists():
         n += 1
         candidate = f"{stem}-{n}"
     return candidate
+
+
+def reserve_stem(clip_dir: Path, stem: str, ext: str) -> tuple[str, Path]:
+    """Make a clip name this writer's: ``(stem or stem-N, its reservation file)``.
+
+    The reservation is a hidden file created with ``O_CREAT | O_EXCL`` (atomic on every
+    local file system), ``.jasco-name-<stem>``, holding the writer's pid; a name is taken
+    only when its reservation could be created and neither its clip nor its sidecar exists.
+    So any number of servers (and ``render`` commands) can share one clip folder without
+    ever writing to the same name. Remove the reservation (``release_stem``) once the
+    clip is visible or the write failed; a killed writer's is removed by
+    ``cleanup_temp_files``. Raises ``ClipDirUnwritable`` or ``DiskFull``.
+    """
+    n = 1
+    candidate = stem
+    while True:
+        marker = clip_dir / f"{NAME_PREFIX}{candidate}"
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except FileExistsError:
+            pass
+        except OSError as err:
+            raise os_error(err, f"the name {candidate!r}", clip_dir, ClipDirUnwritable) from err
+        else:
+            try:
+                os.write(fd, str(os.getpid()).encode("ascii"))
+            finally:
+                os.close(fd)
+            if not (clip_dir / f"{candidate}.{ext}").exists() and not (clip_dir / f"{candidate}.json").exists():
+                return candidate, marker
+            release_stem(marker)
+        n += 1
+        candidate = f"{stem}-{n}"
+
+
+def release_stem(marker: Path) -> None:
+    unlink_quietly(marker)
 
 
 @dataclass(frozen=True)
@@ -189,11 +241,26 @@ def write_clip(audio: np.ndarray, source_rate: int, request: RenderRequest,
     fmt = p.format if target is None else target.suffix.lower().lstrip(".")
     data = encode(processed.audio, processed.sample_rate, fmt, p.bit_depth, raw=p.normalize == "none")
     local = when or _dt.datetime.now()
+    reservation: Path | None = None
     if target is None:
-        stem = unique_stem(folder, clip_stem(request.prompt, p.seed, local), fmt)
+        stem, reservation = reserve_stem(folder, clip_stem(request.prompt, p.seed, local), fmt)
         audio_path = folder / f"{stem}.{fmt}"
     else:
         audio_path = folder / Path(target).name
+    try:
+        return _commit(folder, data, fmt, processed, request, audio_path, engine_info=engine_info, nfe=nfe,
+                       job_id=job_id, drums_sha256=drums_sha256, local=local, timings=timings,
+                       before_commit=before_commit)
+    finally:
+        if reservation is not None:
+            release_stem(reservation)
+
+
+def _commit(folder: Path, data: bytes, fmt: str, processed: Any, request: RenderRequest, audio_path: Path, *,
+            engine_info: Mapping[str, Any] | None, nfe: int | None, job_id: str, drums_sha256: str | None,
+            local: _dt.datetime, timings: Mapping[str, Any] | None,
+            before_commit: Callable[[], None] | None) -> ClipResult:
+    """Write the sidecar (naming ``audio_path``, its own clip) and the audio, both atomically."""
     sidecar_path = audio_path.with_suffix(".json")
     sidecar = build_sidecar(request, processed, audio_file=audio_path.name, engine_info=engine_info or {},
                             nfe=nfe, job_id=job_id, drums_sha256=drums_sha256,

@@ -339,6 +339,12 @@ class EngineSupervisor:
         with self._lock:
             return self._load_error
 
+    @property
+    def load_failed_model(self) -> str | None:
+        """The model ``load_error`` is about."""
+        with self._lock:
+            return self._load_failed_model
+
     def start(self, model: str) -> None:
         """Start loading ``model`` in the background (a failure to spawn is remembered)."""
         try:

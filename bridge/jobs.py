@@ -7,8 +7,8 @@ frozen views the OSC side reads.
 
 from __future__ import annotations
 
-import itertools
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,19 +46,14 @@ class JobListener(Protocol):
     def cancelled(self, job_id: str) -> None: ...
 
 
-_counter = itertools.count(1)
-_counter_lock = threading.Lock()
-
-
 def new_job_id() -> str:
-    """A short id, unique across restarts of the server (time + pid + counter).
+    """A short, unguessable id, unique across restarts of the server.
 
-    ``j`` + base36 seconds + pid + sequence: ASCII, no spaces, < 32 characters,
-    so it fits any OSC string and any file name.
+    ``j`` + base36 seconds (ids sort roughly by time) + 80 random bits in base36
+    (``secrets``): ASCII, no spaces, < 32 characters, so it fits any OSC string and
+    any file name, and no client can guess another client's job id.
     """
-    with _counter_lock:
-        n = next(_counter)
-    return f"j{_b36(int(time.time()))}{_b36(os.getpid())}{_b36(n)}"
+    return f"j{_b36(int(time.time()))}{_b36(secrets.randbits(80)).rjust(16, '0')}"
 
 
 def _windows_pid_alive(pid: int) -> bool:
@@ -125,6 +120,7 @@ class WorkerStatus:
     engine_pid: int | None = None
     error: str = ""  # last model-load error message when state == "error"
     error_code: str = ""  # its code: "model_unavailable" | "model_load_failed" | ...
+    error_model: str = ""  # the model that failed to load (the error concerns the clients that use it)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,35 @@
-"""The job journal: one SQLite table beside the clips, so a killed server loses nothing.
+"""The job journal: SQLite beside the clips, so a killed server loses nothing.
 
 Every job is written when it is queued and updated when it starts and ends. When
 the server starts again, ``Journal.recover()`` marks the jobs a killed server left
 ``queued``/``running`` as ``interrupted`` and returns them, so the OSC side can tell
 their clients (``/jasco/error <job> interrupted …``).
 
-One connection guarded by a lock (the worker thread writes, the OSC thread may
+Bounded while the server runs, not only at start:
+
+* a request is stored once (``payloads``, keyed by its sha256: a client that
+  renders the same 512-chord session a hundred times stores it once), and not at
+  all beyond ``MAX_PAYLOAD_BYTES`` (then only its small fields are kept, with a
+  note of what was left out);
+* at most ``KEEP_FINISHED`` finished jobs and ``MAX_PAYLOAD_TOTAL`` bytes of
+  requests; every ``PRUNE_EVERY`` jobs the oldest finished ones (and the requests
+  no job names any more) are deleted. Queued and running jobs are never pruned
+  (the render queue bounds them).
+
+It also notices its file being deleted or replaced while the server runs (the
+clip folder removed, or moved away and made again): SQLite would go on writing
+to the deleted file and a restart would find nothing. Before each write the file
+is compared (device, inode) with the one that was opened; when it changed, a new
+journal is made at the same path (its folder created again) and the jobs still
+queued or running are copied into it.
+
+One connection guarded by a lock (the worker thread writes, the OSC side may
 write on submit/cancel); every statement is its own transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -25,7 +44,11 @@ from bridge.jobs import ACTIVE_STATES, INTERRUPTED, STATES, InterruptedJob, pid_
 log = logging.getLogger(__name__)
 
 JOURNAL_NAME = ".jasco-journal.sqlite3"
-KEEP_FINISHED = 5000  # finished jobs kept; older ones are pruned on open
+KEEP_FINISHED = 2000  # finished jobs kept
+MAX_PAYLOAD_BYTES = 64 * 1024  # a request larger than this is journaled without its large fields
+MAX_PAYLOAD_TOTAL = 8 * 1024 * 1024  # bytes of stored requests, all jobs together
+PRUNE_EVERY = 50  # jobs added between two prunes
+MEMORY = ":memory:"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -43,63 +66,175 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_message TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE TABLE IF NOT EXISTS payloads (
+    sha   TEXT PRIMARY KEY,
+    json  TEXT NOT NULL,
+    bytes INTEGER NOT NULL
+);
 """
+_COLUMNS = ("job_id", "owner_pid", "client", "tag", "request_json", "state", "created", "started", "finished",
+            "output_path", "error_code", "error_message", "payload_sha")
+
+
+def _summary(request: dict[str, Any], size: int) -> dict[str, Any]:
+    """A request too large to journal: its scalar fields, and what was left out."""
+    out: dict[str, Any] = {}
+    left_out = []
+    for key, value in request.items():
+        if isinstance(value, (list, tuple, dict)) and len(json.dumps(value)) > 256:
+            left_out.append(f"{key} ({len(value)} items)")
+        else:
+            out[key] = value
+    out["journal_note"] = f"request of {size} bytes; not journaled: {', '.join(left_out)}"
+    return out
 
 
 class Journal:
     """SQLite journal of render jobs (``<clip_dir>/.jasco-journal.sqlite3`` by default)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, keep_finished: int = KEEP_FINISHED,
+                 max_payload_bytes: int = MAX_PAYLOAD_BYTES, max_payload_total: int = MAX_PAYLOAD_TOTAL) -> None:
         self.path = Path(path)
+        self.keep_finished = keep_finished
+        self.max_payload_bytes = max_payload_bytes
+        self.max_payload_total = max_payload_total
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None,
-                                     check_same_thread=False)
+        self._adds = 0
+        # This server's queued and running jobs (the render queue bounds them), to carry them over
+        # into a new file when the journal's file is deleted or replaced under us.
+        self._active: dict[str, dict[str, Any]] = {}
+        self._payloads: dict[str, tuple[str, str, int]] = {}
+        self._identity: tuple[int, int] | None = None
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), timeout=5.0, isolation_level=None, check_same_thread=False)
         try:
             try:
                 # WAL: commits without an fsync each (fast submits); not available on every
                 # filesystem (network shares), where the default rollback journal is kept.
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA journal_size_limit=1048576")  # the WAL file shrinks back after a checkpoint
             except sqlite3.OperationalError as err:
                 log.info("journal %s: WAL mode unavailable (%s); using the default journal", self.path, err)
-            self._conn.executescript(_SCHEMA)
+            conn.executescript(_SCHEMA)
+            names = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "payload_sha" not in names:  # a journal of an older version
+                conn.execute("ALTER TABLE jobs ADD COLUMN payload_sha TEXT")
         except sqlite3.Error:
-            self._conn.close()
+            conn.close()
             raise
+        self._identity = self._file_identity()
+        return conn
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if str(self.path) == MEMORY:
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
 
     @classmethod
     def in_memory(cls) -> "Journal":
         """A journal that forgets everything (used when the clip folder is unusable)."""
-        return cls(":memory:")
+        return cls(MEMORY)
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
+    # --- the file being replaced under us ----------------------------------------------------------
+    def _check_file(self) -> None:
+        """Lock held: reopen at ``path`` when the file we write is no longer the one there."""
+        if self._identity is None or self._file_identity() == self._identity:
+            return
+        log.warning("journal %s was deleted or replaced while the server ran; starting it again there "
+                    "(with the jobs still queued or running)", self.path)
+        # What this server still has queued or running comes from memory: the old file may be
+        # gone, or (moved away while WAL files stay at the path) unreadable.
+        rows = [tuple(row.get(c) for c in _COLUMNS) for row in self._active.values()]
+        payloads = [self._payloads[row["payload_sha"]] for row in self._active.values()
+                    if row.get("payload_sha") in self._payloads]
+        self._conn.close()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = self._connect()
+        except (OSError, sqlite3.Error) as err:
+            log.error("cannot start the journal again at %s (%s); jobs will not survive a restart", self.path, err)
+            self._conn = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute("ALTER TABLE jobs ADD COLUMN payload_sha TEXT")
+            self._identity = None
+        self._conn.executemany("INSERT OR IGNORE INTO payloads(sha, json, bytes) VALUES (?, ?, ?)",
+                               payloads)
+        self._conn.executemany(f"INSERT OR IGNORE INTO jobs({', '.join(_COLUMNS)}) "
+                               f"VALUES ({', '.join('?' for _ in _COLUMNS)})", rows)
+
     # --- writes ---------------------------------------------------------------------------------------
     def add(self, job_id: str, request: dict[str, Any], *, client: str = "", tag: str = "",
             created: float | None = None) -> None:
-        self._execute(
-            "INSERT INTO jobs(job_id, owner_pid, client, tag, request_json, state, created) "
-            "VALUES (?, ?, ?, ?, ?, 'queued', ?)",
-            (job_id, os.getpid(), client, tag, json.dumps(request, allow_nan=False), created or time.time()),
-        )
+        text = json.dumps(request, allow_nan=False, sort_keys=True, separators=(",", ":"))
+        size = len(text.encode("utf-8"))
+        sha: str | None = None
+        if size > self.max_payload_bytes:
+            inline = json.dumps(_summary(request, size), allow_nan=False)  # not at all: its small fields
+        else:
+            sha, inline = hashlib.sha256(text.encode("utf-8")).hexdigest(), ""
+
+        def write() -> None:
+            if sha is not None:
+                self._conn.execute("INSERT OR IGNORE INTO payloads(sha, json, bytes) VALUES (?, ?, ?)",
+                                   (sha, text, size))
+            self._conn.execute(
+                "INSERT INTO jobs(job_id, owner_pid, client, tag, request_json, state, created, payload_sha) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (job_id, os.getpid(), client, tag, inline, when, sha))
+            self._adds += 1
+            if self._adds % PRUNE_EVERY == 0:
+                self._prune()
+
+        when = created or time.time()
+        self._write(write)
+        with self._lock:
+            self._active[job_id] = {"job_id": job_id, "owner_pid": os.getpid(), "client": client, "tag": tag,
+                                    "request_json": inline, "state": "queued", "created": when, "payload_sha": sha}
+            if sha is not None:
+                self._payloads[sha] = (sha, text, size)
 
     def mark_running(self, job_id: str) -> None:
-        self._execute("UPDATE jobs SET state='running', started=? WHERE job_id=?", (time.time(), job_id))
+        now = time.time()
+        self._execute("UPDATE jobs SET state='running', started=? WHERE job_id=?", (now, job_id))
+        with self._lock:
+            row = self._active.get(job_id)
+            if row is not None:
+                row.update(state="running", started=now)
+
+    def _finished(self, job_id: str) -> None:
+        with self._lock:
+            row = self._active.pop(job_id, None)
+            sha = row.get("payload_sha") if row is not None else None
+            if sha and not any(r.get("payload_sha") == sha for r in self._active.values()):
+                self._payloads.pop(sha, None)
 
     def mark_done(self, job_id: str, output_path: str) -> None:
+        self._finished(job_id)
         self._execute("UPDATE jobs SET state='done', finished=?, output_path=? WHERE job_id=?",
                       (time.time(), output_path, job_id))
 
     def mark_failed(self, job_id: str, code: str, message: str) -> None:
+        self._finished(job_id)
         self._execute("UPDATE jobs SET state='failed', finished=?, error_code=?, error_message=? WHERE job_id=?",
                       (time.time(), code, message[:2000], job_id))
 
     def mark_cancelled(self, job_id: str) -> None:
+        self._finished(job_id)
         self._execute("UPDATE jobs SET state='cancelled', finished=? WHERE job_id=?", (time.time(), job_id))
 
     def mark_interrupted(self, job_id: str, message: str) -> None:
+        self._finished(job_id)
         self._execute("UPDATE jobs SET state='interrupted', finished=?, error_code='interrupted', error_message=? "
                       "WHERE job_id=?", (time.time(), message[:2000], job_id))
 
@@ -111,8 +246,9 @@ class Journal:
         """
         marks = ",".join("?" for _ in ACTIVE_STATES)
         with self._lock:
+            self._check_file()
             rows = self._conn.execute(
-                f"SELECT job_id, owner_pid, client, tag, state, created, request_json FROM jobs "
+                f"SELECT job_id, owner_pid, client, tag, state, created, request_json, payload_sha FROM jobs "
                 f"WHERE state IN ({marks}) ORDER BY created", ACTIVE_STATES,
             ).fetchall()
             me = os.getpid()
@@ -124,23 +260,48 @@ class Journal:
                 [(INTERRUPTED, now, r[0]) for r in rows],
             )
             self._prune()
-        out = []
-        for job_id, _owner, client, tag, state, created, request_json in rows:
-            try:
-                request = json.loads(request_json)
-            except json.JSONDecodeError:
-                request = {}
-            out.append(InterruptedJob(job_id=job_id, client=client, tag=tag, state=state,
-                                      created=float(created), request=request))
+            out = [InterruptedJob(job_id=job_id, client=client, tag=tag, state=state, created=float(created),
+                                  request=self._request(request_json, sha))
+                   for job_id, _owner, client, tag, state, created, request_json, sha in rows]
         if out:
             log.warning("%d job(s) were interrupted by the last shutdown", len(out))
         return out
 
+    def _request(self, inline: str, sha: str | None) -> dict[str, Any]:
+        """Lock held: a job's request as journaled ({} when it cannot be read)."""
+        text = inline
+        if sha:
+            row = self._conn.execute("SELECT json FROM payloads WHERE sha=?", (sha,)).fetchone()
+            text = row[0] if row is not None else ""
+        try:
+            value = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
     def _prune(self) -> None:
+        """Lock held: at most ``keep_finished`` finished jobs and ``max_payload_total`` bytes of requests."""
         self._conn.execute(
             "DELETE FROM jobs WHERE state NOT IN ('queued','running') AND job_id NOT IN "
-            "(SELECT job_id FROM jobs ORDER BY created DESC LIMIT ?)", (KEEP_FINISHED,),
+            "(SELECT job_id FROM jobs ORDER BY created DESC LIMIT ?)", (self.keep_finished,),
         )
+        self._drop_orphans()
+        while True:
+            total = self._conn.execute("SELECT COALESCE(SUM(bytes), 0) FROM payloads").fetchone()[0]
+            if total <= self.max_payload_total:
+                return
+            finished = self._conn.execute("SELECT COUNT(*) FROM jobs WHERE state NOT IN ('queued','running') "
+                                          "AND payload_sha IS NOT NULL").fetchone()[0]
+            if finished == 0:
+                return  # only active jobs' requests are left: the render queue bounds them
+            self._conn.execute(
+                "DELETE FROM jobs WHERE job_id IN (SELECT job_id FROM jobs WHERE state NOT IN ('queued','running') "
+                "AND payload_sha IS NOT NULL ORDER BY created LIMIT ?)", (max(1, finished // 4),))
+            self._drop_orphans()
+
+    def _drop_orphans(self) -> None:
+        self._conn.execute("DELETE FROM payloads WHERE sha NOT IN "
+                           "(SELECT payload_sha FROM jobs WHERE payload_sha IS NOT NULL)")
 
     # --- reads ------------------------------------------------------------------------------------------
     def get(self, job_id: str) -> dict[str, Any] | None:
@@ -148,10 +309,10 @@ class Journal:
             cur = self._conn.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,))
             row = cur.fetchone()
             names = [d[0] for d in cur.description]
-        if row is None:
-            return None
-        out = dict(zip(names, row))
-        out["request"] = json.loads(out.pop("request_json"))
+            if row is None:
+                return None
+            out = dict(zip(names, row))
+            out["request"] = self._request(out.pop("request_json"), out.get("payload_sha"))
         return out
 
     def states(self) -> dict[str, int]:
@@ -162,10 +323,21 @@ class Journal:
         counts.update({state: int(n) for state, n in rows})
         return counts
 
+    def size(self) -> tuple[int, int]:
+        """(jobs, bytes of stored requests)."""
+        with self._lock:
+            jobs = self._conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+            total = self._conn.execute("SELECT COALESCE(SUM(bytes), 0) FROM payloads").fetchone()[0]
+        return int(jobs), int(total)
+
     def _execute(self, sql: str, args: tuple[Any, ...]) -> None:
+        self._write(lambda: self._conn.execute(sql, args))
+
+    def _write(self, action: Any) -> None:
         try:
             with self._lock:
-                self._conn.execute(sql, args)
+                self._check_file()
+                action()
         except sqlite3.Error as err:
             # The journal is for recovery; a failing journal must never fail a render.
             log.error("journal %s: %s", self.path, err)

@@ -126,6 +126,8 @@ def decode_message(data: bytes) -> OscMessage:
             raise BadPacket(f"{address}: unsupported OSC type tag {tag!r}")
     if pos > len(data):
         raise BadPacket(f"{address}: packet is truncated")
+    if pos < len(data):  # bytes no type tag accounts for: not what the sender meant to say
+        raise BadPacket(f"{address}: {len(data) - pos} bytes after the last argument")
     return OscMessage(address, tuple(args))
 
 

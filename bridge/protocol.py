@@ -181,7 +181,10 @@ MESSAGES: tuple[Spec, ...] = (
         "/jasco/hello",
         "Register: replies to messages from this sender's address and port go to its host at "
         "`reply_port` (without it they go to the server's `--reply-port`). State is kept per "
-        "(host, reply port), so two devices on one machine must use different reply ports.",
+        "(host, reply port), so two devices on one machine must use different reply ports. The "
+        "server's own port is refused. A registered client that was heard from in the last 5 minutes "
+        "(or has a job queued) is never forgotten for another; when the tables are full of such clients "
+        "a newcomer gets `too_many_clients`.",
         args=(Arg("reply_port", "i", "UDP port the client listens on", lo=1, hi=65535),),
         replies=("/jasco/hello",),
     ),
@@ -242,18 +245,22 @@ MESSAGES: tuple[Spec, ...] = (
     ),
     Spec(
         "/jasco/drums",
-        "A drum loop: any audio file the server's host can read (absolute path; `~` and Max's "
-        "`Volume:/path` form are understood). Its header is checked at once (a missing, unsupported, "
-        "corrupt or too long file is answered with `/jasco/error` straight away); the whole file is "
-        "then read and hashed in the background and answered with `/jasco/drums/loaded`, or with "
-        "`/jasco/error` (e.g. damaged or NaN samples), after which the previous good loop stays in use.",
+        "A drum loop: an audio file the server's host can read (absolute path; `~` and Max's "
+        "`Volume:/path` form are understood; a relative path is refused). A name without an audio "
+        "extension is refused at once, without looking at the file system. The file is opened, "
+        "checked and read in the background (only a regular file, opened once) and answered with "
+        "`/jasco/drums/loaded`, or with `/jasco/error` (missing, unsupported, corrupt, too long, damaged "
+        "or NaN samples), after which the previous good loop stays in use.",
         args=(Arg("path", "s", max_len=MAX_PATH_CHARS),),
         replies=("/jasco/drums/loaded",),
     ),
     Spec("/jasco/drums/clear", "No drum condition."),
     Spec(
         "/jasco/set",
-        "Set one render parameter for this client (see *Settings* below).",
+        "Set one render parameter for this client (see *Settings* below). `model` accepts the "
+        "server's model, `tiny`, a folder with the checkpoint files, or a hub id already downloaded on "
+        "the server's machine (any hub id only when the server runs with `--allow-model-download`); "
+        "others get `model_unavailable` and change nothing.",
         args=(Arg("name", "s", max_len=64), Arg("value", "*", max_len=512)),
     ),
     Spec("/jasco/reset", "Forget this client's whole state (prompt, tempo, chords, notes, drums, settings)."),
@@ -266,7 +273,8 @@ MESSAGES: tuple[Spec, ...] = (
     ),
     Spec(
         "/jasco/cancel",
-        "Cancel a queued or running job (a running one stops between function evaluations).",
+        "Cancel a queued or running job of this client (a running one stops between function "
+        "evaluations); another client's job is answered `unknown_job`.",
         args=(Arg("job", "s", max_len=MAX_JOB_CHARS),),
         replies=("/jasco/cancelled",),
     ),
@@ -351,7 +359,8 @@ ERROR_HELP: dict[str, str] = {
     "model_load_failed": "the model's files are there but wrong",
     "vocab_unavailable": "no chord vocabulary (start the server with --vocab PATH)",
     "queue_full": "too many jobs waiting; try again when one is done",
-    "unknown_job": "no such job (or it already finished)",
+    "too_many_clients": "the server's client tables are full of clients in use; try again in a few minutes",
+    "unknown_job": "no such job of this client (or it already finished)",
     "cancelled": "the job was cancelled",
     "render_failed": "the render raised an error",
     "engine_died": "the engine process died mid-render (it is restarted)",

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vocab", type=Path, default=None, help="chord vocabulary (chord_to_index_mapping.pkl or .json)")
     parser.add_argument("--allow", nargs="+", default=[], metavar="IP",
                         help="client addresses or networks allowed to connect (needed with a non-loopback --host)")
+    parser.add_argument("--allow-model-download", action="store_true",
+                        help="let clients pick (/jasco/set model) hub models that are not downloaded yet; "
+                             "without it they may pick only models already on this machine")
     parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (default 16); more answer queue_full")
     parser.add_argument("--device", default="cpu", help="torch device for the engine: cpu, cuda, cuda:1, mps (default cpu)")
     parser.add_argument("--stall-timeout", default="600", metavar="SECONDS",
@@ -214,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         allow=args.allow,
         model=args.model,
         on_clip=auditioner.play if auditioner is not None else None,
+        allow_model_download=args.allow_model_download,
     )
     stop = threading.Event()
 

@@ -6,6 +6,14 @@ a melody line, a drum file and render settings. Only the OSC thread (and the
 live-MIDI thread, under the server's lock) mutates sessions; the worker only
 ever sees the frozen request built from one.
 
+Nothing proportional to a session's notes runs on the OSC thread: ``freeze``
+takes a ``SessionSnapshot`` in constant time (note lists are only ever appended
+to, and replaced on clear, so a list and its length name its contents), and the
+snapshot is turned into a request on another thread (``bridge.prepare``).
+Derived data is cached per session (``DerivedCache``) under keys that hold only
+what it depends on: recognised chords do not depend on the tempo (their beats
+are kept; seconds are computed per request), melody frames do.
+
 Chord precedence: typed chords (``/jasco/chords``) win over chords recognised
 from notes (``/jasco/notes/add``); with neither, the clip has no chord condition.
 """
@@ -16,10 +24,11 @@ import dataclasses
 import itertools
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from core.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
 from core.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
@@ -33,6 +42,8 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Windows), plus "~:/..." for the home folder (https://docs.cycling74.com/reference/conformpath).
 _MAX_VOLUME = re.compile(r"^([^/\\:]+):(/.*)$")
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:(?:[\\/]|$)")  # C:\..., C:/..., C:
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+T = TypeVar("T")
 _drum_tokens = itertools.count(1)  # unique across sessions and resets, so a stale check never matches
 
 
@@ -47,6 +58,28 @@ class TypedChord:
     reason: str
 
 
+class DerivedCache:
+    """Per-session results that are slow to compute, each under the key of what it depends on.
+
+    A key names a note list by ``id`` and length; the list itself is kept with the entry, so
+    its id cannot be reused by another list while the entry lives.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[tuple[Any, ...], object, Any]] = {}
+
+    def get(self, what: str, key: tuple[Any, ...], keep: object, compute: Callable[[], T]) -> T:
+        with self._lock:
+            entry = self._entries.get(what)
+            if entry is not None and entry[0] == key:
+                return entry[2]  # type: ignore[no-any-return]
+        value = compute()
+        with self._lock:
+            self._entries[what] = (key, keep, value)
+        return value
+
+
 @dataclass
 class Session:
     """Everything one client has set (mutable; guarded by the server)."""
@@ -56,24 +89,23 @@ class Session:
     bpm: float = 120.0
     time_signature: tuple[int, int] = (4, 4)
     chords: tuple[TypedChord, ...] = ()
+    # Note lists are only appended to (``add_notes``) and replaced (clear, reset): a list and a
+    # length name its contents, which is what ``freeze`` takes instead of a copy.
     notes: list[Note] = field(default_factory=list)
     loop: tuple[float, float] | None = None
     melody: list[Note] = field(default_factory=list)
     drums_path: str | None = None
     drums_sha256: str | None = None  # None while the file is still being checked (or if never hashed)
-    # A drum file is checked in two steps (bridge.server): its header on the OSC thread, then a full
-    # read and hash on the checker thread. ``drums_token`` names the choice being checked; a failed
-    # check returns the session to ``drums_good``, the last fully checked loop since a clear or reset.
+    # A drum file is checked on the checker thread (bridge.drum_check). ``drums_token`` names the
+    # choice being checked; a failed check returns the session to ``drums_good``, the last fully
+    # checked loop since a clear or reset.
     drums_token: int = 0
     drums_epoch: int = 0
     drums_good: tuple[str, str] | None = None
     params: RenderParams = field(default_factory=RenderParams)
     model: str | None = None  # None: the server's model
     last_seen: float = field(default_factory=time.monotonic)
-    # Chords recognised from the notes, kept until notes, loop, tempo, metre or vocabulary change:
-    # recognising a 20,000-note session takes ~0.2 s, which must not be paid on every generate.
-    notes_revision: int = 0
-    _recognised: tuple[tuple[Any, ...], tuple[ChordEvent, ...]] | None = field(default=None, repr=False)
+    cache: DerivedCache = field(default_factory=DerivedCache, repr=False, compare=False)
 
     @property
     def client(self) -> str:
@@ -85,7 +117,7 @@ class Session:
             setattr(self, f.name, getattr(fresh, f.name))
         self.drums_epoch = next(_drum_tokens)  # checks still running belong to the old state
 
-    # --- drums (see bridge.server: header checked at once, contents on the checker thread) ----
+    # --- drums (see bridge.drum_check: the file is read and hashed on the checker thread) ----
     def choose_drums(self, path: str) -> tuple[int, int]:
         """Use ``path`` from now on (its contents are still being checked); returns (token, epoch)."""
         self.drums_path, self.drums_sha256 = path, None
@@ -122,13 +154,10 @@ class Session:
                 f"(send /jasco/{what}/clear first)"
             )
         target.extend(Note(int(p), float(s), float(d), float(v)) for p, s, d, v in groups)
-        if target is self.notes:
-            self.notes_revision += 1
 
     def clear_notes(self) -> None:
         self.notes = []
         self.loop = None
-        self.notes_revision += 1
 
     def set_setting(self, name: str, value: Any) -> None:
         if name == "model":
@@ -140,18 +169,58 @@ class Session:
             raise BadValue(f"unknown setting {name!r}") from err
 
     # --- request -----------------------------------------------------------------
-    def chord_events(self, vocab: Any) -> tuple[ChordEvent, ...]:
-        if self.chords:
-            return typed_events(self.chords, self.bpm)
-        key = (self.notes_revision, self.loop, self.bpm, self.time_signature, id(vocab))
-        if self._recognised is not None and self._recognised[0] == key:
-            return self._recognised[1]
-        events = self._recognise(vocab)
-        self._recognised = (key, events)
-        return events
+    def freeze(self) -> "SessionSnapshot":
+        """What a generate needs, in constant time (no copy of the notes; see the class comment)."""
+        return SessionSnapshot(
+            key=self.key, prompt=self.prompt, bpm=self.bpm, time_signature=self.time_signature,
+            chords=self.chords, notes=self.notes, notes_len=len(self.notes), loop=self.loop,
+            melody=self.melody, melody_len=len(self.melody), drums_path=self.drums_path,
+            drums_sha256=self.drums_sha256, params=self.params, model=self.model, cache=self.cache)
 
-    def _recognise(self, vocab: Any) -> tuple[ChordEvent, ...]:
-        notes = [n for n in self.notes if n.audible]
+    def melody_frames(self) -> tuple[int, ...] | None:
+        return self.freeze().melody_frames()
+
+    def build_request(self, *, vocab: Any, default_model: str, tag: str = "", client: str = "") -> RenderRequest:
+        return self.freeze().build_request(vocab=vocab, default_model=default_model, tag=tag, client=client)
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """A session frozen at a ``/jasco/generate``; turned into a ``RenderRequest`` off the OSC thread."""
+
+    key: tuple[str, int]
+    prompt: str
+    bpm: float
+    time_signature: tuple[int, int]
+    chords: tuple[TypedChord, ...]
+    notes: list[Note]  # the session's list, of which the first ``notes_len`` are this snapshot's
+    notes_len: int
+    loop: tuple[float, float] | None
+    melody: list[Note]
+    melody_len: int
+    drums_path: str | None
+    drums_sha256: str | None
+    params: RenderParams
+    model: str | None
+    cache: DerivedCache = field(repr=False, compare=False)
+
+    @property
+    def client(self) -> str:
+        return f"{self.key[0]}:{self.key[1]}"
+
+    @property
+    def audible_notes(self) -> bool:
+        return any(n.audible for n in self.notes[: self.notes_len])
+
+    def chord_events(self, vocab: Any) -> tuple[ChordEvent, ...]:
+        chords = self.chords
+        if not chords:
+            key = (id(self.notes), self.notes_len, self.loop, self.time_signature, id(vocab))
+            chords = self.cache.get("chords", key, self.notes, lambda: self._recognise(vocab))  # tempo-free
+        return typed_events(chords, self.bpm)
+
+    def _recognise(self, vocab: Any) -> tuple[TypedChord, ...]:
+        notes = [n for n in self.notes[: self.notes_len] if n.audible]
         if not notes:
             return ()
         if vocab is None:
@@ -162,27 +231,30 @@ class Session:
         kwargs: dict[str, Any] = {"beats_per_bar": num * 4.0 / den}
         if self.loop is not None:
             kwargs.update(loop_start=self.loop[0], loop_end=self.loop[1])
-        progression = recognize(notes, bpm=self.bpm, vocab=vocab, **kwargs)
-        events = []
+        # The beats of a progression do not depend on the tempo (seconds are beats x 60 / bpm,
+        # relative to the loop start), so any bpm gives the same result here.
+        progression = recognize(notes, bpm=120.0, vocab=vocab, **kwargs)
         mappings = list(getattr(progression, "mappings", ()) or ())
-        for k, ((label, start_beat), (_, start_s)) in enumerate(zip(progression.beats, progression.seconds)):
+        out = []
+        for k, (label, start_beat) in enumerate(progression.beats):
             m = mappings[k] if k < len(mappings) else None
-            events.append(
-                ChordEvent(
-                    given=str(getattr(m, "input", label)) if m is not None else str(label),
-                    label=str(label),
-                    start_beat=float(start_beat),
-                    start_seconds=float(start_s),
-                    exact=bool(getattr(m, "exact", True)) if m is not None else True,
-                    reason=str(getattr(m, "reason", "recognised from notes")) if m is not None else "recognised from notes",
-                )
-            )
-        return tuple(events)
+            out.append(TypedChord(
+                given=str(getattr(m, "input", label)) if m is not None else str(label),
+                label=str(label),
+                start_beat=float(start_beat),
+                exact=bool(getattr(m, "exact", True)) if m is not None else True,
+                reason=str(getattr(m, "reason", "recognised from notes")) if m is not None else "recognised from notes",
+            ))
+        return tuple(out)
 
     def melody_frames(self) -> tuple[int, ...] | None:
         """The melody as MIDI note numbers per 50 Hz frame (0 = silence), highest note wins
         (``midi.melody.frames_from_notes``: the same frames as a MIDI file or the CLI give)."""
-        notes = [n for n in self.melody if n.audible]
+        key = (id(self.melody), self.melody_len, self.bpm)
+        return self.cache.get("melody", key, self.melody, self._melody_frames)
+
+    def _melody_frames(self) -> tuple[int, ...] | None:
+        notes = [n for n in self.melody[: self.melody_len] if n.audible]
         if not notes:
             return None
         frames = frames_from_notes(notes, bpm=self.bpm, frames=MELODY_FRAMES, frame_rate=MELODY_FRAME_RATE)
@@ -258,12 +330,19 @@ def native_path_text(text: str, *, windows: bool = os.name == "nt",
 
 
 def normalise_path(text: str) -> str:
-    """``~`` expanded, Max's path forms made native (see native_path_text), made absolute."""
+    """``~`` expanded, Max's path forms made native (see native_path_text); only absolute paths
+    (no file access). A relative path would resolve against the server's working folder, which is
+    nothing a client knows about: it is refused (``BadValue``)."""
     text = native_path_text(text)
+    if _WINDOWS_DRIVE.match(text) or text.startswith(("\\\\", "//")):
+        return text  # absolute on Windows; elsewhere it names nothing and is not found, by name
     try:
-        return str(Path(text).expanduser().absolute())
+        path = Path(text).expanduser()
     except RuntimeError as exc:  # "~nosuchuser/..." cannot be expanded
         raise NotFound(f"{text!r}: {exc}") from None
+    if not path.is_absolute():
+        raise BadValue(f"drum path {text!r} is relative; send an absolute path (or one starting with ~)")
+    return str(path)
 
 
 def looks_like_hub_id(text: str) -> bool:
@@ -271,10 +350,12 @@ def looks_like_hub_id(text: str) -> bool:
 
 
 def validate_model(value: str) -> str:
-    """``tiny``, a hub id (``owner/name``) or an existing local folder."""
+    """``tiny``, a hub id (``owner/name``) or an existing local folder (no control characters)."""
     text = value.strip()
     if not text:
         raise BadValue("model must not be empty")
+    if _CONTROL.search(text):
+        raise BadValue("model must not contain control characters (newlines, tabs, escapes)")
     if text == "tiny" or _HUB_ID.match(text) or _is_folder(text):
         return text
     raise BadValue(f"model must be 'tiny', a hub id like facebook/jasco-chords-drums-400M or a folder; got {text!r}")

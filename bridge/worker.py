@@ -21,6 +21,9 @@ the socket closes). The worker owns the queue and the jobs; the supervisor the e
   restarted at once; so does one that sends nothing (no progress, no result) for
   ``stall_timeout`` seconds while a job runs (frozen, deadlocked, SIGSTOPped): the
   watchdog SIGKILLs it (loading has its own ``load_timeout``);
+* reading a job's input files (the drum loop) runs on a helper thread with a deadline
+  (``read_timeout``), so a hung file system fails the job (``render_failed``) instead of the
+  worker, and cancel and shutdown are answered meanwhile;
 * a model that fails to load fails the job with the engine's own code
   (``model_unavailable`` / ``model_load_failed``) and message, and loading is
   retried on the next job (jobs within ``load_retry_s`` of a failure get the same
@@ -50,7 +53,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from bridge import clips
 from bridge.engine_input import render_message
@@ -93,10 +96,13 @@ from core.errors import (
 from core.requests import RenderRequest
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = ["RenderWorker", "WorkerStatus", "InterruptedJob", "DEFAULT_STALL_TIMEOUT"]
 
 THREAD_NAME = "jasco-worker"
+STEP_POLL_S = 0.05  # how often a blocking step's wait looks at cancel and shutdown
+READ_TIMEOUT_S = 60.0  # reading a job's input files (a 200 MB drum file takes a few seconds)
 KEEP_FINISHED_JOBS = 1000  # finished jobs remembered for cancel() -> False instead of UnknownJob
 
 
@@ -137,7 +143,8 @@ class RenderWorker:
                  dtype: str | None = None, engine_factory: str | EngineFactory | None = None,
                  journal_path: Path | None = None, progress_interval: float = 0.1,
                  cancel_grace: float = 5.0, load_timeout: float = 900.0, load_retry_s: float = 2.0,
-                 stall_timeout: float = DEFAULT_STALL_TIMEOUT, engines: Any | None = None) -> None:
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT, engines: Any | None = None,
+                 read_timeout: float = READ_TIMEOUT_S) -> None:
         if max_queue < 1:
             raise BadConfig(f"max_queue must be at least 1, got {max_queue}")
         # ``engines``: another engine backend with EngineSupervisor's surface (start, ensure, run,
@@ -152,6 +159,7 @@ class RenderWorker:
         self.clip_dir = Path(clip_dir).expanduser()
         self.max_queue = int(max_queue)
         self.progress_interval = float(progress_interval)
+        self.read_timeout = float(read_timeout)
         self._journal_path = Path(journal_path) if journal_path is not None else None
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -283,6 +291,7 @@ class RenderWorker:
     def status(self) -> WorkerStatus:
         engine = self.engines.engine
         load_error = self.engines.load_error
+        failed_model = self.engines.load_failed_model or ""
         with self._lock:
             if self._running is not None:
                 state = RENDERING
@@ -301,6 +310,7 @@ class RenderWorker:
                 engine_pid=engine.pid if engine is not None else None,
                 error=str(load_error) if state == ERROR and load_error else "",
                 error_code=load_error.code if state == ERROR and load_error else "",
+                error_model=failed_model if state == ERROR and load_error else "",
             )
 
     def reported_interrupted(self) -> list[InterruptedJob]:
@@ -413,7 +423,10 @@ class RenderWorker:
         self._notify(job, "started")
         request = job.request
         try:
-            render, (drums_sha,) = render_message(job.job_id, (request,))
+            # Reading the drum file can block (a slow or hung file system): off this thread, with a
+            # deadline, and cancel and shutdown answered meanwhile.
+            render, (drums_sha,) = self._bounded(job, lambda: render_message(job.job_id, (request,)),
+                                                 self.read_timeout, "reading the job's input files")
             engine = self.engines.ensure(request.model or self.model, check=lambda: self._check_cancel(job))
             self._check_cancel(job)
             result = self.engines.run(engine, render, self._control(job))
@@ -467,6 +480,33 @@ class RenderWorker:
                 self._notify(job, "progress", fraction)
 
         return RunControl(cancel_time=cancel_time, stopping=stopping, progress=progress)
+
+    def _bounded(self, job: Job, step: Callable[[], T], deadline_s: float, what: str) -> T:
+        """Run one step that may block on another thread: cancel, shutdown and a deadline still end it.
+
+        A step that overruns is left to finish on its (daemon) thread; its result is dropped.
+        """
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["value"] = step()
+            except BaseException as err:  # noqa: BLE001 - handed to the worker thread below
+                box["error"] = err
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name=f"{THREAD_NAME}-io", daemon=True).start()
+        give_up = time.monotonic() + deadline_s
+        while not done.wait(STEP_POLL_S):
+            self._check_cancel(job)
+            if time.monotonic() > give_up:
+                raise RenderFailed(f"{what} took longer than {deadline_s:g} s (is a file on a slow or "
+                                   "unreachable disk?); the job was stopped")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
     def _check_cancel(self, job: Job) -> None:
         with self._lock:

@@ -99,6 +99,10 @@ class QueueFull(JascoError):
     code = "queue_full"
 
 
+class TooManyClients(JascoError):
+    code = "too_many_clients"  # the client tables are full of clients in use; try again later
+
+
 class UnknownJob(JascoError):
     code = "unknown_job"
 

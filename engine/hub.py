@@ -57,6 +57,9 @@ def _looks_like_path(spec: str) -> bool:
 # what transformers needs of a referenced component (T5, EnCodec): hub repos such as
 # google-t5/t5-base also hold TF, Flax, Rust and ONNX copies worth gigabytes
 COMPONENT_FILES = ("*.json", "*.safetensors", "*.model", "*.txt")
+# what the loader reads of a model repository: the two checkpoints (and small metadata); nothing else
+# of a repository is ever downloaded, whatever it holds
+MODEL_FILES = (STATE_DICT, COMPRESSION_STATE_DICT, "*.json", "*.md")
 
 
 def _snapshot(repo_id: str, local_files_only: bool, allow_patterns: tuple[str, ...] | None = None) -> Path:
@@ -84,7 +87,7 @@ def resolve_model_dir(spec: str | os.PathLike[str], local_files_only: bool | Non
         )
     offline = offline_mode(local_files_only)
     try:
-        folder = _snapshot(text, offline)
+        folder = _snapshot(text, offline, MODEL_FILES)
     except Exception as exc:  # huggingface_hub raises many types (offline, HTTP, validation)
         raise ModelUnavailable(
             f"model {text} is not available{' offline' if offline else ''} ({type(exc).__name__}): "

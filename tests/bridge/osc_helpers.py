@@ -154,6 +154,7 @@ class FakeWorker:
         interrupted: list[InterruptedJob] | None = None,
         state: str = "idle",
         error: str = "",
+        error_model: str = "",
     ) -> None:
         self.clip_dir = Path(clip_dir)
         self.max_queue = max_queue
@@ -166,6 +167,7 @@ class FakeWorker:
         self._interrupted = list(interrupted or [])
         self._state = state
         self._error = error
+        self._error_model = error_model
         self._queue: list[tuple[str, RenderRequest, JobListener]] = []
         self._cond = threading.Condition()
         self._running: str | None = None
@@ -210,7 +212,8 @@ class FakeWorker:
     def status(self) -> WorkerStatus:
         with self._cond:
             state = self._state if self._state != "idle" else ("rendering" if self._running else "idle")
-            return WorkerStatus(state, len(self._queue), self.model, "cpu", self._running, None, self._error)
+            extra = {"error_model": self._error_model} if self._error_model else {}
+            return WorkerStatus(state, len(self._queue), self.model, "cpu", self._running, None, self._error, **extra)
 
     def reported_interrupted(self) -> list[InterruptedJob]:
         out, self._interrupted = self._interrupted, []

@@ -342,3 +342,56 @@ def test_fast_loudness_equals_pyloudnorm_for_any_length(seconds: float) -> None:
     x = 0.2 * rng.standard_normal((1, int(seconds * rate)))
     theirs = pyloudnorm.Meter(rate).integrated_loudness(x.T)
     assert dsp._integrated_loudness(x, rate) == pytest.approx(theirs, abs=1e-9)
+
+
+# --- issue 15: any number of writers share one clip folder --------------------------------------------------
+def _writer(folder: str, k: int, clips_each: int, start: object, out: object) -> None:
+    """One "server" (a process of its own) writing clips of the same prompt, seed and second as the others."""
+    import datetime as dt
+
+    start.wait(30)  # type: ignore[attr-defined]
+    when = dt.datetime(2026, 11, 30, 12, 0, 0)
+    request = _request(seed=7, bars=1, normalize="none")
+    audio = _music(seconds=2.0, amp=0.1 + 0.01 * k)
+    written = []
+    for n in range(clips_each):
+        r = clips.write_clip(audio, SR, request, folder, job_id=f"w{k}-{n}", when=when)
+        written.append((r.path.name, r.sidecar_path.name, f"w{k}-{n}"))
+    out.put(written)  # type: ignore[attr-defined]
+
+
+def test_writers_sharing_a_folder_never_overwrite_each_other(tmp_path: Path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    writers, each = 4, 5
+    start, out = ctx.Barrier(writers), ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), k, each, start, out)) for k in range(writers)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    written = [w for r in results for w in r]
+    names = [audio for audio, _, _ in written]
+    assert len(set(names)) == writers * each, sorted(names)  # every writer got names of its own
+    on_disk = [p for p in tmp_path.iterdir() if p.suffix == ".wav"]
+    assert len(on_disk) == writers * each
+    for audio, side, job in written:
+        meta = json.loads((tmp_path / side).read_text())
+        assert meta["audio_file"] == audio  # a sidecar names its own clip ...
+        assert meta["job_id"] == job  # ... and the job that made it
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".jasco-")]  # no reservation left
+
+
+def test_a_killed_writers_name_reservation_is_cleaned_up(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / ".jasco-name-20261130-120000_x_s1").write_text(str(dead.pid))
+    (tmp_path / ".jasco-name-20261130-120000_y_s1").write_text(str(os.getppid()))  # a live writer's
+    removed = clips.cleanup_temp_files(tmp_path)
+    assert [p.name for p in removed] == [".jasco-name-20261130-120000_x_s1"]
+    stem, marker = clips.reserve_stem(tmp_path, "20261130-120000_y_s1", "wav")
+    assert stem == "20261130-120000_y_s1-2"  # the live reservation is respected
+    clips.release_stem(marker)

@@ -105,3 +105,79 @@ def test_jobs_of_a_live_server_sharing_the_folder_are_left_alone(tmp_path: Path)
         live.kill()
         live.wait()
         j.close()
+
+
+# --- issue 15: bounded while running, and its folder deleted under it --------------------------------------
+def _big_request(k: int, chords: int = 512, reason: str = "typed") -> dict[str, object]:
+    """A request with ``chords`` chords (~60 KB of JSON at 512), made distinct by ``k``."""
+    from core.requests import ChordEvent
+
+    events = tuple(ChordEvent(f"Cmaj7/{k}", "Cmaj7", float(b), b * 0.5, True, reason) for b in range(chords))
+    return RenderRequest(prompt=f"p{k}", chords=events, melody_frames=tuple([60] * 500)).to_dict()
+
+
+def test_the_same_large_request_is_stored_once(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    request = _big_request(0)
+    for k in range(300):
+        j.add(f"same-{k}", request, client="c")
+        j.mark_done(f"same-{k}", f"/clips/{k}.wav")
+    assert j.get("same-123")["request"]["chords"][5]["start_beat"] == 5.0
+    assert j.states()["done"] == 300
+    j.close()
+    on_disk = sum(p.stat().st_size for p in tmp_path.iterdir())
+    assert on_disk < 2_000_000, on_disk  # once (~60 KB), not 300 times (~18 MB)
+
+
+def test_the_journal_stays_bounded_while_the_server_runs(tmp_path: Path) -> None:
+    """Distinct large requests (the attack: many chords per generate) never grow it past its bounds
+    (8 MB of requests, 2,000 finished jobs; unbounded, these 800 x 20 KB would take 16 MB)."""
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    for k in range(800):  # no restart in between: pruned while running
+        job = f"big-{k}"
+        j.add(job, _big_request(k, chords=160), client="c")
+        j.mark_running(job)
+        j.mark_done(job, f"/clips/{k}.wav")
+    assert j.get("big-799")["request"]["prompt"] == "p799"  # the newest are kept
+    # A request over the per-request bound is not stored at all: its small fields and a note are.
+    j.add("huge", _big_request(9999, reason="mapped to the nearest chord of the vocabulary " * 4), client="c")
+    kept = j.get("huge")["request"]
+    assert kept["prompt"] == "p9999" and "chords" not in kept and "not journaled" in kept["journal_note"]
+    j.close()
+    on_disk = sum(p.stat().st_size for p in tmp_path.iterdir())
+    assert on_disk < 11_000_000, on_disk
+
+
+def test_a_deleted_folder_is_noticed_and_the_jobs_survive_a_restart(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    path = folder / ".jasco-journal.sqlite3"
+    j = Journal(path)
+    j.add("before", _req(1), client="127.0.0.1:9001", tag="a")
+    j.mark_running("before")
+    shutil.rmtree(folder)  # the user deletes the clip folder while the server runs
+    j.add("after", _req(2), client="127.0.0.1:9001", tag="b")  # the next write notices
+    assert path.is_file()
+    j.close()  # a SIGKILL leaves the same on-disk state: every statement is committed
+
+    restarted = Journal(path)
+    lost = restarted.recover()
+    assert sorted((x.job_id, x.state) for x in lost) == [("after", "queued"), ("before", "running")]
+    assert {x.job_id: x.request["params"]["seed"] for x in lost} == {"before": 1, "after": 2}
+    restarted.close()
+
+
+def test_a_replaced_file_is_noticed(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    j.add("a", _req(1))
+    aside = tmp_path / "moved-away.sqlite3"
+    path.rename(aside)
+    Journal(path).close()  # another journal appears at the path
+    j.mark_running("a")
+    j.close()
+    assert [x.job_id for x in Journal(path).recover()] == ["a"]

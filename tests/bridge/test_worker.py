@@ -471,3 +471,78 @@ def test_many_clients_submitting_and_cancelling_at_once(make_worker) -> None:
     wavs = [p for p in w.clip_dir.iterdir() if p.suffix == ".wav"]
     assert len(wavs) == len(done)
     assert not [p for p in w.clip_dir.iterdir() if p.name.startswith(fileio.TEMP_PREFIX)]
+
+
+# --- issue 15: every step of a job that can block has a deadline and is covered by cancel -------------------
+def test_a_drum_name_swapped_to_a_fifo_never_stalls_the_worker(make_worker, tmp_path: Path) -> None:
+    import threading
+
+    w = make_worker()
+    wav = tmp_path / "loop.wav"
+    sf.write(wav, np.zeros((44100, 2), np.float32) + 0.1, 44100)
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    link = tmp_path / "drums.wav"
+    link.symlink_to(wav)
+    stop = threading.Event()
+
+    def swap() -> None:
+        k = 0
+        while not stop.is_set():
+            tmp = tmp_path / f"swap-{k % 2}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(fifo if k % 2 else wav)
+            os.replace(tmp, link)
+            k += 1
+
+    swapper = threading.Thread(target=swap, daemon=True)
+    swapper.start()
+    try:
+        listener = RecordingListener()
+        finals = []
+        for _ in range(12):
+            req = RenderRequest(prompt="beat", model="fake", drums_path=str(link),
+                                params=RenderParams(steps=1, normalize="none", sample_rate=32000))
+            finals.append(listener.final(w.submit(req, listener), timeout=20))
+        assert {name for name, _ in finals} <= {"done", "error"}
+        assert all(args[0] == "bad_audio" for name, args in finals if name == "error"), finals
+    finally:
+        stop.set()
+        swapper.join(5)
+        os.close(os.open(fifo, os.O_RDWR | os.O_NONBLOCK))  # release a reader an old worker left blocked
+
+
+def _blocking_read(fifo: Path):  # noqa: ANN202 - a render_message that blocks like a hung file system
+    from bridge import engine_input
+
+    def render_message(job_id: str, requests: tuple) -> object:
+        with open(fifo, "rb") as f:  # a blocking open of a FIFO: waits for a writer
+            f.read(1)
+        return engine_input.render_message(job_id, requests)
+
+    return render_message
+
+
+def test_a_blocking_read_has_a_deadline_and_can_be_cancelled(make_worker, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    fifo = tmp_path / "hung"
+    os.mkfifo(fifo)
+    monkeypatch.setattr("bridge.worker.render_message", _blocking_read(fifo))
+    w = make_worker(read_timeout=1.0)
+    listener = RecordingListener()
+    try:
+        start = time.monotonic()
+        name, args = listener.final(w.submit(_request(steps=1), listener), timeout=10)
+        assert name == "error" and args[0] == "render_failed" and "longer than 1 s" in args[1]
+        assert 0.9 < time.monotonic() - start < 5
+        job = w.submit(_request(steps=1), listener)
+        deadline = time.monotonic() + 5
+        while w.status().state != "rendering" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        w.cancel(job)
+        assert listener.final(job, timeout=3)[0] == "cancelled"  # the blocked step does not hold the cancel
+        monkeypatch.undo()
+        assert listener.final(w.submit(_request(steps=1), listener), timeout=20)[0] == "done"  # the worker goes on
+    finally:
+        for _ in range(3):  # let the abandoned reads end
+            os.close(os.open(fifo, os.O_RDWR | os.O_NONBLOCK))

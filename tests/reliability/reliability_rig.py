@@ -442,9 +442,9 @@ def _setting_example(c: Chooser) -> list[tuple[str, Any]]:
     value: tuple[str, Any]
     if s.name in SETTING_VALUES:
         value = ("s", c.choice(SETTING_VALUES[s.name]))
-    elif s.type_name == "bool":
+    elif s.kind is bool:
         value = c.choice([("i", 0), ("i", 1), ("s", "on"), ("s", "maybe"), ("i", 2), ("T", None)])
-    elif s.type_name == "int":
+    elif s.kind is int:
         value = c.choice([("i", c.integer(-5, 200_000)), ("f", 3.5), ("s", "12"), ("s", "x"), ("h", 2**40),
                           ("i", c.integer(0, 8))])
     else:

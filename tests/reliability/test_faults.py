@@ -101,17 +101,20 @@ def _bad_drum_files(root: Path) -> dict[str, tuple[str, str]]:
     (d / "loop.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + os.urandom(1000))
     files["m4a"] = (str(d / "loop.m4a"), "unsupported_format")
     files["missing"] = (str(d / "nope.wav"), "not_found")
-    files["folder"] = (str(d), "bad_audio")
-    os.mkfifo(d / "pipe.wav")  # opening it would block forever: must be refused unopened
+    files["not-audio-name"] = (str(d), "unsupported_format")  # refused by its name, before any file access
+    (d / "folder.wav").mkdir()
+    files["folder"] = (str(d / "folder.wav"), "bad_audio")
+    os.mkfifo(d / "pipe.wav")  # a blocking open would wait forever: opened non-blocking, refused by fstat
     files["fifo"] = (str(d / "pipe.wav"), "bad_audio")
-    files["device"] = ("/dev/zero", "bad_audio")
+    (d / "device.wav").symlink_to("/dev/zero")
+    files["device"] = (str(d / "device.wav"), "bad_audio")
     if os.geteuid() != 0:  # root reads anything: the FIFO and the device above stand in for it
         (d / "unreadable.wav").write_bytes(good.read_bytes())
         (d / "unreadable.wav").chmod(0)
         files["unreadable"] = (str(d / "unreadable.wav"), "bad_audio")
-    (d / "loop-a").symlink_to(d / "loop-b")
-    (d / "loop-b").symlink_to(d / "loop-a")
-    files["symlink-loop"] = (str(d / "loop-a"), "not_found")
+    (d / "loop-a.wav").symlink_to(d / "loop-b.wav")
+    (d / "loop-b.wav").symlink_to(d / "loop-a.wav")
+    files["symlink-loop"] = (str(d / "loop-a.wav"), "bad_audio")  # it exists: a loop, not a missing file
     files["name-too-long"] = (str(d / ("x" * 300 + ".wav")), "bad_audio")
     _wav(d / "long.wav", 61.0, rate=8000)
     files["too-long"] = (str(d / "long.wav"), "too_large")
@@ -371,6 +374,6 @@ def test_a_write_aborted_at_the_last_moment_leaves_nothing(tmp_path: Path) -> No
     with pytest.raises(Cancelled):
         write_clip(audio, 32000, RenderRequest(prompt="late", params=RenderParams(bars=1)), tmp_path,
                    before_commit=cancel)
-    # only hidden temporary files (the audio and its sidecar), nothing visible yet
-    assert len(seen) == 1 and len(seen[0]) == 2 and all(n.startswith(".jasco-tmp-") for n in seen[0])
+    # only hidden files: the temporary audio and sidecar, and the clip name's reservation
+    assert len(seen) == 1 and seen[0] and all(name.startswith((".jasco-tmp-", ".jasco-name-")) for name in seen[0])
     assert os.listdir(tmp_path) == []

@@ -196,7 +196,7 @@ def test_overlong_drum_path_is_a_coded_error(fuzz_peer: Peer) -> None:
     fuzz_peer.send("/jasco/drums", "/tmp/" + "x" * 300 + ".wav")
     assert fuzz_peer.expect_error(since=start).args[1] == "bad_audio"
     start = fuzz_peer.mark()
-    fuzz_peer.send("/jasco/drums", "/tmp/" + "/".join(["y" * 200] * 20))  # PATH_MAX exceeded too
+    fuzz_peer.send("/jasco/drums", "/tmp/" + "/".join(["y" * 200] * 20) + ".wav")  # PATH_MAX exceeded too
     assert fuzz_peer.expect_error(since=start).args[1] in ("bad_audio", "not_found")
 
 
