@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 from bridge import protocol
 from bridge.audio import supported_extensions
 from bridge.drum_check import DrumCheck
-from bridge.session import map_chords, normalise_path
+from bridge.session import map_each_chord, normalise_path
 from bridge.clients import ClientRegistry
 from bridge.drum_check import DrumChecker
 from bridge.model_policy import ModelPolicy
@@ -135,8 +135,15 @@ class Handlers:
         self._session(ctx).set_tempo(msg["bpm"], msg.get("numerator"), msg.get("denominator"))
 
     def chords(self, msg: protocol.Message, ctx: Context) -> None:
-        chords = map_chords(msg.groups, self.server.chord_vocab())  # bounded by the packet's size
+        """Map each symbol; one that is not a chord is answered with its own ``bad_chord`` error and
+        the others are used (all bad: the message fails and the previous progression stays)."""
+        chords, bad = map_each_chord(msg.groups, self.server.chord_vocab())  # bounded by the packet's size
+        if bad and not chords:
+            raise bad[0][2]
         self._session(ctx).chords = chords
+        for text, beat, err in bad:
+            ctx.send("/jasco/error", "", err.code,
+                     f"chord at beat {beat:g} left out: {err} (the other chords are used)")
         values: list[Any] = []
         for c in chords:
             values.extend((c.given, c.label, c.start_beat, int(c.exact)))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
-from core.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
+from core.errors import BadChord, BadNotes, BadValue, NotFound, TooLarge, VocabularyError
 from core.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
 from midi.melody import frames_from_notes
 from midi.notes import Note
@@ -290,6 +290,26 @@ def map_chords(groups: Sequence[tuple[str, float]], vocab: Any) -> tuple[TypedCh
         m = map_symbol(text, vocab)
         out.append(TypedChord(text, m.label, float(beat), bool(m.exact), str(m.reason)))
     return tuple(out)
+
+
+def map_each_chord(groups: Sequence[tuple[str, float]], vocab: Any
+                   ) -> tuple[tuple[TypedChord, ...], tuple[tuple[str, float, BadChord], ...]]:
+    """Like :func:`map_chords`, but one bad symbol does not reject the others: the mapped chords
+    (in the order given) and, separately, each symbol that is not a chord with its error."""
+    if vocab is None:
+        raise VocabularyError("no chord vocabulary: start the server with --vocab PATH to use chords")
+    from midi.symbols import map_each_symbol
+
+    good: list[TypedChord] = []
+    bad: list[tuple[str, float, BadChord]] = []
+    results = map_each_symbol([text for text, _ in groups], vocab)
+    for (text, beat), result in zip(groups, results):
+        if result.mapping is not None:
+            m = result.mapping
+            good.append(TypedChord(text, m.label, float(beat), bool(m.exact), str(m.reason)))
+        else:
+            bad.append((text, float(beat), result.error or BadChord(f"{text!r} is not a chord")))
+    return tuple(good), tuple(bad)
 
 
 def typed_events(chords: Sequence[TypedChord], bpm: float) -> tuple[ChordEvent, ...]:

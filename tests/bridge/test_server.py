@@ -154,6 +154,24 @@ def test_full_session_builds_the_request(rig: Rig, drum_wav: Path) -> None:
     assert frames[0] == 72 and frames[30] == 72 and frames[40] == 0  # one beat at 90 bpm = 0.667 s; the muted note is silent
 
 
+def test_one_bad_symbol_is_reported_and_the_rest_are_mapped(rig: Rig) -> None:
+    with rig.client() as c:
+        c.send("/jasco/chords", "C", 0, "Hm7", 2.0, "C7B9", 4.0, "(Am7)", 6.0)
+        err = c.expect("/jasco/error")
+        assert err.args[:2] == ("", "bad_chord") and "Hm7" in err.args[2] and "beat 2" in err.args[2]
+        mapped = c.expect("/jasco/chords/mapped")
+        assert mapped.args[0::4] == ("C", "C7B9", "(Am7)")  # in the order given, the bad one left out
+        assert mapped.args[1::4] == ("C", "C7", "Am7")
+        c.send("/jasco/generate")
+        c.expect("/jasco/queued")
+        assert [e.given for e in rig.worker.requests[-1].chords] == ["C", "C7B9", "(Am7)"]
+        c.send("/jasco/chords", "Hm7", 0, "Xq", 2.0)  # nothing left to map: the message fails whole
+        assert c.expect("/jasco/error").args[1] == "bad_chord"
+        c.send("/jasco/generate")
+        c.expect("/jasco/queued")
+        assert [e.given for e in rig.worker.requests[-1].chords] == ["C", "C7B9", "(Am7)"]  # the previous one stays
+
+
 def test_notes_are_recognised_and_typed_chords_win(rig: Rig) -> None:
     with rig.client() as c:
         c.send("/jasco/tempo", 120.0)
