@@ -161,9 +161,10 @@ def note_arrays(notes: Sequence[Note], *, audible_only: bool = True) -> tuple[np
     return pitch, start, end
 
 
-# below this share of sounding time with two or more pitch classes together, a part is a melody
-# (legato overlaps of a line played one note at a time stay far below it)
-MELODY_TOGETHER_SHARE = 0.05
+# below this share of sounding time with two or more pitch classes together, a part is a melody:
+# a chord part scores near 1 (arpeggios too, their notes ring), a line played one note at a time
+# near 0; legato overlaps of a played line (a few hundredths of a beat per note) stay below it
+MELODY_TOGETHER_SHARE = 0.25
 
 
 def together_share(notes: Sequence[Note]) -> float:
