@@ -256,6 +256,9 @@ def _check_writable(path: Path) -> None:
         raise OutputError(f"cannot write {str(path)!r}: the folder {str(folder)!r} is not writable")
     if path.exists() and not path.is_file():
         raise OutputError(f"cannot write {str(path)!r}: it exists and is not a regular file")
+    from core.fileio import probe_writable
+
+    probe_writable(folder)  # /proc, a read-only mount: refused now, not after the render
 
 
 # =============================================================================

@@ -134,6 +134,17 @@ def demo_request(vocab: Any, model: str) -> Any:
 
 
 # --- main -------------------------------------------------------------------------------------------
+def _writable_clip_dir(clip_dir: Path) -> Path:
+    """The clip folder, created when missing; a read-only one is refused at start, not at each generate."""
+    from bridge.clips import ensure_clip_dir
+    from core.errors import ClipDirUnwritable
+    from core.fileio import probe_writable
+
+    folder = ensure_clip_dir(clip_dir)
+    probe_writable(folder, unwritable=ClipDirUnwritable)
+    return folder
+
+
 def _vocab_source(vocab: VocabProvider) -> str:
     try:
         v = vocab.get()
@@ -161,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     stall_timeout = positive_seconds("--stall-timeout", args.stall_timeout)
     if args.midi_map is not None and args.midi_in is None:
         raise BadConfig("--midi-map needs --midi-in PORT")
-    clip_dir = (args.clip_dir or default_clip_dir()).expanduser()
+    clip_dir = _writable_clip_dir((args.clip_dir or default_clip_dir()).expanduser())
     vocab = VocabProvider(args.vocab, args.model)
     vocab.startup()
 

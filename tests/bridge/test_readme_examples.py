@@ -77,6 +77,10 @@ def test_the_everyday_commands_run_as_written_offline_in_an_empty_home(cli_exe: 
     assert "jasco-bridge download facebook/jasco-chords-drums-400M t5-base facebook/encodec_32khz" in doctor
     clip = work / "clip.wav"
     assert sf.info(str(clip)).frames == 10 * 48000
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for made in (clip, work / "clip.json", work / "melody.npy"):  # the server's file mode: 0666 - umask
+        assert made.stat().st_mode & 0o777 == 0o666 & ~mask, made
     sidecar = json.loads((work / "clip.json").read_text())
     assert [c["label"] for c in sidecar["chords"]] == ["C", "Am", "F", "G"] and sidecar["seed"] >= 0
     assert "Cmaj7" in outputs[commands[3]].stdout
