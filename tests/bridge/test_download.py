@@ -22,8 +22,9 @@ from typing import Iterator
 
 import pytest
 
-from conftest import REPO
 from hub_standin import HubStandIn, Repo, serve
+
+REPO = Path(__file__).resolve().parents[2]
 
 CHECKPOINT = "facebook/jasco-chords-drums-400M"
 BIG = bytes(range(256)) * 4096  # 1 MiB: several chunks, so a transfer can be cut in the middle
