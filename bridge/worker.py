@@ -353,7 +353,7 @@ class RenderWorker:
 
     # --- the worker thread ---------------------------------------------------------------------------------
     def _run(self) -> None:
-        log.info("render worker started (model %r on %s)", self.model, self.device)
+        log.info("render worker started; loading model %r on %s", self.model, self.device)
         try:
             try:
                 self.engines.ensure(self.model, check=self._check_stopping)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,5 @@ def test_fresh_machine_chords_at_once_and_two_takes_with_their_seeds(cli_exe: st
     assert f"seed {seed1}," in jobs[0] and str(first) in jobs[0] and "'warm keys'" in jobs[0] and "1 bars" in jobs[0]
     assert "vocab_unavailable" not in log and "chord vocabulary: 146 labels" in log  # the tiny model's, by rule
     assert not (tmp_path / "home" / ".cache" / "huggingface").exists()  # nothing was fetched
+    stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) ")
+    assert [ln for ln in server.lines if not stamp.match(ln)] == [], log  # one format, with timestamps
