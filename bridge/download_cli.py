@@ -58,6 +58,15 @@ class Fetched:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "examples:\n"
+        f"  jasco-bridge download                 # {DEFAULT_MODEL} + {' + '.join(JASCO_COMPONENTS)}\n"
+        "  jasco-bridge download facebook/jasco-chords-drums-melody-1B\n"
+        "  jasco-bridge download --all           # the four official checkpoints\n"
+        "HF_HOME / HF_HUB_CACHE (where), HF_ENDPOINT (a mirror), HF_TOKEN and HF_HUB_OFFLINE are honoured.\n"
+        "Interrupted? Run the same command again: finished files are kept, the rest is fetched."
+    )
     parser.add_argument("models", nargs="*", metavar="MODEL",
                         help=f"hub ids of JASCO checkpoints (default {DEFAULT_MODEL}); the text encoder and "
                         f"compression model they name ({', '.join(JASCO_COMPONENTS)}) come along")

@@ -79,6 +79,7 @@ def test_download_fetches_the_checkpoint_and_what_it_names(tmp_path: Path, hub: 
     assert f"fetched {CHECKPOINT}: 4 file(s)" in out
     assert "fetched t5-base as google-t5/t5-base: 4 file(s)" in out  # config, safetensors, spiece, tokenizer; no TF/Flax/Rust
     assert "fetched facebook/encodec_32khz: 3 file(s)" in out
+    assert "Fetching 4 files" in res.stderr and "100%" in res.stderr  # huggingface_hub's progress bars
     snap = _snapshot(tmp_path, CHECKPOINT, Repo({}).commit)
     assert hashlib.sha256((snap / "state_dict.bin").read_bytes()).digest() == hashlib.sha256(BIG).digest()
     t5 = _snapshot(tmp_path, "google-t5/t5-base", "1" * 40)
@@ -186,3 +187,13 @@ def test_unknown_repo_and_bad_names(tmp_path: Path, hub: tuple[HubStandIn, str])
     for bad in ("tiny", "tiny:chords_drums", "./folder", "a/b/c", "../x"):
         res = _download(_env(tmp_path, url), bad)
         assert res.returncode == 2 and "error [bad_value]" in res.stderr, (bad, res.stderr)
+
+
+def test_help_names_the_command_and_its_defaults(cli_exe: str) -> None:
+    res = subprocess.run([cli_exe, "download", "--help"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0
+    assert CHECKPOINT in res.stdout and "t5-base" in res.stdout and "--all" in res.stdout
+    top = subprocess.run([cli_exe, "--help"], capture_output=True, text=True, timeout=60).stdout
+    assert "download" in top
+    render = subprocess.run([cli_exe, "render", "--help"], capture_output=True, text=True, timeout=60).stdout
+    assert "--from clip.json" in render and "clip.wav.json" not in render  # sidecars are <stem>.json
