@@ -328,7 +328,7 @@ def test_full_disk_on_a_tiny_filesystem(serve: Callable[..., Server], tmp_path: 
 def test_model_that_fails_to_load(serve: Callable[..., Server], tmp_path: Path, model: str, code: str) -> None:
     clips = tmp_path / "clips"
     server = serve(*fake_args(clips, model=model))
-    server.wait_for(f"error [{code}]", timeout=60)
+    server.wait_for(f"failed to load: [{code}]", timeout=60)
     with Peer(server.address) as p:
         st = p.wait_state(["error"], timeout=60)
         assert st[2] == model
@@ -337,6 +337,11 @@ def test_model_that_fails_to_load(serve: Callable[..., Server], tmp_path: Path, 
         job_error(p, code)  # every job gets it, and the server keeps answering
         assert p.ping() == []
     assert visible_files(clips) == []
+    # the log says it once (a line per job besides), and never that the model is ready
+    assert len([ln for ln in server.lines if "bridge.engine_process" in ln and "failed to load" in ln]) == 1, \
+        server.output()
+    assert len([ln for ln in server.lines if "bridge.worker: job " in ln and " failed: " in ln]) == 2
+    assert not [ln for ln in server.lines if " ready " in ln], server.output()
 
 
 def test_real_engine_with_a_broken_model_folder(serve: Callable[..., Server], tmp_path: Path, chords_pkl: Path) -> None:
