@@ -92,7 +92,7 @@ class Auditioner:
 
 # --- demo -----------------------------------------------------------------------------------------
 class _DemoListener:
-    """Prints where the demo clip went (CLI output)."""
+    """Logs where the demo clip went (the serve log)."""
 
     def __init__(self) -> None:
         self.finished = threading.Event()
