@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from core.errors import BadValue
 
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from midi.files import channel_index, progression_from_midi_file
 
+    _warn_if_melody(args.file, channel_index(args.channel))
     prog = progression_from_midi_file(
         args.file, vocab, bpm=args.bpm, channel=channel_index(args.channel), sustain=not args.no_sustain,
         quantize=args.quantize, resolution=args.resolution,
@@ -63,3 +65,16 @@ def run(args: argparse.Namespace) -> int:
         for (label, secs), (_, beat) in zip(prog.seconds, prog.beats, strict=True):
             print(f"{secs:9.3f} s  beat {beat:8.3f}  {label}")
     return 0
+
+
+def _warn_if_melody(path: str, channel: int | None) -> None:
+    """A warning on stderr when the file sounds one note at a time: the chords are then guesses."""
+    from midi.files import read_midi
+    from midi.notes import is_one_note_at_a_time, together_share
+
+    notes = read_midi(path).select(channel=channel)
+    if is_one_note_at_a_time(notes):
+        print(f"warning: {path} sounds one note at a time (two or more notes sound together "
+              f"{together_share(notes) * 100:.0f}% of the time): it is a melody, not chords, so the chords below "
+              f"are guesses from single notes. For chords, give a part that plays them (--channel N picks one); "
+              f"for the melody condition use `jasco-bridge melody {path}`.", file=sys.stderr)

@@ -34,6 +34,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("render", "bridge.render_cli", "render one clip with the engine"),
     Command("chords", "bridge.chords_cli", "recognise or map chords (MIDI file or typed symbols)"),
     Command("melody", "bridge.melody_cli", "turn a MIDI line into a [53, T] melody matrix"),
+    Command("download", "bridge.download_cli", "fetch official checkpoints (+ T5, EnCodec) into the Hugging Face cache"),
     Command("build-tiny", "bridge.tiny_cli", "build the embedded tiny (noise-making) test model"),
     Command("doctor", "bridge.doctor", "check the environment and say what to fix"),
     Command("osc-docs", "bridge.osc_docs", "print the OSC address table as Markdown"),

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 from core.defaults import (
     DEFAULT_HOST,
+    DEFAULT_MODEL,
     DEFAULT_PORT,
     DEFAULT_REPLY_PORT,
     OFFICIAL_MODELS,
@@ -161,21 +162,58 @@ def check_midi() -> Check:
     return Check("midi", OK, found)
 
 
+def _cached_file(repos: tuple[str, ...], filenames: tuple[str, ...]) -> str | None:
+    """The first of ``repos`` whose hub cache holds every one of ``filenames`` (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for repo in repos:
+        if all(isinstance(try_to_load_from_cache(repo, f), str) for f in filenames):
+            return repo
+    return None
+
+
 def check_models() -> Check:
+    """Which official checkpoints, and the T5/EnCodec they name, are in the Hugging Face cache."""
     try:
-        from huggingface_hub import try_to_load_from_cache
+        import huggingface_hub  # noqa: F401
     except ImportError:
-        return Check("models", FAIL, "huggingface_hub not installed", "pip install huggingface_hub")
-    cached = [m for m in OFFICIAL_MODELS if isinstance(try_to_load_from_cache(m, "state_dict.bin"), str)]
-    if cached:
-        return Check("models", OK, f"cached: {', '.join(cached)}")
+        return Check("models", FAIL, "huggingface_hub not installed", "bash scripts/dev.sh setup")
+    from core.hubfiles import COMPRESSION_STATE_DICT, JASCO_COMPONENTS, STATE_DICT, candidates, download_command
+
+    cached = [m for m in OFFICIAL_MODELS if _cached_file((m,), (STATE_DICT, COMPRESSION_STATE_DICT))]
+    parts = {c: _cached_file(candidates(c), ("config.json", "model.safetensors")) for c in JASCO_COMPONENTS}
+    missing_parts = [c for c, repo in parts.items() if repo is None]
+    found = (f"checkpoints cached: {', '.join(cached) or 'none'}; "
+             + "; ".join(f"{c}: {'cached' + (f' ({r})' if r != c else '') if r else 'missing'}"
+                         for c, r in parts.items()))
+    if cached and not missing_parts:
+        others = [m for m in OFFICIAL_MODELS if m not in cached]
+        return Check("models", OK, found + (f" (others: {download_command(*others)})" if others else ""))
+    wanted = ([] if cached else [DEFAULT_MODEL]) + missing_parts
     return Check(
         "models",
         WARN,
-        "no official JASCO checkpoint in the Hugging Face cache",
-        "huggingface-cli download facebook/jasco-chords-drums-400M (plus t5-base and facebook/encodec_32khz); "
+        found,
+        f"{download_command(*wanted)} (the -1B and -melody- checkpoints: name them too, or --all); "
         "until then --model tiny runs the embedded noise-making test model",
     )
+
+
+def check_vocabulary() -> Check:
+    """The chord vocabulary shipped for the official models (works offline) and the tiny model's."""
+    from core.errors import VocabularyError
+    from midi.tiny_vocab import chord_vocabulary_mapping
+    from midi.vocab import ChordVocabulary
+
+    try:
+        official = ChordVocabulary.official()
+    except VocabularyError as err:
+        return Check("chord vocabulary", FAIL, str(err),
+                     "restore assets/chord_vocabulary.tsv (git checkout assets/), or pass --vocab PATH")
+    sha = (official.sha256 or "?")[:12]
+    return Check("chord vocabulary", OK,
+                 f"official: {len(official)} labels from {official.source} (upstream chord_to_index_mapping.pkl, "
+                 f"sha256 {sha}...); tiny model: {len(chord_vocabulary_mapping())} labels by rule; no download needed")
 
 
 def check_clip_dir(clip_dir: Path) -> Callable[[], Check]:
@@ -257,6 +295,7 @@ def all_checks(args: argparse.Namespace) -> list[Callable[[], Check]]:
         check_portaudio,
         check_midi,
         check_models,
+        check_vocabulary,
         check_clip_dir(Path(args.clip_dir)),
         check_port(args.host, args.port, "listen"),
         check_port(args.host, args.reply_port, "reply"),

@@ -47,6 +47,8 @@ from core.errors import (
 
 log = logging.getLogger(__name__)
 
+TINY_LABEL = " (the embedded RANDOM TEST MODEL: it makes noise, not music)"
+
 POLL_S = 0.05  # how often waiting loops look at cancel/stop flags
 # Seconds of engine silence mid-render before the watchdog kills it: generous, because one function
 # evaluation of the 1B model on a CPU can take tens of seconds.
@@ -409,8 +411,9 @@ class EngineSupervisor:
                 engine.info = dict(msg.info)
                 with self._lock:
                     self._load_error = None
-                log.info("model %r ready on %s (loaded in %.1f s, engine pid %s)", model,
-                         engine.info.get("device", "?"), time.monotonic() - engine.started, engine.pid)
+                log.info("model %r ready on %s (loaded in %.1f s, engine pid %s)%s", model,
+                         engine.info.get("device", "?"), time.monotonic() - engine.started, engine.pid,
+                         TINY_LABEL if model.split(":", 1)[0] == "tiny" else "")
                 return engine
             if isinstance(msg, wire.LoadFailed):
                 self.drop(engine)

@@ -256,6 +256,9 @@ def _check_writable(path: Path) -> None:
         raise OutputError(f"cannot write {str(path)!r}: the folder {str(folder)!r} is not writable")
     if path.exists() and not path.is_file():
         raise OutputError(f"cannot write {str(path)!r}: it exists and is not a regular file")
+    from core.fileio import probe_writable
+
+    probe_writable(folder)  # /proc, a read-only mount: refused now, not after the render
 
 
 # =============================================================================
@@ -323,9 +326,8 @@ def run(args: argparse.Namespace) -> int:
     from core.fileio import atomic_write
 
     request = job.requests[0]
-    vocab = VocabProvider(args.vocab, request.model)
-    if job.typed_chords is not None:
-        vocab.startup()  # an unreadable --vocab fails here, before the model loads
+    if job.typed_chords is not None:  # mapped before the model loads: every model's vocabulary is known here
+        job = replace(job, requests=_map_chords(job, VocabProvider(args.vocab, request.model).get()))
     render, shas = render_message("cli", job.requests, want_latents=job.latents_out is not None)
     if job.melody_path is not None:
         matrix = _load_matrix(job.melody_path)
@@ -347,10 +349,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: model {request.model!r} has no melody conditioner; --melody is ignored", file=sys.stderr)
             render = replace(render, items=tuple(replace(item, melody=None) for item in render.items))
             job = replace(job, requests=tuple(replace(r, melody_frames=None) for r in job.requests))
-        requests = _map_chords(job, vocab.get() if job.typed_chords is not None else None)
-        if job.typed_chords is not None:
-            render = replace(render, items=tuple(replace(item, chords=r.engine_chords() or None)
-                                                 for item, r in zip(render.items, requests)))
+        requests = job.requests
         control = RunControl(cancel_time=lambda: None, stopping=lambda: False, progress=bar)
         try:
             result: wire.Result = supervisor.run(engine, render, control)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,9 @@ DEMO_PROMPT = "warm lo-fi hip hop with dusty drums and mellow electric piano"
 DEMO_CHORDS = (("C", 0.0), ("Am", 4.0), ("F", 8.0), ("G", 12.0))
 DEMO_BPM = 120.0
 DEMO_BARS = 4
-LOAD_WAIT_S = 600.0  # how long --demo waits for the model before giving up
+# the loggers whose INFO lines are the server's log: where it listens, the model ready or failed
+# (once, with its code and fix), one line per job (id, client, prompt, bars, seed, engine time, path)
+SERVE_LOGGERS = ("bridge.serve_cli", "bridge.engine_process", "bridge.worker")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,16 +101,16 @@ class Auditioner:
 
 # --- demo -----------------------------------------------------------------------------------------
 class _DemoListener:
-    """Prints where the demo clip went (CLI output)."""
+    """Logs where the demo clip went (the serve log)."""
 
     def __init__(self) -> None:
         self.finished = threading.Event()
 
     def queued(self, job_id: str, position: int) -> None:
-        print(f"demo: job {job_id} queued", flush=True)
+        log.info("demo: job %s queued", job_id)
 
     def started(self, job_id: str) -> None:
-        print(f"demo: rendering {job_id}", flush=True)
+        log.info("demo: rendering %s", job_id)
 
     def progress(self, job_id: str, fraction: float) -> None:
         log.debug("demo %s %.0f%%", job_id, fraction * 100)
@@ -128,11 +128,11 @@ class _DemoListener:
         self.finished.set()
 
     def error(self, job_id: str, code: str, message: str) -> None:
-        print(f"demo failed [{code}]: {message}", file=sys.stderr, flush=True)
+        log.error("demo failed [%s]: %s", code, message)
         self.finished.set()
 
     def cancelled(self, job_id: str) -> None:
-        print(f"demo {job_id} cancelled", flush=True)
+        log.info("demo %s cancelled", job_id)
         self.finished.set()
 
 
@@ -151,27 +151,30 @@ def demo_request(vocab: Any, model: str) -> Any:
 
 
 # --- main -------------------------------------------------------------------------------------------
-def _report_state(worker: Any, last: list[str]) -> None:
-    """Say once when the model is ready, and each time loading it fails (CLI output)."""
-    st = worker.status()
-    if st.state == "loading":
-        return
-    key = "error|" + getattr(st, "error", "") if st.state == "error" else "ready"
-    if key == last[0]:
-        return
-    last[0] = key
-    if st.state == "error":
-        code = getattr(st, "error_code", None) or "model_unavailable"
-        print(f"error [{code}]: {getattr(st, 'error', '') or 'the model could not be loaded'}", file=sys.stderr, flush=True)
-        print("the server keeps answering OSC; /jasco/status and /jasco/generate report this error",
-              file=sys.stderr, flush=True)
-    else:
-        label = " (the embedded RANDOM TEST MODEL: it makes noise, not music)" if _is_tiny(st.model) else ""
-        print(f"model {st.model} ready on {st.device}{label}", flush=True)
+def _writable_clip_dir(clip_dir: Path) -> Path:
+    """The clip folder, created when missing; a read-only one is refused at start, not at each generate."""
+    from bridge.clips import ensure_clip_dir
+    from core.errors import ClipDirUnwritable
+    from core.fileio import probe_writable
+
+    folder = ensure_clip_dir(clip_dir)
+    probe_writable(folder, unwritable=ClipDirUnwritable)
+    return folder
 
 
-def _is_tiny(model: str) -> bool:
-    return model == "tiny" or model.startswith("tiny:")
+def _vocab_source(vocab: VocabProvider) -> str:
+    try:
+        v = vocab.get()
+    except JascoError as err:
+        return f"none ({err})"
+    return f"{len(v)} labels from {v.source}"
+
+
+def _log_at_info() -> None:
+    """serve's own lines (listening, model ready or failed, one per job) show without -v, in the log format."""
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        for name in SERVE_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -179,13 +182,14 @@ def run(args: argparse.Namespace) -> int:
     from bridge.engine_process import positive_seconds
     from bridge.worker import RenderWorker
 
+    _log_at_info()
     check_bind(args.host, args.allow)  # refuse before loading anything
     if args.max_queue < 1:
         raise BadConfig(f"--max-queue must be at least 1, got {args.max_queue}")
     stall_timeout = positive_seconds("--stall-timeout", args.stall_timeout)
     if args.midi_map is not None and args.midi_in is None:
         raise BadConfig("--midi-map needs --midi-in PORT")
-    clip_dir = (args.clip_dir or default_clip_dir()).expanduser()
+    clip_dir = _writable_clip_dir((args.clip_dir or default_clip_dir()).expanduser())
     vocab = VocabProvider(args.vocab, args.model)
     vocab.startup()
 
@@ -194,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             auditioner = Auditioner(args.audition)
         except EnvironmentProblem as err:
-            print(f"warning [{err.code}]: {err}", file=sys.stderr, flush=True)
+            log.warning("[%s] %s", err.code, err)
 
     worker_kwargs: dict[str, Any] = {"model": args.model, "clip_dir": clip_dir, "max_queue": args.max_queue, "device": args.device}
     if args.engine_factory:
@@ -232,23 +236,22 @@ def run(args: argparse.Namespace) -> int:
     try:
         worker.start()
         server.start()
-        print(f"jasco-bridge listening on {server.host}:{server.port} (OSC/UDP), replies to port "
-              f"{args.reply_port or 'of the sender'}, clips in {clip_dir}", flush=True)
+        log.info("jasco-bridge listening on %s:%d (OSC/UDP), replies to port %s, clips in %s, chord vocabulary: %s",
+                 server.host, server.port, args.reply_port or "of the sender", clip_dir, _vocab_source(vocab))
         server.report_interrupted()
         if args.midi_in is not None:
             from bridge.live_midi import start_live_input
 
-            chord_vocab = _vocab_or_none(vocab, worker, stop)
+            chord_vocab = _vocab_or_none(vocab)
             if chord_vocab is None:
                 raise VocabularyError(f"--midi-in needs a chord vocabulary: {vocab.error or 'pass --vocab PATH'}")
             live = start_live_input(server, args.midi_in, midi_map=args.midi_map, api=args.midi_api, vocab=chord_vocab)
-            print(f"live MIDI input from {live.port_name}", flush=True)
+            log.info("live MIDI input from %s", live.port_name)
         if args.demo:
             threading.Thread(target=_submit_demo, args=(vocab, worker, args.model, stop), name="jasco-demo",
                              daemon=True).start()
-        last = [""]
-        while not stop.wait(0.2):
-            _report_state(worker, last)
+        while not stop.wait(0.5):  # a timeout keeps Ctrl-C prompt on every platform
+            continue
         return 0
     finally:
         for sig, old in old_handlers.items():
@@ -257,15 +260,11 @@ def run(args: argparse.Namespace) -> int:
             live.close()
         worker.stop()  # queued/running jobs are told "interrupted" while the socket is still open
         server.stop()
-        print("jasco-bridge stopped", flush=True)
+        log.info("jasco-bridge stopped")
 
 
-def _vocab_or_none(vocab: VocabProvider, worker: Any, stop: threading.Event) -> Any:
-    """The vocabulary for the demo; for the tiny model, wait until the engine has built it."""
-    deadline = time.monotonic() + LOAD_WAIT_S
-    while vocab.pending and worker.status().state == "loading" and time.monotonic() < deadline:
-        if stop.wait(0.2):
-            return None
+def _vocab_or_none(vocab: VocabProvider) -> Any:
+    """The vocabulary (known from the start for every model), or None when it could not be read."""
     try:
         return vocab.get()
     except JascoError:
@@ -274,11 +273,11 @@ def _vocab_or_none(vocab: VocabProvider, worker: Any, stop: threading.Event) -> 
 
 def _submit_demo(vocab: VocabProvider, worker: Any, model: str, stop: threading.Event) -> None:
     try:
-        request = demo_request(_vocab_or_none(vocab, worker, stop), model)
+        request = demo_request(_vocab_or_none(vocab), model)
         if not stop.is_set():
             worker.submit(request, _DemoListener())
     except JascoError as err:
-        print(f"demo failed [{err.code}]: {err}", file=sys.stderr, flush=True)
+        log.error("demo failed [%s]: %s", err.code, err)
 
 
 __all__ = ["add_arguments", "run", "VocabProvider", "Auditioner", "demo_request"]

@@ -365,7 +365,7 @@ class RenderWorker:
 
     # --- the worker thread ---------------------------------------------------------------------------------
     def _run(self) -> None:
-        log.info("render worker started (model %r on %s)", self.model, self.device)
+        log.info("render worker started; loading model %r on %s", self.model, self.device)
         try:
             try:
                 self.engines.ensure(self.model, check=self._check_stopping)
@@ -374,7 +374,7 @@ class RenderWorker:
                 # returns None, so the thread goes straight to killing the engine and ending.
                 log.debug("stopped while the model %r was loading at start", self.model)
             except JascoError as err:
-                log.error("the model could not be loaded at start: [%s] %s", err.code, err)
+                log.debug("the model could not be loaded at start: [%s] %s", err.code, err)  # logged once by the supervisor
             while True:
                 job = self._take()
                 if job is None:
@@ -541,6 +541,8 @@ class RenderWorker:
         elif state == CANCELLED:
             if journal is not None:
                 journal.mark_cancelled(job.job_id)
+            log.info("job %s cancelled: client %s, prompt %r", job.job_id, job.request.client or "-",
+                     job.request.prompt[:60])
             self._notify(job, "cancelled")
         else:
             err = error or RenderFailed("the render failed")

@@ -95,6 +95,24 @@ def write_temp(folder: Path, writer: Callable[[str], None] | bytes, suffix: str,
     return tmp
 
 
+def probe_writable(folder: Path, *, unwritable: type[OutputError] = OutputError) -> None:
+    """Refuse ``folder`` unless a file can really be created in it (before any long work).
+
+    ``os.access`` is not enough: it says yes to root in a read-only bind mount's parent rules,
+    and to every folder of /proc; creating and removing a temporary file is the honest test.
+    """
+    try:
+        tmp = write_temp(Path(folder), b"", ".probe", unwritable=unwritable)
+    except DiskFull:
+        raise
+    except OutputError as err:
+        cause = err.__cause__
+        reason = getattr(cause, "strerror", None) or str(cause or err)
+        raise unwritable(f"the folder {str(folder)!r} does not accept new files ({reason}): "
+                         "choose a writable folder") from err
+    unlink_quietly(tmp)
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename in ``path`` durable (a no-op where folders cannot be opened, e.g. Windows)."""
     try:

@@ -19,18 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ModelLoadError, ModelUnavailable
+from core.hubfiles import (
+    CHECKPOINT_FILES,
+    COMPONENT_FILES,
+    COMPRESSION_STATE_DICT,
+    STATE_DICT,
+    candidates,
+    download_command,
+)
 
 logger = logging.getLogger(__name__)
-
-STATE_DICT = "state_dict.bin"
-COMPRESSION_STATE_DICT = "compression_state_dict.bin"
-HUB_ALIASES: dict[str, tuple[str, ...]] = {
-    "t5-small": ("google-t5/t5-small",),
-    "t5-base": ("google-t5/t5-base",),
-    "t5-large": ("google-t5/t5-large",),
-    "t5-3b": ("google-t5/t5-3b",),
-    "t5-11b": ("google-t5/t5-11b",),
-}
 
 
 @dataclass(frozen=True)
@@ -52,14 +50,6 @@ _HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*
 def _looks_like_path(spec: str) -> bool:
     """True unless ``spec`` has the shape of a hub id (``name`` or ``owner/name``)."""
     return not _HUB_NAME.match(spec) or ".." in spec
-
-
-# what transformers needs of a referenced component (T5, EnCodec): hub repos such as
-# google-t5/t5-base also hold TF, Flax, Rust and ONNX copies worth gigabytes
-COMPONENT_FILES = ("*.json", "*.safetensors", "*.model", "*.txt")
-# what the loader reads of a model repository: the two checkpoints (and small metadata); nothing else
-# of a repository is ever downloaded, whatever it holds
-MODEL_FILES = (STATE_DICT, COMPRESSION_STATE_DICT, "*.json", "*.md")
 
 
 def _snapshot(repo_id: str, local_files_only: bool, allow_patterns: tuple[str, ...] | None = None) -> Path:
@@ -87,11 +77,11 @@ def resolve_model_dir(spec: str | os.PathLike[str], local_files_only: bool | Non
         )
     offline = offline_mode(local_files_only)
     try:
-        folder = _snapshot(text, offline, MODEL_FILES)
+        folder = _snapshot(text, offline, CHECKPOINT_FILES)
     except Exception as exc:  # huggingface_hub raises many types (offline, HTTP, validation)
         raise ModelUnavailable(
             f"model {text} is not available{' offline' if offline else ''} ({type(exc).__name__}): "
-            f"download it once with `huggingface-cli download {text}` (or `hf download {text}`), "
+            f"download it once with `{download_command(text)}`, "
             f"or pass a local folder that holds {STATE_DICT} and {COMPRESSION_STATE_DICT}"
         ) from exc
     _require_files(folder)
@@ -121,13 +111,13 @@ def resolve_named(
         name = os.fspath(override)
         if p.exists() or _looks_like_path(name):
             raise ModelUnavailable(f"{what} folder {p} does not exist")
-    candidates = [beside / name, beside / name.rsplit("/", 1)[-1]]
-    for c in candidates:
+    beside_dirs = [beside / name, beside / name.rsplit("/", 1)[-1]]
+    for c in beside_dirs:
         if c.is_dir():
             return _check_named(c, what, required)
     offline = offline_mode(local_files_only)
     errors: list[str] = []
-    for repo in (name,) + HUB_ALIASES.get(name, ()):
+    for repo in candidates(name):
         try:
             return _check_named(_snapshot(repo, offline, COMPONENT_FILES), what, required)
         except ModelUnavailable:
@@ -135,8 +125,8 @@ def resolve_named(
         except Exception as exc:  # any hub failure: try the next alias, then explain
             errors.append(f"{repo}: {type(exc).__name__}")
     raise ModelUnavailable(
-        f"{what} {name!r} not found: no folder {candidates[0]} beside the checkpoint and not in the hub cache "
-        f"({'; '.join(errors)}). Download it once with `huggingface-cli download {name}`, put a folder "
+        f"{what} {name!r} not found: no folder {beside_dirs[0]} beside the checkpoint and not in the hub cache "
+        f"({'; '.join(errors)}). Download it once with `{download_command(name)}`, put a folder "
         f"named {name.rsplit('/', 1)[-1]} next to the checkpoint, or pass its folder explicitly"
     )
 

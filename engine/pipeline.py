@@ -29,7 +29,7 @@ from .config import JascoConfig, config_from_yaml
 from .drums import FILLS, prepare_waveform, separate_drums
 from .encodec import CompressionModel
 from .guidance import MELODY_GUIDANCE, MODES, CfgTerm, GuidedField, ItemConditions, build_conditions, cfg_terms
-from .hub import COMPRESSION_STATE_DICT, STATE_DICT, load_torch_file, offline_mode, resolve_model_dir, resolve_named
+from .hub import COMPRESSION_STATE_DICT, STATE_DICT, load_torch_file, resolve_model_dir, resolve_named
 from .jasco import ConditionTensors, JascoModel
 from .melody import prepare_melody
 from .samplers import SAMPLERS, get_sampler
@@ -273,8 +273,7 @@ class JascoPipeline:
         jasco = load_model(resolved_dir, t5=t5, compression=compression, local_files_only=local_files_only)
         chord_vocab = None
         if jasco.cfg.chords is not None:
-            chord_vocab = ChordVocabulary.resolve(explicit=vocab, model_dir=resolved_dir,
-                                                  download=not offline_mode(local_files_only))
+            chord_vocab = ChordVocabulary.resolve(explicit=vocab, model_dir=resolved_dir)
         jasco.to(dev)
         if jasco.compression is not None:  # the decoder, also when no drums conditioner holds it
             jasco.compression.to(dev)

@@ -145,7 +145,7 @@ def serve(conn: Any, model: str, device: str = "cpu", dtype: str | None = None,
         info = engine_info(engine, model, device, dtype)
     except BaseException as err:  # noqa: BLE001 - every load failure becomes a coded message
         coded = load_error(err, model)
-        log.error("loading %r failed: %s", model, coded)
+        log.debug("loading %r failed: %s", model, coded)  # the bridge logs it once, from LoadFailed
         log.debug("%s", traceback.format_exc())
         _send(conn, wire.LoadFailed(coded.code, str(coded)))
         return

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.errors import BadValue, OutputError
+from midi.tiny_vocab import chord_vocabulary_mapping
 from midi.vocab import JSON_FILENAME, default_cache_dir
 
 logger = logging.getLogger(__name__)
@@ -286,32 +287,6 @@ def _readme(spec: TinySpec, n_labels: int) -> str:
         f"  (d_model 768) with a small made-up tokenizer; `{JSON_FILENAME}`: jasco-bridge's own rule-generated\n"
         f"  chord vocabulary ({n_labels} labels), not the official one.\n"
     )
-
-
-# --- chord vocabulary ----------------------------------------------------------
-ROOTS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-QUALITIES = ("", "m", "7", "maj7", "m7", "6", "m6", "m7b5", "dim", "aug")
-_LETTERS = "CDEFGAB"
-_NATURAL_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-
-
-def _spell(root: str, letter_steps: int, semitones: int) -> str:
-    """The note ``semitones`` above ``root`` spelled on the letter ``letter_steps`` above it."""
-    letter = _LETTERS[(_LETTERS.index(root[0]) + letter_steps) % 7]
-    root_pc = (_NATURAL_PC[root[0]] + root[1:].count("#") - root[1:].count("b")) % 12
-    diff = ((root_pc + semitones) - _NATURAL_PC[letter]) % 12
-    accidental = {0: "", 1: "#", 2: "##", 11: "b", 10: "bb"}[diff]
-    return letter + accidental
-
-
-def chord_vocabulary_mapping() -> dict[str, int]:
-    """jasco-bridge's own chord vocabulary, by rule: N, roots x qualities, major-triad inversions, UNK."""
-    labels = ["N"]
-    labels += [root + quality for root in ROOTS for quality in QUALITIES]
-    labels += [f"{root}/{_spell(root, 2, 4)}" for root in ROOTS]  # first inversion (third in the bass)
-    labels += [f"{root}/{_spell(root, 4, 7)}" for root in ROOTS]  # second inversion (fifth in the bass)
-    labels.append("UNK")
-    return {label: i for i, label in enumerate(labels)}
 
 
 # --- xp.cfg ----------------------------------------------------------------------

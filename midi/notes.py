@@ -159,3 +159,41 @@ def note_arrays(notes: Sequence[Note], *, audible_only: bool = True) -> tuple[np
     start = np.fromiter((n.start for n in notes), np.float64, len(notes))
     end = start + np.fromiter((n.duration for n in notes), np.float64, len(notes))
     return pitch, start, end
+
+
+# below this share of sounding time with two or more pitch classes together, a part is a melody:
+# a chord part scores near 1 (arpeggios too, their notes ring), a line played one note at a time
+# near 0; legato overlaps of a played line (a few hundredths of a beat per note) stay below it
+MELODY_TOGETHER_SHARE = 0.25
+
+
+def together_share(notes: Sequence[Note]) -> float:
+    """Share (0..1) of the time any audible note sounds during which two or more pitch classes sound.
+
+    About 1 for a chord part, about 0 for a line played one note at a time (octave doublings
+    count as one pitch class). 0 when nothing sounds.
+    """
+    events: list[tuple[float, int, int]] = []
+    for n in notes:
+        if n.audible:
+            events.append((n.start, 1, n.pitch % 12))
+            events.append((n.end, -1, n.pitch % 12))
+    events.sort(key=lambda e: (e[0], e[1]))  # at the same instant, ends before starts
+    held = [0] * 12
+    sounding = together = 0.0
+    last = events[0][0] if events else 0.0
+    for time, delta, pc in events:
+        active = sum(1 for c in held if c > 0)
+        span = time - last
+        if active >= 1:
+            sounding += span
+        if active >= 2:
+            together += span
+        held[pc] += delta
+        last = time
+    return together / sounding if sounding > 0 else 0.0
+
+
+def is_one_note_at_a_time(notes: Sequence[Note]) -> bool:
+    """True when the notes sound one at a time (a melody, not chords); False with no audible note."""
+    return any(n.audible for n in notes) and together_share(notes) < MELODY_TOGETHER_SHARE

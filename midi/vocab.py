@@ -1,13 +1,15 @@
-"""The model's chord vocabulary: label <-> index, obtained at run time like weights.
+"""The model's chord vocabulary: label <-> index.
 
-The official vocabulary is audiocraft's ``chord_to_index_mapping.pkl``: a pickled
-``dict[str, int]`` of 194 Chordino-style labels (``N`` = 0 ... ``UNK`` = 193).
-Its indices are the order labels first appeared in training data, so they
-cannot be derived by rule and the product does not ship a copy. Sources, in
-order: an explicit path, a file in the model folder, a cached download checked
-against its sha256. Pickles are read with a restricted unpickler that admits
-only dict/str/int (a pickle that names any global is refused), and a plain JSON
-object ``{label: index}`` is accepted too.
+The official vocabulary (audiocraft's ``chord_to_index_mapping.pkl``: 194
+Chordino-style labels, ``N`` = 0 ... ``UNK`` = 193) is a set of facts about the
+published checkpoints: the rows of their chord embedding. Its indices are the
+order labels first appeared in training data, so they cannot be derived by rule;
+the product ships them as a plain table, ``assets/chord_vocabulary.tsv``, whose
+header names the upstream file and its sha256 (a test checks the table against
+that pickle entry by entry). Sources, in order: an explicit path, a file in the
+model folder, the shipped table. Nothing is downloaded. Pickles are read with a
+restricted unpickler that admits only dict/str/int (a pickle that names any
+global is refused), and a plain JSON object ``{label: index}`` is accepted too.
 
 The null index (``len(vocab)``) means "no chord condition"; the embedding table
 of a model has ``len(vocab) + 1`` rows.
@@ -16,19 +18,16 @@ of a model has ``len(vocab) + 1`` rows.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import json
 import logging
 import os
 import pickle
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from core.errors import BadChord, OutputError, VocabularyError
-from core.fileio import atomic_write_bytes
+from core.errors import BadChord, VocabularyError
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +38,7 @@ OFFICIAL_URL = (
     "https://raw.githubusercontent.com/facebookresearch/audiocraft/main/assets/"
     "chord_to_index_mapping.pkl"
 )
+SHIPPED_TABLE = Path(__file__).resolve().parent.parent / "assets" / "chord_vocabulary.tsv"
 MAX_VOCAB_BYTES = 1 << 20  # a vocabulary is a few KB; refuse anything absurd
 
 
@@ -123,14 +123,24 @@ class ChordVocabulary:
         return cls(mapping, source=str(p), sha256=hashlib.sha256(data).hexdigest())
 
     @classmethod
+    def official(cls, table: str | os.PathLike[str] | None = None) -> "ChordVocabulary":
+        """The official checkpoints' vocabulary, from the table shipped in ``assets/``."""
+        path = Path(table) if table is not None else SHIPPED_TABLE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise VocabularyError(f"cannot read the shipped chord vocabulary {path}: {exc.strerror or exc}; "
+                                  "reinstall jasco-bridge or pass --vocab PATH") from exc
+        mapping, provenance = parse_table(text, str(path))
+        return cls(mapping, source=str(path), sha256=provenance.get("upstream-sha256"))
+
+    @classmethod
     def resolve(
         cls,
         explicit: str | os.PathLike[str] | None = None,
         model_dir: str | os.PathLike[str] | None = None,
-        cache_dir: str | os.PathLike[str] | None = None,
-        download: bool = True,
     ) -> "ChordVocabulary":
-        """Find the vocabulary: explicit path, model folder, cache, then a pinned download."""
+        """Find the vocabulary: explicit path, then the model folder, then the shipped official table."""
         if explicit is not None:
             return cls.load(explicit)
         if model_dir is not None:
@@ -138,41 +148,7 @@ class ChordVocabulary:
                 candidate = Path(model_dir) / name
                 if candidate.is_file():
                     return cls.load(candidate)
-        cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        cached = cache / OFFICIAL_FILENAME
-        if cached.is_file():
-            try:
-                data = cached.read_bytes()
-            except OSError as exc:
-                raise VocabularyError(f"cannot read the cached chord vocabulary {cached}: "
-                                      f"{exc.strerror or exc}") from exc
-            if hashlib.sha256(data).hexdigest() == OFFICIAL_SHA256:
-                return cls(load_mapping_bytes(data, str(cached)), source=str(cached), sha256=OFFICIAL_SHA256)
-            logger.warning("cached chord vocabulary %s has the wrong sha256; ignoring it", cached)
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or os.environ.get(
-            "JASCO_OFFLINE", ""
-        ) not in ("", "0")
-        if not download or offline:
-            raise VocabularyError(
-                "no chord vocabulary found: pass its path (--vocab), put "
-                f"{OFFICIAL_FILENAME} in the model folder, or allow the one-time download "
-                f"(sha256 {OFFICIAL_SHA256[:12]}...) into {cache}"
-            )
-        data = _download(OFFICIAL_URL)
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != OFFICIAL_SHA256:
-            raise VocabularyError(
-                f"downloaded chord vocabulary has sha256 {digest}, expected {OFFICIAL_SHA256}: refusing it"
-            )
-        mapping = load_mapping_bytes(data, OFFICIAL_URL)
-        source = str(cached)
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(cached, data)
-        except (OutputError, OSError) as exc:  # a read-only cache costs a download next time, nothing more
-            logger.warning("cannot cache the chord vocabulary in %s: %s", cache, exc)
-            source = OFFICIAL_URL
-        return cls(mapping, source=source, sha256=digest)
+        return cls.official()
 
     # --- queries ----------------------------------------------------------------
     @property
@@ -215,14 +191,29 @@ def default_cache_dir() -> Path:
     return Path(base)
 
 
-def _download(url: str) -> bytes:
-    logger.info("downloading chord vocabulary from %s", url)
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 (https, pinned by sha256)
-            data = resp.read(MAX_VOCAB_BYTES + 1)
-    except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError is an OSError
-        raise VocabularyError(
-            f"could not download the chord vocabulary from {url} ({exc}); "
-            f"pass --vocab PATH or put {OFFICIAL_FILENAME} in the model folder"
-        ) from exc
-    return data
+def parse_table(text: str, source: str) -> tuple[dict[str, int], dict[str, str]]:
+    """Read a vocabulary table: ``# key: value`` provenance lines, an ``index<TAB>label`` header, rows."""
+    provenance: dict[str, str] = {}
+    rows: dict[str, int] = {}
+    header_seen = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            key, sep, value = line[1:].partition(":")
+            if sep and key.strip() and " " not in key.strip():
+                provenance[key.strip()] = value.strip()
+            continue
+        fields = line.split("\t")
+        if not header_seen:
+            if fields != ["index", "label"]:
+                raise VocabularyError(f"{source}:{number}: expected the header 'index<TAB>label', got {line!r}")
+            header_seen = True
+            continue
+        if len(fields) != 2 or not fields[0].isdigit() or not fields[1]:
+            raise VocabularyError(f"{source}:{number}: expected 'index<TAB>label', got {line!r}")
+        if fields[1] in rows:
+            raise VocabularyError(f"{source}:{number}: label {fields[1]!r} appears twice")
+        rows[fields[1]] = int(fields[0])
+    return _check_mapping(rows, source), provenance
+

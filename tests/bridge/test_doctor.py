@@ -64,3 +64,49 @@ def test_every_check_has_a_fix_when_not_ok(tmp_path: Path) -> None:
         assert r.status in (doctor.OK, doctor.WARN, doctor.FAIL)
         if r.status != doctor.OK:
             assert r.fix, f"{r.name} says {r.status} without saying what to do"
+
+
+def _doctor_env(tmp_path: Path, endpoint: str = "http://127.0.0.1:9", **extra: str) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "JASCO_"))}
+    env.update(HOME=str(tmp_path / "home"), HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=endpoint,
+               HF_HUB_DISABLE_TELEMETRY="1", no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost")
+    env.update(extra)
+    return env
+
+
+def test_doctor_reports_the_vocabulary_and_the_exact_download_command(cli_exe: str, tmp_path: Path) -> None:
+    """Empty cache: the shipped vocabulary is fine offline; the models check names the one command to run."""
+    from hub_standin import HubStandIn, Repo, serve
+
+    argv = _args(tmp_path, _free_udp_port(), _free_udp_port())
+    proc = subprocess.run([cli_exe, *argv], capture_output=True, text=True, timeout=180,
+                          env=_doctor_env(tmp_path, HF_HUB_OFFLINE="1"))
+    results = {r["name"]: r for r in json.loads(proc.stdout)}
+    vocab = results["chord vocabulary"]
+    assert vocab["status"] == "ok" and "194 labels" in vocab["found"] and "chord_vocabulary.tsv" in vocab["found"]
+    assert "c8c1558db674" in vocab["found"] and "146 labels" in vocab["found"]  # official sha256; tiny by rule
+    models = results["models"]
+    assert models["status"] == "warn" and "checkpoints cached: none" in models["found"]
+    assert "t5-base: missing" in models["found"] and "facebook/encodec_32khz: missing" in models["found"]
+    assert models["fix"].startswith(
+        "jasco-bridge download facebook/jasco-chords-drums-400M t5-base facebook/encodec_32khz ")
+
+    # after `jasco-bridge download` (from a stand-in hub): ok, and what is still missing is named
+    hub = HubStandIn(repos={
+        "facebook/jasco-chords-drums-400M": Repo({"state_dict.bin": b"s", "compression_state_dict.bin": b"c"}),
+        "google-t5/t5-base": Repo({"config.json": b"{}", "model.safetensors": b"m"}, commit="1" * 40),
+        "facebook/encodec_32khz": Repo({"config.json": b"{}", "model.safetensors": b"e"}, commit="2" * 40),
+    })
+    for url in serve(hub):
+        got = subprocess.run([cli_exe, "download"], capture_output=True, text=True, timeout=180,
+                             env=_doctor_env(tmp_path, url))
+        assert got.returncode == 0, got.stdout + got.stderr
+    proc = subprocess.run([cli_exe, *argv], capture_output=True, text=True, timeout=180,
+                          env=_doctor_env(tmp_path, HF_HUB_OFFLINE="1"))
+    models = {r["name"]: r for r in json.loads(proc.stdout)}["models"]
+    assert models["status"] == "ok", models
+    assert "checkpoints cached: facebook/jasco-chords-drums-400M" in models["found"]
+    assert "t5-base: cached (google-t5/t5-base)" in models["found"] and "facebook/encodec_32khz: cached" in models["found"]
+    assert "jasco-bridge download facebook/jasco-chords-drums-1B" in models["found"]

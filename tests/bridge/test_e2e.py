@@ -113,8 +113,8 @@ def test_cli_says_what_to_do_when_the_model_is_unavailable(cli_exe: str, tmp_pat
     server = ServeProcess(cli_exe, "--model", "fake?fail_load=model_unavailable", "--engine-factory", FAKE,
                           "--clip-dir", str(tmp_path / "clips"), "--reply-port", "0")
     try:
-        line = server.wait_for("error [model_unavailable]", timeout=60)
-        assert "cannot be loaded" in line
+        line = server.wait_for("failed to load: [model_unavailable]", timeout=60)
+        assert "cannot be loaded" in line and " ERROR " in line
         with OscClient(("127.0.0.1", server.port)) as c:
             c.send("/jasco/status")
             assert c.expect("/jasco/status").args[0] == "error"
@@ -123,8 +123,14 @@ def test_cli_says_what_to_do_when_the_model_is_unavailable(cli_exe: str, tmp_pat
             job = c.expect("/jasco/queued").args[0]
             err = c.expect_error("model_unavailable", job=job, timeout=60)
             assert "cannot be loaded" in err.args[2]
+            server.wait_for(f"job {job} failed: [model_unavailable]", timeout=30)
     finally:
         server.stop()
+    # the log says it once, with its code; never "ready"; one line for the job
+    about = [ln for ln in server.lines if "cannot be loaded" in ln]
+    assert len(about) == 2, "\n".join(server.lines)
+    assert "failed to load: [model_unavailable]" in about[0] and f"job {job} failed" in about[1]
+    assert not [ln for ln in server.lines if " ready" in ln], "\n".join(server.lines)
 
 
 def test_cli_demo_renders_and_keeps_serving(cli_exe: str, tmp_path: Path) -> None:

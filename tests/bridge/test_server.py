@@ -375,13 +375,13 @@ def test_queue_full_cancel_queued_and_running_and_ping_while_rendering(tmp_path:
 
 
 def test_model_error_is_reported_in_status(tmp_path: Path, vocab: ChordVocabulary) -> None:
-    msg = "model 'facebook/jasco-chords-drums-400M' is not cached: run `huggingface-cli download ...`"
+    msg = "model 'facebook/jasco-chords-drums-400M' is not cached: run `jasco-bridge download facebook/jasco-chords-drums-400M`"
     for rig in make_rig(tmp_path, vocab, state="error", error=msg):
         with rig.client() as c:
             c.send("/jasco/status")
             assert c.expect("/jasco/status").args[0] == "error"
             err = c.expect_error("model_unavailable")
-            assert "huggingface-cli" in err.args[2]
+            assert "jasco-bridge download" in err.args[2]
 
 
 def test_interrupted_jobs_are_reported_to_their_owner(tmp_path: Path, vocab: ChordVocabulary) -> None:

@@ -62,3 +62,20 @@ def test_files_get_the_mode_a_plain_create_gives(tmp_path: Path) -> None:
     os.umask(mask)
     target = atomic_write_bytes(tmp_path / "clip.wav", b"RIFF")
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_probe_writable_refuses_a_folder_that_takes_no_files(tmp_path: Path) -> None:
+    """os.access says yes to root for /proc; a real create-and-remove says no, with a coded error."""
+    import pytest
+
+    from core.errors import ClipDirUnwritable, OutputError
+    from core.fileio import probe_writable
+
+    probe_writable(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc on this system")
+    with pytest.raises(OutputError, match="does not accept new files"):
+        probe_writable(Path("/proc"))
+    with pytest.raises(ClipDirUnwritable):
+        probe_writable(Path("/proc/self"), unwritable=ClipDirUnwritable)

@@ -149,7 +149,7 @@ def test_missing_text_encoder_then_override(model_copy: Path, fixture_dir: Path)
     shutil.rmtree(model_copy / "t5-base")
     with pytest.raises(ModelUnavailable, match="t5-base") as err:
         load_model(model_copy, local_files_only=True)
-    assert "huggingface-cli download t5-base" in str(err.value)
+    assert "jasco-bridge download t5-base" in str(err.value)
     model = load_model(model_copy, t5=fixture_dir / "t5-base", local_files_only=True)
     assert model.conditioners["description"].ready
 
@@ -174,7 +174,7 @@ def test_hub_id_not_cached_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "hub"))
     with pytest.raises(ModelUnavailable) as err:
         resolve_model_dir("facebook/jasco-chords-drums-400M", local_files_only=True)
-    assert "huggingface-cli download facebook/jasco-chords-drums-400M" in str(err.value)
+    assert "jasco-bridge download facebook/jasco-chords-drums-400M" in str(err.value)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable, match="offline"):
         resolve_model_dir("facebook/jasco-chords-drums-400M")

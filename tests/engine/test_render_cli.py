@@ -324,3 +324,33 @@ def test_official_model_missing_offline_says_what_to_do(cli_exe: str, tmp_path: 
     assert "error [model_unavailable]" in res.stderr
     assert "facebook/jasco-chords-drums-400M" in res.stderr and "--model tiny" in res.stderr
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_chords_are_mapped_with_the_official_vocabulary_before_the_model_loads(
+    cli_exe: str, tmp_path: Path, offline: dict[str, str]
+) -> None:
+    """The shipped table maps chords for the official models offline, before any weights are looked for."""
+    env = {**offline, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
+           "HOME": str(tmp_path / "home")}
+    res = subprocess.run([cli_exe, "render", "--prompt", "x", "--chords", "Cmaj9@0 Hm7@4", "--out",
+                          str(tmp_path / "x.wav")], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "error [bad_chord]" in res.stderr and "Hm7" in res.stderr, res.stderr
+    assert "model_unavailable" not in res.stderr  # refused before the model was looked for
+    res = subprocess.run([cli_exe, "render", "--prompt", "x", "--chords", "Cmaj9@0 F#m7b5/A@4", "--out",
+                          str(tmp_path / "x.wav")], env=env, capture_output=True, text=True, timeout=120)
+    assert "note: chord 'Cmaj9' at beat 0 -> 'Cmaj7'" in res.stderr and "-> 'F#m7b5'" in res.stderr, res.stderr
+    assert res.stderr.index("note: chord") < res.stderr.index("error [model_unavailable]")
+    assert "jasco-bridge download facebook/jasco-chords-drums-400M" in res.stderr
+    assert not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc: a folder that takes no new files")
+def test_an_output_folder_that_takes_no_files_is_refused_before_the_model(cli_exe: str, tmp_path: Path,
+                                                                          offline: dict[str, str]) -> None:
+    """The issue's case: `--out /proc/clip.wav` failed after 24 s of rendering with ENOENT."""
+    env = {**offline, "HF_HOME": str(tmp_path / "hf"), "HOME": str(tmp_path / "home")}
+    for out in ("/proc/clip.wav", "/proc/self/clip.wav"):
+        res = subprocess.run([cli_exe, "render", "--prompt", "x", "--out", out], env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert res.returncode == 2 and "error [io_error]" in res.stderr, res.stderr
+        assert "model_unavailable" not in res.stderr  # refused before the (uncached) model was looked for

@@ -192,6 +192,11 @@ def test_chord_vocabulary_is_our_own_rule(tiny_dir: Path, chords_pkl: Path) -> N
     assert labels[1:11] == ("C", "Cm", "C7", "Cmaj7", "Cm7", "C6", "Cm6", "Cm7b5", "Cdim", "Caug")
     official = ChordVocabulary.load(chords_pkl)
     assert dict(vocab.mapping) != dict(official.mapping)
+    # the bridge serves this very vocabulary from its first message, without building the model
+    from bridge.vocabulary import resolve_vocabulary
+
+    for name in ("tiny", "tiny:chords_drums_melody"):
+        assert dict(resolve_vocabulary(None, name).mapping) == dict(vocab.mapping)
 
 
 def test_tokenizer_and_t5_load_offline(tiny_dir: Path) -> None:

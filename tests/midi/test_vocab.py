@@ -1,21 +1,19 @@
-"""The chord vocabulary: official pickle, JSON, resolution order, and pickles that try to run code."""
+"""The chord vocabulary: the shipped official table, pickle, JSON, resolution order, pickles that try to run code."""
 
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
 import pickle
-import threading
+import socket
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
 from core.errors import BadChord, VocabularyError
-import midi.vocab
-from midi.vocab import OFFICIAL_FILENAME, OFFICIAL_SHA256, ChordVocabulary
+from midi.vocab import JSON_FILENAME, OFFICIAL_FILENAME, OFFICIAL_SHA256, SHIPPED_TABLE, ChordVocabulary, parse_table
 
 
 def test_official_vocabulary(vocab: ChordVocabulary, chords_pkl: Path) -> None:
@@ -51,7 +49,7 @@ def test_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / OFFICIAL_FILENAME).write_bytes(evil.read_bytes())
     with pytest.raises(VocabularyError):
-        ChordVocabulary.resolve(model_dir=tmp_path / "model", cache_dir=tmp_path / "cache", download=False)
+        ChordVocabulary.resolve(model_dir=tmp_path / "model")
     assert not marker.exists()
 
 
@@ -60,18 +58,16 @@ def test_json_vocabulary_and_resolution_order(tmp_path: Path, chords_pkl: Path) 
     path.write_text(json.dumps({"N": 0, "C": 1, "Am": 2, "UNK": 3}))
     v = ChordVocabulary.load(path)
     assert v.labels == ("N", "C", "Am", "UNK")
-    assert ChordVocabulary.resolve(explicit=path).labels == v.labels
     model = tmp_path / "model"
     model.mkdir()
+    # an empty model folder: the shipped official table
+    assert ChordVocabulary.resolve(model_dir=model).source == str(SHIPPED_TABLE)
+    # a vocabulary in the model folder overrides it, and an explicit path overrides both
+    (model / JSON_FILENAME).write_text(json.dumps({"N": 0, "C": 1, "UNK": 2}))
+    assert ChordVocabulary.resolve(model_dir=model).labels == ("N", "C", "UNK")
     (model / OFFICIAL_FILENAME).write_bytes(chords_pkl.read_bytes())
-    assert len(ChordVocabulary.resolve(model_dir=model, download=False)) == 194
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / OFFICIAL_FILENAME).write_bytes(chords_pkl.read_bytes())
-    assert len(ChordVocabulary.resolve(cache_dir=cache, download=False)) == 194
-    (cache / OFFICIAL_FILENAME).write_bytes(pickle.dumps({"N": 0, "C": 1}))  # wrong hash: ignored
-    with pytest.raises(VocabularyError, match="no chord vocabulary"):
-        ChordVocabulary.resolve(cache_dir=cache, download=False)
+    assert len(ChordVocabulary.resolve(model_dir=model)) == 194
+    assert ChordVocabulary.resolve(explicit=path, model_dir=model).labels == v.labels
 
 
 @pytest.mark.parametrize("payload", [b"", b"not a pickle", pickle.dumps([1, 2]), pickle.dumps({"C": 0}),
@@ -83,79 +79,47 @@ def test_bad_vocabulary_files(tmp_path: Path, payload: bytes) -> None:
         ChordVocabulary.load(path)
 
 
-@pytest.fixture
-def vocab_server(chords_pkl: Path) -> Iterator[tuple[str, list[str]]]:
-    """A real local HTTP server: /good is the official pickle, /tampered a different one."""
-    bodies = {"/good": chords_pkl.read_bytes(), "/tampered": pickle.dumps({"N": 0, "C": 1, "UNK": 2})}
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            hits.append(self.path)
-            body = bodies.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="vocab-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
-def test_download_is_checked_against_the_sha256_and_cached(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vocab_server: tuple[str, list[str]]
-) -> None:
-    base, hits = vocab_server
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("JASCO_OFFLINE", raising=False)
-    for var in ("no_proxy", "NO_PROXY"):  # a proxy in the environment must not see the local server
-        monkeypatch.setenv(var, "127.0.0.1,localhost")
-    cache = tmp_path / "cache"
-    # a download whose hash differs is refused and nothing is cached
-    monkeypatch.setattr(midi.vocab, "OFFICIAL_URL", f"{base}/tampered")
-    with pytest.raises(VocabularyError, match="sha256"):
-        ChordVocabulary.resolve(cache_dir=cache)
-    assert not (cache / OFFICIAL_FILENAME).exists()
-    # a missing file (HTTP 404) is a VocabularyError naming the address
-    monkeypatch.setattr(midi.vocab, "OFFICIAL_URL", f"{base}/missing")
-    with pytest.raises(VocabularyError, match="/missing"):
-        ChordVocabulary.resolve(cache_dir=cache)
-    # the official file is accepted, cached, and read from the cache afterwards (no second request)
-    monkeypatch.setattr(midi.vocab, "OFFICIAL_URL", f"{base}/good")
-    v = ChordVocabulary.resolve(cache_dir=cache)
-    assert len(v) == 194 and v.sha256 == OFFICIAL_SHA256
-    assert hashlib.sha256((cache / OFFICIAL_FILENAME).read_bytes()).hexdigest() == OFFICIAL_SHA256
-    assert [p for p in hits if p == "/good"] == ["/good"]
-    assert ChordVocabulary.resolve(cache_dir=cache).labels == v.labels
-    assert [p for p in hits if p == "/good"] == ["/good"]
-    assert sorted(os.listdir(cache)) == [OFFICIAL_FILENAME]  # no temporary file left behind
-    # offline: no request at all
-    monkeypatch.setenv("JASCO_OFFLINE", "1")
-    with pytest.raises(VocabularyError, match="no chord vocabulary"):
-        ChordVocabulary.resolve(cache_dir=tmp_path / "empty")
+def test_the_shipped_table_is_the_upstream_pickle_entry_by_entry(chords_pkl: Path, vocab: ChordVocabulary) -> None:
+    """assets/chord_vocabulary.tsv: every label and index of audiocraft's pickle, with its provenance."""
+    mapping, provenance = parse_table(SHIPPED_TABLE.read_text(encoding="utf-8"), str(SHIPPED_TABLE))
+    upstream = dict(vocab.mapping)  # the pickle, read by the restricted unpickler
+    assert len(mapping) == len(upstream) == 194
+    for label, index in upstream.items():
+        assert mapping[label] == index, label
+    assert mapping == upstream
+    assert provenance["upstream-file"] == OFFICIAL_FILENAME == chords_pkl.name
+    assert provenance["upstream-sha256"] == OFFICIAL_SHA256 == hashlib.sha256(chords_pkl.read_bytes()).hexdigest()
+    # rows are in index order, one per line, exactly as a person reads them
+    rows = [line for line in SHIPPED_TABLE.read_text(encoding="utf-8").splitlines() if line[:1].isdigit()]
+    assert rows == [f"{i}\t{label}" for i, label in enumerate(vocab.labels)]
 
 
-def test_a_cache_that_cannot_be_written_still_gives_the_vocabulary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vocab_server: tuple[str, list[str]]
-) -> None:
-    base, _ = vocab_server
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("JASCO_OFFLINE", raising=False)
-    for var in ("no_proxy", "NO_PROXY"):
-        monkeypatch.setenv(var, "127.0.0.1,localhost")
-    monkeypatch.setattr(midi.vocab, "OFFICIAL_URL", f"{base}/good")
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("x")
-    v = ChordVocabulary.resolve(cache_dir=blocker / "cache")  # the cache folder cannot be made
-    assert len(v) == 194 and v.sha256 == OFFICIAL_SHA256
-    assert v.source == f"{base}/good"
-    assert blocker.read_text() == "x"
+def test_the_default_needs_no_network(monkeypatch: pytest.MonkeyPatch, chords_pkl: Path) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the chord vocabulary must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    v = ChordVocabulary.resolve()
+    assert v.source == str(SHIPPED_TABLE) and v.sha256 == OFFICIAL_SHA256
+    assert v.labels == ChordVocabulary.load(chords_pkl).labels
+    assert v.index("N") == 0 and v.index("UNK") == 193 and v.null_index == 194
+
+
+@pytest.mark.parametrize("text, match", [
+    ("0\tN\n", "header"),
+    ("index\tlabel\n0\tN\n0\tC\n", "unique"),
+    ("index\tlabel\n0\tN\nx\tC\n", "expected 'index<TAB>label'"),
+    ("index\tlabel\n0\tN\n1\tN\n", "twice"),
+    ("index\tlabel\n0\tC\n", "no 'N'"),
+])
+def test_a_damaged_table_is_refused(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "t.tsv"
+    path.write_text(text)
+    with pytest.raises(VocabularyError, match=match):
+        ChordVocabulary.official(path)
+    with pytest.raises(VocabularyError, match="cannot read"):
+        ChordVocabulary.official(tmp_path / "missing.tsv")

@@ -13,7 +13,7 @@ import resource
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
@@ -229,16 +229,19 @@ def test_clip_folder_deleted_while_serving_is_recreated(serve: Callable[..., Ser
         assert len([n for n in visible_files(clips) if n.endswith(".wav")]) == 1
 
 
-def test_clip_folder_that_cannot_exist(serve: Callable[..., Server], tmp_path: Path) -> None:
+def _serve_refused(clips: Path, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """``serve`` with this clip folder: refused at start (exit 2, coded), before any engine starts."""
+    return subprocess.run([*prefix, cli_path(), "serve", "--port", "0", *fake_args(clips)], capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_clip_folder_that_cannot_exist(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    server = serve(*fake_args(blocker / "clips"))
-    with Peer(server.address) as p:
-        p.wait_state(["idle"], timeout=60)
-        p.send("/jasco/set", "bars", 1)
-        message = job_error(p, "clip_dir_unwritable")
-        assert "clips" in message
-        assert p.ping() == []
+    res = _serve_refused(blocker / "clips")
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert res.stderr.startswith("error [clip_dir_unwritable]") and "clips" in res.stderr, res.stderr
+    assert "listening" not in res.stdout + res.stderr
     assert blocker.read_text() == "not a folder"
 
 
@@ -249,7 +252,7 @@ def _unshare_ok() -> str:
     return unshare
 
 
-def test_read_only_clip_folder(serve: Callable[..., Server], tmp_path: Path) -> None:
+def test_read_only_clip_folder_is_refused_at_start(tmp_path: Path) -> None:
     clips = tmp_path / "clips"
     clips.mkdir()
     (clips / "existing.wav").write_bytes(b"kept")
@@ -261,16 +264,20 @@ def test_read_only_clip_folder(serve: Callable[..., Server], tmp_path: Path) -> 
         script = f'mount --bind "{clips}" "{clips}" && mount -o remount,bind,ro "{clips}" && exec "$@"'
         prefix = [unshare, "-rm", "sh", "-c", script, "sh"]
     try:
-        server = serve(*fake_args(clips), prefix=prefix)
-        with Peer(server.address) as p:
-            p.wait_state(["idle"], timeout=60)
-            p.send("/jasco/set", "bars", 1)
-            assert "read-only" in job_error(p, "clip_dir_unwritable")
-            job_error(p, "clip_dir_unwritable")  # again: the worker went on
-            assert p.ping() == []
+        res = _serve_refused(clips, prefix)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert res.stderr.startswith("error [clip_dir_unwritable]") and "read-only" in res.stderr, res.stderr
+        assert "listening" not in res.stdout + res.stderr
     finally:
         clips.chmod(0o755)
     assert sorted(os.listdir(clips)) == ["existing.wav"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc: a folder that takes no new files")
+def test_clip_folder_that_takes_no_files_is_refused_at_start() -> None:
+    """os.access says yes to root for /proc/self; a real file creation says no."""
+    res = _serve_refused(Path("/proc/self"))
+    assert res.returncode == 2 and res.stderr.startswith("error [clip_dir_unwritable]"), res.stderr
 
 
 def _limit_file_size() -> None:
@@ -324,7 +331,7 @@ def test_full_disk_on_a_tiny_filesystem(serve: Callable[..., Server], tmp_path: 
 def test_model_that_fails_to_load(serve: Callable[..., Server], tmp_path: Path, model: str, code: str) -> None:
     clips = tmp_path / "clips"
     server = serve(*fake_args(clips, model=model))
-    server.wait_for(f"error [{code}]", timeout=60)
+    server.wait_for(f"failed to load: [{code}]", timeout=60)
     with Peer(server.address) as p:
         st = p.wait_state(["error"], timeout=60)
         assert st[2] == model
@@ -333,6 +340,11 @@ def test_model_that_fails_to_load(serve: Callable[..., Server], tmp_path: Path, 
         job_error(p, code)  # every job gets it, and the server keeps answering
         assert p.ping() == []
     assert visible_files(clips) == []
+    # the log says it once (a line per job besides), and never that the model is ready
+    assert len([ln for ln in server.lines if "bridge.engine_process" in ln and "failed to load" in ln]) == 1, \
+        server.output()
+    assert len([ln for ln in server.lines if "bridge.worker: job " in ln and " failed: " in ln]) == 2
+    assert not [ln for ln in server.lines if " ready " in ln], server.output()
 
 
 def test_real_engine_with_a_broken_model_folder(serve: Callable[..., Server], tmp_path: Path, chords_pkl: Path) -> None:
