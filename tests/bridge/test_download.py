@@ -76,7 +76,7 @@ def test_download_fetches_the_checkpoint_and_what_it_names(tmp_path: Path, hub: 
     res = _download(_env(tmp_path, url))
     assert res.returncode == 0, res.stdout + res.stderr
     out = res.stdout
-    assert f"fetched {CHECKPOINT}: 4 file(s)" in out
+    assert f"fetched {CHECKPOINT}: 3 file(s)" in out  # the two checkpoints and the README: what the loader reads
     assert "fetched t5-base as google-t5/t5-base: 4 file(s)" in out  # config, safetensors, spiece, tokenizer; no TF/Flax/Rust
     assert "fetched facebook/encodec_32khz: 3 file(s)" in out
     assert "Fetching 4 files" in res.stderr and "100%" in res.stderr  # huggingface_hub's progress bars
@@ -85,6 +85,7 @@ def test_download_fetches_the_checkpoint_and_what_it_names(tmp_path: Path, hub: 
     t5 = _snapshot(tmp_path, "google-t5/t5-base", "1" * 40)
     assert sorted(p.name for p in t5.iterdir()) == ["config.json", "model.safetensors", "spiece.model", "tokenizer.json"]
     assert not h.gets("tf_model.h5") and not h.gets("flax_model.msgpack") and not h.gets("rust_model.ot")
+    assert not (snap / ".gitattributes").exists()  # nothing of a checkpoint repo beyond the loader's filter
 
     # the engine's loader finds all three offline, through the very same cache
     probe = ("from pathlib import Path; from engine.hub import resolve_model_dir, resolve_named\n"
@@ -101,7 +102,7 @@ def test_download_fetches_the_checkpoint_and_what_it_names(tmp_path: Path, hub: 
     before = len(h.transfers())
     again = _download(_env(tmp_path, url))
     assert again.returncode == 0, again.stderr
-    assert f"{CHECKPOINT} is already cached (4 file(s))" in again.stdout
+    assert f"{CHECKPOINT} is already cached (3 file(s))" in again.stdout
     assert "t5-base as google-t5/t5-base is already cached" in again.stdout
     assert len(h.transfers()) == before  # no file transfer (only metadata requests)
 

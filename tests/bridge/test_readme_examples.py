@@ -57,7 +57,8 @@ def test_the_everyday_commands_run_as_written_offline_in_an_empty_home(cli_exe: 
     env.update(HOME=str(home), HF_HUB_OFFLINE="1", http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9",
                HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", PYTHONUNBUFFERED="1")
     commands = everyday_commands()
-    assert [shlex.split(c)[1] for c in commands] == ["doctor", "serve", "render", "chords", "chords", "melody"]
+    assert [shlex.split(c)[1] for c in commands] == ["doctor", "serve", "render", "render", "params", "chords",
+                                                      "chords", "melody"]
     outputs: dict[str, subprocess.CompletedProcess[str]] = {}
     for command in commands:
         argv = _argv(command, cli_exe)
@@ -83,8 +84,11 @@ def test_the_everyday_commands_run_as_written_offline_in_an_empty_home(cli_exe: 
         assert made.stat().st_mode & 0o777 == 0o666 & ~mask, made
     sidecar = json.loads((work / "clip.json").read_text())
     assert [c["label"] for c in sidecar["chords"]] == ["C", "Am", "F", "G"] and sidecar["seed"] >= 0
-    assert "Cmaj7" in outputs[commands[3]].stdout
-    assert json.loads(outputs[commands[4]].stdout)[0] == ["C", 0.0]
+    again = json.loads((work / "again.json").read_text())  # render --from clip.json --seed 7
+    assert again["seed"] == 7 and [c["label"] for c in again["chords"]] == ["C", "Am", "F", "G"]
+    assert "`cfg_all`" in outputs[commands[4]].stdout  # params: the table
+    assert "Cmaj7" in outputs[commands[5]].stdout
+    assert json.loads(outputs[commands[6]].stdout)[0] == ["C", 0.0]
     assert np.load(work / "melody.npy").shape == (53, 500)
     assert not (home / ".cache" / "huggingface").exists()  # nothing was fetched
 
