@@ -218,19 +218,17 @@ def _melody(request: RenderRequest, path: Path, *, bpm_given: bool) -> tuple[Ren
         from midi.melody import frames_from_notes
 
         clip = read_midi(path)
-        frames = frames_from_notes(clip.select(), bpm=request.bpm if bpm_given else None, frames=MELODY_FRAMES,
+        count = request.condition_frames()  # the window, or the clip's timeline when it loops or is longer
+        frames = frames_from_notes(clip.select(), bpm=request.bpm if bpm_given else None, frames=count,
                                    seconds_of=None if bpm_given else clip.beats_to_seconds)
         if not frames.any():
-            raise BadMelody(f"{path.name!r} has no notes in the first {MELODY_FRAMES / 50:g} s")
+            raise BadMelody(f"{path.name!r} has no notes in the first {count / 50:g} s")
         return replace(request, melody_frames=tuple(int(v) for v in frames)), None
     if ext == ".npy":
         _load_matrix(path)  # checked now, sent to the engine as it is
         return replace(request, melody_frames=None), path
     raise UnsupportedFormat(f"--melody {path.name!r}: use a .mid file or a .npy matrix (`jasco-bridge melody` "
                             "writes one from a MIDI line)")
-
-
-MELODY_FRAMES = 500  # the model's window at 50 Hz
 
 
 def _load_matrix(path: Path) -> Any:
@@ -363,7 +361,7 @@ def run(args: argparse.Namespace) -> int:
         seconds, rate = 0.0, 0
         for out, req, audio, sha in zip(job.outs, requests, result.audio, shas):
             clip = write_clip(audio, result.sample_rate, req, out.parent, engine_info=info, nfe=result.nfe,
-                              job_id="cli", drums_sha256=sha, target=out,
+                              job_id="cli", drums_sha256=sha, target=out, timeline=result.timeline,
                               timings={"engine_s": round(float(result.seconds), 4)})
             for note in (clip.sidecar["trim"].get("note", ""), clip.sidecar["normalization"].get("note", "")):
                 if note:

@@ -150,6 +150,10 @@ class ClientListener(JobListener):
         self._send("/jasco/done", job_id, path, seconds, bpm, seed)
         self._server.clip_finished(job_id, path)
 
+    def note(self, job_id: str, text: str) -> None:
+        log.info("job %s: %s", job_id, text)
+        self._send("/jasco/note", job_id, text)
+
     def error(self, job_id: str, code: str, message: str) -> None:
         log.debug("telling %s job %s failed [%s]", self.label, job_id, code)  # the worker logs the failure
         self._send("/jasco/error", job_id, code, message)
@@ -623,13 +627,15 @@ class BridgeServer:
                 adjust(s)
             needs_vocab = not s.chords and any(n.audible for n in s.notes)
             vocab = self.chord_vocab() if needs_vocab else None
-            request = s.build_request(vocab=vocab, default_model=self.model, tag=tag, client=s.client)
+            request, notes = s.build(vocab=vocab, default_model=self.model, tag=tag, client=s.client)
         st = self.worker.status()
         if st.state == "error" and getattr(st, "error", ""):
             log.warning("generate while the model is unavailable: %s", st.error)
         label = s.client if session_key != MIDI_SESSION else "live MIDI"
         listener = ClientListener(self, reply_to, label)
         job_id = self.worker.submit(request, listener)
+        for note in notes:  # e.g. a shorter progression repeats to fill the loop
+            listener.note(str(job_id), note)
         log.info("job %s submitted for %s: %r, %d chords, %g bpm", job_id, label, request.prompt[:60], len(request.chords), request.bpm)
         return str(job_id)
 
