@@ -235,15 +235,15 @@ def fill_loop(chords: Sequence[ChordEvent], *, bars: int, beats_per_bar: float, 
     The progression lasts ``period`` beats (the chord clip's loop region, when the chords were
     recognised inside one), else the fewest whole bars that hold every chord start and divide the
     loop (so a 2- or 4-bar progression repeats evenly in 8 bars; a progression that fits no
-    divisor lasts the whole loop and the last chord holds). Chords starting at or after the loop's
-    end are not heard; both cases are said in the returned notes."""
+    divisor lasts the whole loop and the last chord holds). A progression with chords starting at or
+    after the loop's end is longer than the loop: it is not repeated, and those chords are not heard.
+    Both cases are said in the returned notes."""
     clip_beats = bars * beats_per_bar
     eps = 1e-9
     inside = [c for c in chords if c.start_beat < clip_beats - eps]
     notes: list[str] = []
-    if len(inside) < len(chords):
+    if len(inside) < len(chords):  # a progression longer than the loop: nothing to repeat
         notes.append(f"{len(chords) - len(inside)} chord(s) start after the {bars}-bar loop ends and are not heard")
-    if not inside:
         return tuple(chords), tuple(notes)
     if period is None or period <= eps:
         last_bar = int(max(c.start_beat for c in inside) // beats_per_bar + eps)  # 0-based bar of the last start
