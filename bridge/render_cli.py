@@ -299,7 +299,16 @@ def _map_chords(job: RenderJob, vocab: Any) -> tuple[RenderRequest, ...]:
             why = f" ({mapping.reason})" if mapping.reason else ""
             print(f"note: chord {text!r} at beat {beat:g} -> {mapping.label!r}{why}", file=sys.stderr)
         events.append(ChordEvent(text, mapping.label, beat, beat * spb, bool(mapping.exact), str(mapping.reason)))
-    return tuple(replace(r, chords=tuple(events)) for r in job.requests)
+    chords = tuple(events)
+    first = job.requests[0]
+    if first.is_loop:  # a shorter progression repeats to fill the loop, as over OSC
+        from bridge.session import fill_loop
+
+        num, den = first.time_signature
+        chords, notes = fill_loop(chords, bars=first.params.bars, beats_per_bar=num * 4.0 / den, seconds_per_beat=spb)
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    return tuple(replace(r, chords=chords) for r in job.requests)
 
 
 def _engine_options(args: argparse.Namespace) -> Any:

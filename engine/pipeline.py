@@ -339,7 +339,8 @@ class JascoPipeline:
         items = self._check_batch(inputs)
         plan = timeline_for(self, items)  # a clip that loops or outgrows the window: engine.timeline
         if plan is not None:
-            return generate_on_timeline(self, items, params, plan, progress=progress, cancelled=cancelled, z0=z0)
+            return GenerationOutput(**generate_on_timeline(self, items, params, plan, progress=progress,
+                                                           cancelled=cancelled, z0=z0))
         if z0 is None:
             z0 = self.noise(params.seed, len(items))
         elif not isinstance(z0, torch.Tensor):

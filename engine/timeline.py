@@ -136,10 +136,8 @@ def decode_loop(pipe: Any, latents: torch.Tensor, context: int = DECODE_CONTEXT)
 def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline: Timeline, *,
                          progress: Callable[[int, float], None] | None = None,
                          cancelled: Callable[[], bool] | None = None,
-                         z0: torch.Tensor | np.ndarray | None = None, chunk: int | None = None) -> Any:
-    """Render a batch on ``timeline``; returns the pipeline's ``GenerationOutput``."""
-    from .pipeline import GenerationOutput  # the pipeline imports this module lazily
-
+                         z0: torch.Tensor | np.ndarray | None = None, chunk: int | None = None) -> dict[str, Any]:
+    """Render a batch on ``timeline``; returns the fields of the pipeline's ``GenerationOutput``."""
     cfg = pipe.cfg
     shape = (len(items), timeline.frames, cfg.latent_dim)
     if z0 is None:
@@ -164,8 +162,8 @@ def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline:
         latents = result.latents.float()
         audio = decode_loop(pipe, latents) if timeline.loop else pipe.decode(latents)
     info = {**timeline.describe(), "window_evaluations": field.evaluations}
-    return GenerationOutput(
-        audio=np.ascontiguousarray(audio.cpu().numpy(), dtype=np.float32),
-        latents=np.ascontiguousarray(latents.cpu().numpy(), dtype=np.float32),
-        nfe=result.nfe, sample_rate=pipe.sample_rate, eval_times=tuple(result.times), timeline=info,
-    )
+    return {
+        "audio": np.ascontiguousarray(audio.cpu().numpy(), dtype=np.float32),
+        "latents": np.ascontiguousarray(latents.cpu().numpy(), dtype=np.float32),
+        "nfe": result.nfe, "sample_rate": pipe.sample_rate, "eval_times": tuple(result.times), "timeline": info,
+    }
