@@ -207,3 +207,26 @@ def test_each_window_sees_its_own_slice_of_the_conditions(tiny_fixture) -> None:
                                   temporal={k: v[:, idx] for k, v in own.temporal.items()})
         alone = GuidedField(tiny_fixture.model, sliced, terms)(t, z[:, idx])
     assert float((per_window[0, 2] - alone[0]).abs().max()) < 1e-5 * float(alone.abs().max())
+
+
+# --- melody on the timeline (a melody checkpoint with non-zero biases, from test_fidelity) ------------------
+from test_fidelity import mel_pipe  # noqa: E402,F401  (the module-scoped fixture)
+
+
+def test_melody_lies_on_the_whole_timeline(mel_pipe) -> None:  # noqa: F811
+    frames = 600  # a 12 s loop: past the model's 500-frame window
+    melody = np.zeros((53, frames), np.float32)
+    melody[29, 550:] = 1.0  # C5 in the last second only
+    items = [prepare_on_timeline(mel_pipe, _item(drums=None, melody=melody), frames),
+             prepare_on_timeline(mel_pipe, _item(drums=None), frames)]
+    terms = cfg_terms(5.0, 0.0)
+    proj = mel_pipe.model.conditioners["melody"].output_proj
+    with torch.inference_mode():
+        cond = build_conditions(mel_pipe.model, items, terms, num_frames=frames)
+        mel = cond.temporal["melody"]  # [terms * 2, 600, C]
+        assert mel.shape[:2] == (4, frames)
+        assert torch.allclose(mel[0, 560], proj.weight[:, 29] + proj.bias, atol=1e-6)  # the note, past 10 s
+        assert torch.allclose(mel[0, 520], proj.bias, atol=1e-6)  # a silent frame of the melody
+        assert torch.allclose(mel[1, 599], proj.bias, atol=1e-6)  # no melody: a silent matrix of the clip's length
+        out = mel_pipe.generate([_item(drums=None, melody=melody, seconds=12.0, loop=True, beat_seconds=0.5)], FAST)
+    assert out.audio.shape == (1, 1, frames * 640) and out.timeline["windows"] == 3
