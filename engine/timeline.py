@@ -73,13 +73,16 @@ def hop_frames(window: int, frame_rate: float, hop_beats: int, beat_seconds: flo
 def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
     """The windows of a batch, or None for the single-window path (no clip length, or a one-shot
     clip that fits the window). Every item of a batch must share the clip length, loop and hop."""
-    specs = {(float(_number("seconds", i.seconds)), bool(i.loop), i.hop_beats, float(_number("beat_seconds", i.beat_seconds)))
+    for i in items:
+        if not isinstance(i.loop, bool):
+            raise BadValue(f"loop must be true or false, got {i.loop!r}")
+        if isinstance(i.hop_beats, bool) or not isinstance(i.hop_beats, int) or i.hop_beats < 0:
+            raise BadValue(f"hop must be a whole number of beats >= 0, got {i.hop_beats!r}")
+    specs = {(_number("seconds", i.seconds), i.loop, i.hop_beats, _number("beat_seconds", i.beat_seconds))
              for i in items}
     if len(specs) > 1:
         raise BadValue("the clips of one batch must have the same length, loop flag and hop")
     seconds, loop, hop_beats, beat_seconds = specs.pop()
-    if not isinstance(loop, bool):
-        raise BadValue(f"loop must be true or false, got {loop!r}")
     if seconds == 0:
         return None
     if seconds > MAX_CLIP_SECONDS + 1e-9:
