@@ -209,6 +209,10 @@ class Session:
                 period = self.loop[1] - self.loop[0]
             chords, notes = fill_loop(chords, bars=self.params.bars, beats_per_bar=self.beats_per_bar,
                                       seconds_per_beat=60.0 / self.bpm, period=period)
+        elif chords and self.params.bars:  # a one-shot phrase: say when chords fall after its end
+            late = sum(1 for c in chords if c.start_beat >= self.params.bars * self.beats_per_bar - 1e-9)
+            if late:
+                notes = (f"{late} chord(s) start after the {self.params.bars}-bar clip ends and are not heard",)
         request = RenderRequest(
             prompt=self.prompt,
             bpm=self.bpm,

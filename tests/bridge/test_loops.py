@@ -173,6 +173,9 @@ def test_session_builds_chords_and_melody_over_the_whole_loop() -> None:
     s.params = RenderParams(bars=16, seed=2, loop=False)  # a one-shot phrase: chords as given, no repetition
     req, notes = s.build(vocab=None, default_model="tiny")
     assert [c.start_beat for c in req.chords] == [0, 8] and notes == ()
+    s.params, s.melody = RenderParams(bars=2, seed=2, loop=False), []
+    req, notes = s.build(vocab=None, default_model="tiny")
+    assert notes == ("1 chord(s) start after the 2-bar clip ends and are not heard",)
 
 
 def test_sidecar_rerenders_a_loop_exactly(tmp_path: Path) -> None:

@@ -369,7 +369,7 @@ def test_a_write_aborted_at_the_last_moment_leaves_nothing(tmp_path: Path) -> No
         raise Cancelled("cancelled while writing")
 
     with pytest.raises(Cancelled):
-        write_clip(audio, 32000, RenderRequest(prompt="late", params=RenderParams(bars=1)), tmp_path,
+        write_clip(audio, 32000, RenderRequest(prompt="late", params=RenderParams(bars=1, loop=False)), tmp_path,
                    before_commit=cancel)
     assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith(".jasco-tmp-")  # only the hidden temp
     assert os.listdir(tmp_path) == []
