@@ -186,3 +186,17 @@ def test_sidecar_rerenders_a_loop_exactly(tmp_path: Path) -> None:
     assert side["timeline"] == timeline and side["loop"] is True and side["hop"] == 6
     again = sidecar.request_from_sidecar(side)
     assert again == req and again.params.loop and again.params.hop == 6
+
+
+def test_timeline_fields_cross_the_engine_wire() -> None:
+    from core import wire
+
+    item, _ = render_item(_request(16, 120.0, (4, 4), hop=8))
+    render = wire.decode(wire.encode(wire.Render("j", (item,), {"seed": 1})))
+    assert render.items[0].seconds == 32.0 and render.items[0].loop is True and render.items[0].hop_beats == 8
+    timeline = {"frames": 1600, "windows": 8, "offsets": [0, 200], "loop": True}
+    result = wire.decode(wire.encode(wire.Result("j", np.zeros((1, 1, 4), np.float32), 32000, 8, 0.1, None,
+                                                 timeline)))
+    assert result.timeline == timeline
+    old = wire.decode(("result", "j", np.zeros((1, 1, 4), np.float32), 32000, 8, 0.1))  # an engine without it
+    assert old.timeline is None
