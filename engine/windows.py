@@ -138,14 +138,19 @@ class WindowedField:
         self.weights = w
         self.norm = norm  # [L]
         self.evaluations = 0  # window forwards (rows of W frames per CFG term)
+        self._fields: dict[tuple[int, int], GuidedField] = {}  # per chunk of windows, built once
 
     def _window_field(self, t: torch.Tensor, z: torch.Tensor, first: int, last: int) -> torch.Tensor:
         """Guided field of windows first..last-1 of every item: [B, last-first, W, D]."""
         b = z.shape[0]
         n = self.timeline.windows
         zw = z[:, self.index[first:last].reshape(-1)].reshape(b * (last - first), self.timeline.window, z.shape[2])
-        rows = torch.arange(self.rows, device=z.device)[:, None] * n + torch.arange(first, last, device=z.device)
-        field = GuidedField(self.model, _slice_rows(self.cond, rows.reshape(-1)), self.terms, self.autocast_dtype)
+        field = self._fields.get((first, last))
+        if field is None:
+            rows = torch.arange(self.rows, device=z.device)[:, None] * n + torch.arange(first, last, device=z.device)
+            cond = self.cond if (first, last) == (0, n) else _slice_rows(self.cond, rows.reshape(-1))
+            field = GuidedField(self.model, cond, self.terms, self.autocast_dtype)
+            self._fields[(first, last)] = field
         v = field(t, zw)  # [B * k, W, D]
         self.evaluations += b * (last - first)
         return v.reshape(b, last - first, self.timeline.window, z.shape[2])
@@ -160,6 +165,7 @@ class WindowedField:
                 if self.chunk == 1:
                     raise
                 self.chunk = max(1, self.chunk // 2)
+                self._fields.clear()
                 logger.warning("out of GPU memory: %d windows per forward from now on", self.chunk)
                 torch.cuda.empty_cache()
 
