@@ -223,7 +223,8 @@ def write_clip(audio: np.ndarray, source_rate: int, request: RenderRequest,
                clip_dir: str | os.PathLike[str], *, engine_info: Mapping[str, Any] | None = None,
                nfe: int | None = None, job_id: str = "", drums_sha256: str | None = None,
                when: _dt.datetime | None = None, timings: Mapping[str, Any] | None = None,
-               before_commit: Callable[[], None] | None = None, target: Path | None = None) -> ClipResult:
+               before_commit: Callable[[], None] | None = None, target: Path | None = None,
+               timeline: Mapping[str, Any] | None = None) -> ClipResult:
     """Post-process ``audio`` (float32 ``[C, S]`` at ``source_rate``) and write clip + sidecar atomically.
 
     The clip is named after the prompt and seed in ``clip_dir``, or is exactly ``target``
@@ -264,7 +265,7 @@ def _commit(folder: Path, data: bytes, fmt: str, processed: Any, request: Render
     sidecar_path = audio_path.with_suffix(".json")
     sidecar = build_sidecar(request, processed, audio_file=audio_path.name, engine_info=engine_info or {},
                             nfe=nfe, job_id=job_id, drums_sha256=drums_sha256,
-                            created=local.astimezone(_dt.timezone.utc), timings=timings)
+                            created=local.astimezone(_dt.timezone.utc), timings=timings, timeline=timeline)
     side_bytes = (json.dumps(sidecar, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
     tmp_audio = write_temp(folder, data, f".{fmt}", unwritable=ClipDirUnwritable)
     try:

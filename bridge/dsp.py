@@ -4,6 +4,13 @@
 request's parameters say (``core.params``): soxr resampling to ``sample_rate``,
 a sample-exact cut to ``bars`` at the session tempo, a short fade-out, and
 loudness (pyloudnorm, ITU-R BS.1770) or peak normalisation.
+
+A loop (``loop`` with ``bars``) is different: the engine returns exactly one period of
+``L`` latent frames (the bars rounded up to whole frames), and ``loop_to_bars`` resamples
+that period as a periodic signal (FFT, ``scipy.signal.resample``) to exactly the bars'
+samples at ``sample_rate``: no cut, no fade, and the last sample flows into the first.
+The period is at most one frame (20 ms) longer than the bars, so the content is sped up by
+at most ``1/L`` (0.03 % for 8 bars at 90 bpm).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pyloudnorm
+import scipy.signal
 import soxr
 
 from core.errors import BadValue, OutputError
@@ -39,27 +47,44 @@ def bars_samples(bars: int, bar_seconds: float, rate: int) -> int:
 
 
 def trim_to_bars(audio: np.ndarray, rate: int, bars: int, bar_seconds: float) -> tuple[np.ndarray, dict[str, Any]]:
-    """Cut ``[C, S]`` to exactly ``bars`` bars; keep everything when the window is shorter."""
+    """Cut ``[C, S]`` to exactly ``bars`` bars; ``OutputError`` when the engine returned less (never a
+    silently shorter clip)."""
     available = int(audio.shape[-1])
-    info: dict[str, Any] = {"bars": bars, "available_samples": available, "short": False, "note": ""}
+    info: dict[str, Any] = {"bars": bars, "available_samples": available, "short": False, "loop": False, "note": ""}
     if bars <= 0:
         info.update(requested_samples=None, kept_samples=available)
         return audio, info
     want = bars_samples(bars, bar_seconds, rate)
     info["requested_samples"] = want
-    if want <= available:
-        info["kept_samples"] = want
-        return audio[..., :want], info
-    full_bars = int(available // max(1, round(bar_seconds * rate)))
-    info.update(
-        kept_samples=available,
-        short=True,
-        note=(
-            f"{bars} bars at this tempo are {want / rate:.3f} s but the model window is "
-            f"{available / rate:.3f} s; kept the whole window ({full_bars} full bars)"
-        ),
-    )
-    return audio, info
+    if want > available:
+        raise OutputError(f"{bars} bars at this tempo are {want / rate:.3f} s but the engine returned "
+                          f"{available / rate:.3f} s; the clip would be cut short")
+    info["kept_samples"] = want
+    return audio[..., :want], info
+
+
+def periodic_resample(audio: np.ndarray, samples: int) -> np.ndarray:
+    """One period ``[C, S]`` -> ``[C, samples]`` of the same period (band-limited FFT resampling)."""
+    x = np.asarray(audio, dtype=np.float64)
+    if samples == x.shape[-1]:
+        return np.asarray(audio, dtype=np.float32).copy()
+    return np.ascontiguousarray(scipy.signal.resample(x, samples, axis=-1), dtype=np.float32)
+
+
+def loop_to_bars(period: np.ndarray, source_rate: int, rate: int, bars: int,
+                 bar_seconds: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """One loop period at ``source_rate`` -> exactly ``bars`` bars at ``rate`` (see the module docstring)."""
+    available = int(period.shape[-1])
+    want = bars_samples(bars, bar_seconds, rate)
+    period_s = available / source_rate
+    if period_s + 1e-9 < bars * bar_seconds or period_s > bars * bar_seconds + 0.05:
+        raise OutputError(f"{bars} bars at this tempo are {bars * bar_seconds:.3f} s but the engine returned a "
+                          f"loop period of {period_s:.3f} s")
+    info = {"bars": bars, "available_samples": int(round(available * rate / source_rate)), "short": False,
+            "loop": True, "requested_samples": want, "kept_samples": want,
+            "stretch": round(bars * bar_seconds / period_s, 9),
+            "note": ""}
+    return periodic_resample(period, want), info
 
 
 def fade_out(audio: np.ndarray, rate: int, ms: float = FADE_MS) -> np.ndarray:
@@ -165,9 +190,12 @@ def process_audio(audio: np.ndarray, source_rate: int, request: RenderRequest) -
         raise OutputError("the engine returned NaN or infinite samples")
     p = request.params
     rate = int(p.sample_rate)
-    x = resample(x, int(source_rate), rate)
-    x, trim = trim_to_bars(x, rate, int(p.bars), request.bar_seconds)
-    if p.bars:  # a cut clip fades out so its loop point does not click; the whole window stays as decoded
-        x = fade_out(x, rate, FADE_MS)
+    if request.is_loop:  # one period, resampled as a periodic signal to exactly the bars: no cut, no fade
+        x, trim = loop_to_bars(x, int(source_rate), rate, int(p.bars), request.bar_seconds)
+    else:
+        x = resample(x, int(source_rate), rate)
+        x, trim = trim_to_bars(x, rate, int(p.bars), request.bar_seconds)
+        if p.bars:  # a cut clip fades out so its end does not click; the whole window stays as decoded
+            x = fade_out(x, rate, FADE_MS)
     x, norm = normalize(x, rate, p.normalize, target_lufs=float(p.loudness_lufs), peak_dbfs=PEAK_DBFS)
     return Processed(audio=x, sample_rate=rate, trim=trim, normalization=norm)

@@ -47,6 +47,10 @@ def render_item(request: RenderRequest) -> tuple[wire.RenderItem, str | None]:
         drums_fill=p.drums_fill,
         separate_drums=p.separate_drums,
         melody=melody,
+        seconds=float(request.clip_seconds),
+        loop=request.is_loop,
+        hop_beats=int(p.hop),
+        beat_seconds=float(request.seconds_per_beat),
     )
     return item, sha
 

@@ -269,7 +269,7 @@ MESSAGES: tuple[Spec, ...] = (
         "Render a clip from this client's state. The reply sequence is queued, started, "
         "progress (throttled) and done, or error; a full queue answers `queue_full`.",
         optional=(Arg("tag", "s", "a label for this take, stored in the clip's sidecar", max_len=MAX_TAG_CHARS),),
-        replies=("/jasco/queued", "/jasco/started", "/jasco/progress", "/jasco/done", "/jasco/error"),
+        replies=("/jasco/queued", "/jasco/note", "/jasco/started", "/jasco/progress", "/jasco/done", "/jasco/error"),
     ),
     Spec(
         "/jasco/cancel",
@@ -304,6 +304,8 @@ REPLIES: tuple[Spec, ...] = (
         args=(Arg("path", "s"), Arg("seconds", "f"), Arg("sample_rate", "i")),
     ),
     Spec("/jasco/queued", "The job is queued with `position` jobs ahead of it (0 = it starts now).", args=(Arg("job", "s"), Arg("position", "i"))),
+    Spec("/jasco/note", "Something to know about how the job renders the session, e.g. that a shorter chord "
+         "progression repeats to fill the loop (sent after `/jasco/queued`).", args=(Arg("job", "s"), Arg("text", "s"))),
     Spec("/jasco/started", "The job is rendering.", args=(Arg("job", "s"),)),
     Spec("/jasco/progress", "Throttled progress, 0..1.", args=(Arg("job", "s"), Arg("fraction", "f"))),
     Spec(
@@ -351,7 +353,7 @@ ERROR_HELP: dict[str, str] = {
     "bad_melody": "a melody that cannot be used",
     "bad_config": "a configuration that makes no sense",
     "unsupported_format": "an audio format the server cannot read",
-    "too_large": "a size bound was exceeded (packet, notes, prompt, audio length)",
+    "too_large": "a size bound was exceeded (packet, notes, prompt, audio length, a clip longer than 180 s)",
     "forbidden_path": "a path that escapes the allowed folder",
     "forbidden": "the client's address is not on the server's allow-list",
     "not_found": "a file the message names does not exist",

@@ -218,19 +218,17 @@ def _melody(request: RenderRequest, path: Path, *, bpm_given: bool) -> tuple[Ren
         from midi.melody import frames_from_notes
 
         clip = read_midi(path)
-        frames = frames_from_notes(clip.select(), bpm=request.bpm if bpm_given else None, frames=MELODY_FRAMES,
+        count = request.condition_frames()  # the window, or the clip's timeline when it loops or is longer
+        frames = frames_from_notes(clip.select(), bpm=request.bpm if bpm_given else None, frames=count,
                                    seconds_of=None if bpm_given else clip.beats_to_seconds)
         if not frames.any():
-            raise BadMelody(f"{path.name!r} has no notes in the first {MELODY_FRAMES / 50:g} s")
+            raise BadMelody(f"{path.name!r} has no notes in the first {count / 50:g} s")
         return replace(request, melody_frames=tuple(int(v) for v in frames)), None
     if ext == ".npy":
         _load_matrix(path)  # checked now, sent to the engine as it is
         return replace(request, melody_frames=None), path
     raise UnsupportedFormat(f"--melody {path.name!r}: use a .mid file or a .npy matrix (`jasco-bridge melody` "
                             "writes one from a MIDI line)")
-
-
-MELODY_FRAMES = 500  # the model's window at 50 Hz
 
 
 def _load_matrix(path: Path) -> Any:
@@ -301,8 +299,17 @@ def _map_chords(job: RenderJob, vocab: Any) -> tuple[RenderRequest, ...]:
         if not c.exact:
             why = f" ({c.reason})" if c.reason else ""
             print(f"note: chord {c.given!r} at beat {c.start_beat:g} -> {c.label!r}{why}", file=sys.stderr)
-    events = typed_events(typed, job.requests[0].bpm)
-    return tuple(replace(r, chords=events) for r in job.requests)
+    first = job.requests[0]
+    chords = typed_events(typed, first.bpm)
+    if first.is_loop:  # a shorter progression repeats to fill the loop, as over OSC
+        from bridge.session import fill_loop
+
+        num, den = first.time_signature
+        chords, notes = fill_loop(chords, bars=first.params.bars, beats_per_bar=num * 4.0 / den,
+                                  seconds_per_beat=60.0 / first.bpm)
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    return tuple(replace(r, chords=chords) for r in job.requests)
 
 
 def _engine_options(args: argparse.Namespace) -> Any:
@@ -360,7 +367,7 @@ def run(args: argparse.Namespace) -> int:
         seconds, rate = 0.0, 0
         for out, req, audio, sha in zip(job.outs, requests, result.audio, shas):
             clip = write_clip(audio, result.sample_rate, req, out.parent, engine_info=info, nfe=result.nfe,
-                              job_id="cli", drums_sha256=sha, target=out,
+                              job_id="cli", drums_sha256=sha, target=out, timeline=result.timeline,
                               timings={"engine_s": round(float(result.seconds), 4)})
             for note in (clip.sidecar["trim"].get("note", ""), clip.sidecar["normalization"].get("note", "")):
                 if note:

@@ -113,6 +113,10 @@ class ClientListener(JobListener):
         self._send("/jasco/done", job_id, path, seconds, bpm, seed)
         self._server.clip_finished(job_id, path)
 
+    def note(self, job_id: str, text: str) -> None:
+        log.info("job %s: %s", job_id, text)
+        self._send("/jasco/note", job_id, text)
+
     def error(self, job_id: str, code: str, message: str) -> None:
         self._server.registry.release(job_id)
         log.debug("telling %s job %s failed [%s]", self.label, job_id, code)  # the worker logs the failure
@@ -353,11 +357,14 @@ class BridgeServer:
     def _submit(self, snapshot: SessionSnapshot, owner: Address, reply_to: Address | Callable[[], Address | None],
                 tag: str, label: str) -> str:
         vocab = self.chord_vocab() if not snapshot.chords and snapshot.audible_notes else None
-        request = snapshot.build_request(vocab=vocab, default_model=self.model, tag=tag, client=snapshot.client)
+        request, notes = snapshot.build(vocab=vocab, default_model=self.model, tag=tag, client=snapshot.client)
         st = self.worker.status()
         if st.state == "error" and getattr(st, "error", ""):
-            log.warning("generate while the model is unavailable: %s", st.error)
-        job_id = self.worker.submit(request, ClientListener(self, reply_to, label, owner))
+            log.debug("generate while the model is unavailable: %s", st.error)  # the job's failure is logged once
+        listener = ClientListener(self, reply_to, label, owner)
+        job_id = self.worker.submit(request, listener)
+        for note in notes:  # e.g. a shorter progression repeats to fill the loop
+            listener.note(str(job_id), note)
         log.info("job %s submitted for %s: %r, %d chords, %g bpm", job_id, label, request.prompt[:60],
                  len(request.chords), request.bpm)
         return str(job_id)

@@ -31,12 +31,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from core.errors import BadChord, BadNotes, BadValue, NotFound, TooLarge, VocabularyError
-from core.requests import MAX_NOTES, ChordEvent, RenderParams, RenderRequest
+from core.requests import FRAME_RATE, MAX_CHORDS, MAX_NOTES, ChordEvent, RenderParams, RenderRequest, condition_frames
 from midi.melody import frames_from_notes
 from midi.notes import Note
 
-MELODY_FRAME_RATE = 50.0
-MELODY_FRAMES = 500  # the model's 10 s window at 50 Hz
+MELODY_FRAME_RATE = FRAME_RATE
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Max's path syntax is "Drive:/path/to/file" ("Macintosh HD:/Users/..." on macOS, "C:/Users/..." on
 # Windows), plus "~:/..." for the home folder (https://docs.cycling74.com/reference/conformpath).
@@ -183,6 +182,10 @@ class Session:
     def build_request(self, *, vocab: Any, default_model: str, tag: str = "", client: str = "") -> RenderRequest:
         return self.freeze().build_request(vocab=vocab, default_model=default_model, tag=tag, client=client)
 
+    def build(self, *, vocab: Any, default_model: str, tag: str = "",
+              client: str = "") -> tuple[RenderRequest, tuple[str, ...]]:
+        return self.freeze().build(vocab=vocab, default_model=default_model, tag=tag, client=client)
+
 
 @dataclass(frozen=True)
 class SessionSnapshot:
@@ -247,27 +250,49 @@ class SessionSnapshot:
             ))
         return tuple(out)
 
+    @property
+    def beats_per_bar(self) -> float:
+        num, den = self.time_signature
+        return num * 4.0 / den  # quarter-note beats
+
     def melody_frames(self) -> tuple[int, ...] | None:
         """The melody as MIDI note numbers per 50 Hz frame (0 = silence), highest note wins
-        (``midi.melody.frames_from_notes``: the same frames as a MIDI file or the CLI give)."""
-        key = (id(self.melody), self.melody_len, self.bpm)
+        (``midi.melody.frames_from_notes``: the same frames as a MIDI file or the CLI give), over
+        the model's window, or over the whole clip when it loops or is longer than the window."""
+        key = (id(self.melody), self.melody_len, self.bpm, self.params.bars, self.params.loop, self.time_signature)
         return self.cache.get("melody", key, self.melody, self._melody_frames)
 
     def _melody_frames(self) -> tuple[int, ...] | None:
         notes = [n for n in self.melody[: self.melody_len] if n.audible]
         if not notes:
             return None
-        frames = frames_from_notes(notes, bpm=self.bpm, frames=MELODY_FRAMES, frame_rate=MELODY_FRAME_RATE)
+        count = condition_frames(self.params, self.beats_per_bar * 60.0 / self.bpm)
+        frames = frames_from_notes(notes, bpm=self.bpm, frames=count, frame_rate=MELODY_FRAME_RATE)
         if not frames.any():
-            raise BadNotes("the melody has no notes inside the model's 10 s window at this tempo")
+            raise BadNotes(f"the melody has no notes inside the clip's first {count / MELODY_FRAME_RATE:g} s "
+                           "at this tempo")
         return tuple(int(v) for v in frames)
 
-    def build_request(self, *, vocab: Any, default_model: str, tag: str = "", client: str = "") -> RenderRequest:
-        return RenderRequest(
+    def build(self, *, vocab: Any, default_model: str, tag: str = "",
+              client: str = "") -> tuple[RenderRequest, tuple[str, ...]]:
+        """The frozen request, and notes for the client about how the chords fill the clip."""
+        chords = self.chord_events(vocab)
+        notes: tuple[str, ...] = ()
+        if chords and self.params.bars and self.params.loop:
+            period = None
+            if not self.chords and self.loop is not None:  # chords recognised inside the clip's loop region
+                period = self.loop[1] - self.loop[0]
+            chords, notes = fill_loop(chords, bars=self.params.bars, beats_per_bar=self.beats_per_bar,
+                                      seconds_per_beat=60.0 / self.bpm, period=period)
+        elif chords and self.params.bars:  # a one-shot phrase: say when chords fall after its end
+            late = sum(1 for c in chords if c.start_beat >= self.params.bars * self.beats_per_bar - 1e-9)
+            if late:
+                notes = (f"{late} chord(s) start after the {self.params.bars}-bar clip ends and are not heard",)
+        request = RenderRequest(
             prompt=self.prompt,
             bpm=self.bpm,
             time_signature=self.time_signature,
-            chords=self.chord_events(vocab),
+            chords=chords,
             drums_path=self.drums_path,
             drums_sha256=self.drums_sha256,
             melody_frames=self.melody_frames(),
@@ -276,6 +301,48 @@ class SessionSnapshot:
             tag=tag,
             client=client or self.client,
         )
+        return request, notes
+
+    def build_request(self, *, vocab: Any, default_model: str, tag: str = "", client: str = "") -> RenderRequest:
+        return self.build(vocab=vocab, default_model=default_model, tag=tag, client=client)[0]
+
+
+def fill_loop(chords: Sequence[ChordEvent], *, bars: int, beats_per_bar: float, seconds_per_beat: float,
+              period: float | None = None) -> tuple[tuple[ChordEvent, ...], tuple[str, ...]]:
+    """Repeat a progression shorter than a loop of ``bars`` bars until the loop is full.
+
+    The progression lasts ``period`` beats (the chord clip's loop region, when the chords were
+    recognised inside one), else the fewest whole bars that hold every chord start and divide the
+    loop (so a 2- or 4-bar progression repeats evenly in 8 bars; a progression that fits no
+    divisor lasts the whole loop and the last chord holds). A progression with chords starting at or
+    after the loop's end is longer than the loop: it is not repeated, and those chords are not heard.
+    Both cases are said in the returned notes."""
+    clip_beats = bars * beats_per_bar
+    eps = 1e-9
+    inside = [c for c in chords if c.start_beat < clip_beats - eps]
+    notes: list[str] = []
+    if len(inside) < len(chords):  # a progression longer than the loop: nothing to repeat
+        notes.append(f"{len(chords) - len(inside)} chord(s) start after the {bars}-bar loop ends and are not heard")
+        return tuple(chords), tuple(notes)
+    if period is None or period <= eps:
+        last_bar = int(max(c.start_beat for c in inside) // beats_per_bar + eps)  # 0-based bar of the last start
+        length = next(p for p in range(last_bar + 1, bars + 1) if bars % p == 0)
+        period = length * beats_per_bar
+    if period >= clip_beats - eps:
+        return tuple(chords), tuple(notes)
+    out = list(inside)
+    k = 1
+    while k * period < clip_beats - eps:
+        for c in inside:
+            beat = c.start_beat + k * period
+            if beat < clip_beats - eps:
+                out.append(dataclasses.replace(c, start_beat=beat, start_seconds=beat * seconds_per_beat))
+        k += 1
+    if len(out) > MAX_CHORDS:
+        raise TooLarge(f"repeating the progression over {bars} bars gives {len(out)} chords; the limit is "
+                       f"{MAX_CHORDS}")
+    notes.append(f"the {period / beats_per_bar:g}-bar progression plays {k} times to fill the {bars}-bar loop")
+    return tuple(out), tuple(notes)
 
 
 def map_chords(groups: Sequence[tuple[str, float]], vocab: Any) -> tuple[TypedChord, ...]:

@@ -25,8 +25,12 @@ MELODY_FRAME_RATE = 50.0
 def build_sidecar(request: RenderRequest, processed: Processed, *, audio_file: str,
                   engine_info: Mapping[str, Any], nfe: int | None, job_id: str = "",
                   drums_sha256: str | None = None, created: _dt.datetime | None = None,
-                  timings: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Everything needed to render the clip again bit for bit (schema: ``docs/sidecar.md``)."""
+                  timings: Mapping[str, Any] | None = None,
+                  timeline: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything needed to render the clip again bit for bit (schema: ``docs/sidecar.md``).
+
+    ``timeline``: the engine's windows (frames, window, hop, loop, offsets, window evaluations);
+    ``bars``, ``loop`` and ``hop`` in ``params`` decide them, so ``render --from`` renders the same."""
     p = request.params
     created = created or _dt.datetime.now(_dt.timezone.utc)
     req = request.to_dict()
@@ -44,6 +48,10 @@ def build_sidecar(request: RenderRequest, processed: Processed, *, audio_file: s
         "time_signature": list(request.time_signature),
         "bars": p.bars,
         "bar_seconds": request.bar_seconds,
+        "loop": request.is_loop,
+        "hop": p.hop,
+        "clip_seconds": request.clip_seconds,
+        "timeline": dict(timeline) if timeline is not None else None,
         "chords": [
             {"given": c.given, "label": c.label, "start_beat": c.start_beat,
              "start_seconds": c.start_seconds, "exact": c.exact, "reason": c.reason}
@@ -67,7 +75,7 @@ def build_sidecar(request: RenderRequest, processed: Processed, *, audio_file: s
         "bit_depth": p.bit_depth,
         "normalize": p.normalize,
         "loudness_lufs": p.loudness_lufs,
-        "fade_ms": FADE_MS,
+        "fade_ms": 0.0 if request.is_loop or not p.bars else FADE_MS,
         "model": request.model,
         "model_id": engine_info.get("model_id"),
         "model_revision": engine_info.get("model_revision"),

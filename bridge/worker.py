@@ -435,7 +435,7 @@ class RenderWorker:
             timings = {"queued_s": round(started - job.created, 4), "engine_s": round(job.engine_seconds, 4)}
             clip = clips.write_clip(result.audio[0], result.sample_rate, request, self.clip_dir,
                                     engine_info=engine.info or {}, nfe=result.nfe, job_id=job.job_id,
-                                    drums_sha256=drums_sha, timings=timings,
+                                    drums_sha256=drums_sha, timings=timings, timeline=result.timeline,
                                     before_commit=lambda: self._check_cancel(job))  # nothing visible once cancelled
             with self._lock:
                 late_cancel = job.cancel_requested

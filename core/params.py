@@ -32,6 +32,9 @@ _TRUE = ("1", "true", "on", "yes")
 _FALSE = ("0", "false", "off", "no")
 RANDOM_SEED = -1
 MAX_SEED = 2**31 - 1
+# The longest clip: 180 s = 9000 latent frames at the models' 50 Hz (about 36 windows of 10 s at the
+# default hop). ``bars`` beyond it at the session tempo is refused with ``too_large`` (core.requests).
+MAX_CLIP_SECONDS = 180.0
 
 
 @dataclass(frozen=True)
@@ -180,16 +183,21 @@ PARAMS: tuple[Param, ...] = (
           "independent: an item never depends on its batch mates; audiocraft: also reproduce the reference's "
           "batch padding effects (identical for a single clip)", choices=("independent", "audiocraft")),
     # clip
-    Param("bars", int, 0, "clip length in bars at the session tempo", unit="bars", lo=1, hi=64,
-          special=MappingProxyType({0: "the model's 10 s window"})),
-    Param("loop", bool, False, "render the clip as a seamless loop of exactly the bars asked"),
+    Param("bars", int, 0, "clip length in bars at the session tempo (at most 180 s; longer clips than the "
+          "model's 10 s window are rendered in overlapping windows)", unit="bars", lo=1, hi=128,
+          special=MappingProxyType({0: "the model's 10 s window (loop and hop do not apply)"})),
+    Param("loop", bool, True, "with bars: a seamless loop of exactly the bars asked (its end flows into its "
+          "start, no fade); 0 = a one-shot phrase (cut to the bars, faded out)"),
+    Param("hop", int, 0, "distance between the windows of a loop or of a clip longer than the window",
+          unit="beats", lo=1, hi=64, special=MappingProxyType({0: "half the window, rounded to whole beats"})),
     # chords
     Param("chord_order", str, "list",
           "list: chords are read in the order given (audiocraft); sorted: by start time first",
           choices=("list", "sorted")),
     # drums
     Param("drums_fill", str, "pad",
-          "a drum loop shorter than the window: pad with silence (audiocraft) or repeat it",
+          "a drum loop shorter than the window: pad with silence (audiocraft) or repeat it (a loop, or a "
+          "clip longer than the window, always repeats the drums at their own length)",
           choices=("pad", "repeat")),
     Param("separate_drums", bool, False, "separate the drums from a full mix first (needs demucs)"),
     # output

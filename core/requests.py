@@ -9,16 +9,26 @@ and serialises to the JSON sidecar unchanged.
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.errors import BadValue, TooLarge
-from core.params import MAX_SEED, RANDOM_SEED, RenderParams, param
+from core.params import MAX_CLIP_SECONDS, MAX_SEED, RANDOM_SEED, RenderParams, param
 
 MAX_PROMPT_CHARS = 1000
 MAX_NOTES = 20_000
 MAX_CHORDS = 512
+# The condition grid of the JASCO checkpoints: 50 latent frames per second, 500-frame (10 s) windows.
+FRAME_RATE = 50.0
+WINDOW_FRAMES = 500
+
+
+def clip_frames(seconds: float, frame_rate: float = FRAME_RATE) -> int:
+    """Latent frames of a clip of ``seconds``: the exact length at the frame rate, rounded up
+    (``engine.timeline.clip_frames`` computes the same at the model's own rate)."""
+    return max(1, math.ceil(seconds * frame_rate - 1e-6))
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,12 @@ class RenderRequest:
             raise BadValue("params must be RenderParams")
         if self.params.seed == RANDOM_SEED:  # a request is always concrete: the seed it used is recorded
             object.__setattr__(self, "params", self.params.replace(seed=secrets.randbelow(MAX_SEED + 1)))
+        if self.clip_seconds > MAX_CLIP_SECONDS + 1e-9:
+            raise TooLarge(
+                f"{self.params.bars} bars of {num}/{den} at {self.bpm:g} bpm are {self.clip_seconds:.3f} s; "
+                f"the longest clip is {MAX_CLIP_SECONDS:g} s ({int(MAX_CLIP_SECONDS * FRAME_RATE)} frames), "
+                f"at most {int(MAX_CLIP_SECONDS / self.bar_seconds + 1e-9)} bars at this tempo"
+            )
         if len(self.chords) > MAX_CHORDS:
             raise TooLarge(f"{len(self.chords)} chords; the limit is {MAX_CHORDS}")
         if len(self.tag) > 200:
@@ -78,8 +94,31 @@ class RenderRequest:
         num, den = self.time_signature
         return num * (4.0 / den) * self.seconds_per_beat
 
+    @property
+    def clip_seconds(self) -> float:
+        """The clip's exact length (``bars`` at the session tempo); 0 = the model's window."""
+        return self.params.bars * self.bar_seconds
+
+    @property
+    def is_loop(self) -> bool:
+        """A seamless loop: ``loop`` with a length in bars (``bars 0`` is the model's window, never a loop)."""
+        return bool(self.params.loop and self.params.bars)
+
+    def condition_frames(self) -> int:
+        """Frames of the condition grid (melody): the clip's timeline when it loops or outgrows the window,
+        else the window (a shorter one-shot clip is cut from one window)."""
+        return condition_frames(self.params, self.bar_seconds)
+
     def engine_chords(self) -> tuple[tuple[str, float], ...]:
         return tuple((c.label, c.start_seconds) for c in self.chords)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def condition_frames(params: RenderParams, bar_seconds: float) -> int:
+    """See :meth:`RenderRequest.condition_frames` (usable before the request exists)."""
+    if not params.bars:
+        return WINDOW_FRAMES
+    frames = clip_frames(params.bars * bar_seconds)
+    return frames if params.loop or frames > WINDOW_FRAMES else WINDOW_FRAMES

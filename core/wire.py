@@ -35,6 +35,12 @@ class RenderItem:
     drums_fill: str = param("drums_fill").default
     separate_drums: bool = False
     melody: np.ndarray | None = None  # float32 [53, T]
+    # the clip's timeline (engine.timeline): exact length in seconds (0 = the model's window),
+    # seamless loop, window hop in beats (0 = half the window in whole beats), the beat in seconds
+    seconds: float = 0.0
+    loop: bool = False
+    hop_beats: int = 0
+    beat_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class Result:
     nfe: int | None
     seconds: float  # engine time
     latents: np.ndarray | None = None  # float32 [B, T, D] when asked for
+    timeline: Mapping[str, Any] | None = None  # frames, window, hop, loop, windows, offsets (engine.timeline)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,8 @@ def encode(message: Any) -> tuple[Any, ...]:
         values[2] = dict(message.sampling)
     elif cls is Ready:
         values[0] = dict(message.info)
+    elif cls is Result and message.timeline is not None:
+        values[-1] = dict(message.timeline)
     return (kind_of(message), *values)
 
 

@@ -125,12 +125,17 @@ def build_conditions(
     terms: Sequence[CfgTerm],
     mode: str = "independent",
     melody_guidance: str = "with_chords",
+    num_frames: int | None = None,
 ) -> ConditionTensors:
-    """Condition tensors for ``len(terms) * len(items)`` rows (term-major)."""
+    """Condition tensors for ``len(terms) * len(items)`` rows (term-major).
+
+    ``num_frames``: the length of a clip's timeline (``engine.timeline``) instead of the model's
+    window; the items' conditions then have that many frames, nulled drums are that much silence
+    and "no melody" is a zero matrix of that length (bias on every frame, like a silent melody)."""
     if melody_guidance not in MELODY_GUIDANCE:
         raise BadValue(f"melody_guidance must be one of {', '.join(MELODY_GUIDANCE)}, got {melody_guidance!r}")
     cfg = model.cfg
-    T = cfg.sequence_length
+    T = cfg.sequence_length if num_frames is None else int(num_frames)
     rows = _rows(items, terms, cfg.text_term_drops, mode, melody_guidance)
     conds = model.conditioners
     device = model.emb.weight.device
@@ -149,7 +154,8 @@ def build_conditions(
                 wanted.append(r.drums)
         latents = torch.zeros(len(rows), T, drums.latent_dim, device=device)  # [N, T, D]
         if wanted:
-            n_samples = int(round(cfg.segment_duration * cfg.sample_rate))
+            n_samples = (int(round(cfg.segment_duration * cfg.sample_rate)) if num_frames is None
+                         else int(round(T * cfg.sample_rate / cfg.frame_rate)))
             wavs = [np.zeros(n_samples, np.float32) if w == "silence" else items[int(w)].drums for w in wanted]
             blurred = drums.blurred_cached(wavs, T)  # U x [T, D]
             for n, r in enumerate(rows):
@@ -157,7 +163,7 @@ def build_conditions(
                     latents[n] = blurred[wanted.index(r.drums)]
         temporal["self_wav"] = drums(latents)
     if "melody" in conds:
-        none = np.zeros((conds["melody"].card, NO_MELODY_FRAMES), np.float32)
+        none = np.zeros((conds["melody"].card, NO_MELODY_FRAMES if num_frames is None else T), np.float32)
         temporal["melody"] = conds["melody"].project([none if r.melody is None else r.melody for r in rows],
                                                      T, device)
     key_mask = None

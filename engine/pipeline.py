@@ -33,6 +33,7 @@ from .hub import COMPRESSION_STATE_DICT, STATE_DICT, load_torch_file, resolve_mo
 from .jasco import ConditionTensors, JascoModel
 from .melody import prepare_melody
 from .samplers import SAMPLERS, get_sampler
+from .timeline import generate_on_timeline, single_window, timeline_for
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,11 @@ class GenerationInput:
     drums_fill: str = P.param("drums_fill").default  # "pad" (audiocraft: zeros) | "repeat" (loop the drums)
     separate_drums: bool = False  # demucs when installed
     melody: np.ndarray | None = None  # [53, T] or [T, 53]
+    # the clip's timeline (engine.timeline): length (0 = the model's window), loop, window hop
+    seconds: float = 0.0
+    loop: bool = False
+    hop_beats: int = 0  # 0 = half the window rounded to whole beats
+    beat_seconds: float = 0.0  # the tempo, for the hop in beats (0 = unknown)
 
     def __post_init__(self) -> None:
         if self.prompt is None:
@@ -116,6 +122,7 @@ class GenerationOutput:
     nfe: int  # vector-field evaluations (each one batched over CFG terms and items)
     sample_rate: int = 32000
     eval_times: tuple[float, ...] = field(default=())
+    timeline: Mapping[str, Any] | None = None  # frames, windows, hop, loop (engine.timeline)
 
 
 # Apple silicon (``--device mps``), per PyTorch's MPS notes (https://docs.pytorch.org/docs/stable/notes/mps.html):
@@ -362,6 +369,10 @@ class JascoPipeline:
         if not isinstance(params, SamplingParams):
             raise BadValue(f"expected SamplingParams, got {type(params).__name__}")
         items = self._check_batch(inputs)
+        plan = timeline_for(self, items)  # a clip that loops or outgrows the window: engine.timeline
+        if plan is not None:
+            return GenerationOutput(**generate_on_timeline(self, items, params, plan, progress=progress,
+                                                           cancelled=cancelled, z0=z0))
         if z0 is None:
             z0 = self.noise(params.seed, len(items))
         elif not isinstance(z0, torch.Tensor):
@@ -385,6 +396,7 @@ class JascoPipeline:
             audio=np.ascontiguousarray(audio.cpu().numpy(), dtype=np.float32),
             latents=np.ascontiguousarray(latents.cpu().numpy(), dtype=np.float32),
             nfe=result.nfe, sample_rate=self.sample_rate, eval_times=tuple(result.times),
+            timeline={**single_window(self).describe(), "window_evaluations": result.nfe * len(items)},
         )
 
     def decode(self, latents: torch.Tensor | np.ndarray) -> torch.Tensor:

@@ -208,8 +208,10 @@ def execute(engine: Any, types: tuple[type, type], job: wire.Render, progress: C
         if job.want_latents and getattr(out, "latents", None) is not None:
             latents = np.ascontiguousarray(np.asarray(out.latents, dtype=np.float32))
         nfe = getattr(out, "nfe", None)
+        timeline = getattr(out, "timeline", None)
         result = wire.Result(job_id, np.ascontiguousarray(audio), int(engine.sample_rate),
-                             int(nfe) if nfe is not None else None, elapsed, latents)
+                             int(nfe) if nfe is not None else None, elapsed, latents,
+                             _plain(timeline) if timeline is not None else None)
     except (BrokenPipeError, EOFError, ConnectionError):
         raise
     except Cancelled:
@@ -227,6 +229,11 @@ def execute(engine: Any, types: tuple[type, type], job: wire.Render, progress: C
 
 
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(wire.RenderItem))
+
+
+def _plain(info: Any) -> dict[str, Any]:
+    """The engine's timeline description as JSON-ready builtins."""
+    return {str(k): (list(v) if isinstance(v, (tuple, list)) else v) for k, v in dict(info).items()}
 
 
 def _send(conn: Any, msg: Any, *, raise_on_error: bool = False) -> bool:

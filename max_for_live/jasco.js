@@ -133,26 +133,39 @@ var JASCO_PARAMS = {
   "bars": {
     "type": "int",
     "lo": 0,
-    "hi": 64,
+    "hi": 128,
     "default": 0,
     "unit": "bars",
     "choices": null,
     "special": {
-      "0": "the model's 10 s window"
+      "0": "the model's 10 s window (loop and hop do not apply)"
     },
     "scope": "render",
-    "help": "clip length in bars at the session tempo"
+    "help": "clip length in bars at the session tempo (at most 180 s; longer clips than the model's 10 s window are rendered in overlapping windows)"
   },
   "loop": {
     "type": "bool",
     "lo": null,
     "hi": null,
-    "default": false,
+    "default": true,
     "unit": "",
     "choices": null,
     "special": null,
     "scope": "render",
-    "help": "render the clip as a seamless loop of exactly the bars asked"
+    "help": "with bars: a seamless loop of exactly the bars asked (its end flows into its start, no fade); 0 = a one-shot phrase (cut to the bars, faded out)"
+  },
+  "hop": {
+    "type": "int",
+    "lo": 0,
+    "hi": 64,
+    "default": 0,
+    "unit": "beats",
+    "choices": null,
+    "special": {
+      "0": "half the window, rounded to whole beats"
+    },
+    "scope": "render",
+    "help": "distance between the windows of a loop or of a clip longer than the window"
   },
   "chord_order": {
     "type": "str",
@@ -180,7 +193,7 @@ var JASCO_PARAMS = {
     ],
     "special": null,
     "scope": "render",
-    "help": "a drum loop shorter than the window: pad with silence (audiocraft) or repeat it"
+    "help": "a drum loop shorter than the window: pad with silence (audiocraft) or repeat it (a loop, or a clip longer than the window, always repeats the drums at their own length)"
   },
   "separate_drums": {
     "type": "bool",

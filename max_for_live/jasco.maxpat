@@ -1584,7 +1584,7 @@
 							"parameter_shortname": "Bars",
 							"parameter_type": 1,
 							"parameter_mmin": 0,
-							"parameter_mmax": 64,
+							"parameter_mmax": 128,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
 								0
@@ -1645,7 +1645,7 @@
 							"parameter_mmax": 1,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								0
+								1
 							],
 							"parameter_unitstyle": 0
 						}

@@ -10,8 +10,10 @@ and spawn children inherit ``sys.path``). Behaviour is chosen by the model strin
 * prompt ``"explode"``: ``generate`` raises a RuntimeError; ``"coded-bad-chord"``
   raises ``BadChord``; ``"ignore-cancel"``: never looks at ``cancelled``.
 
-Audio: a sine whose frequency depends on the seed, 10 s at 32 kHz, ``[B, 1, S]``,
-plus the drums (resampled by repetition) so tests can see they arrived.
+Audio: a sine whose frequency depends on the seed, 10 s at 32 kHz (or the clip's
+timeline, as the real engine: ``ceil(seconds * 50)`` frames of 640 samples for a loop or a
+clip longer than the window), ``[B, 1, S]``, plus the drums (resampled by repetition) so
+tests can see they arrived.
 """
 
 from __future__ import annotations
@@ -49,12 +51,17 @@ class GenerationInput:
     drums_fill: str = "repeat"
     separate_drums: bool = False
     melody: np.ndarray | None = None
+    seconds: float = 0.0
+    loop: bool = False
+    hop_beats: int = 0
+    beat_seconds: float = 0.0
 
 
 @dataclass
 class GenerationOutput:
     audio: np.ndarray
     nfe: int
+    timeline: dict[str, Any] | None = None
 
 
 class FakeEngine:
@@ -90,7 +97,12 @@ class FakeEngine:
                 time.sleep(self.delay)
             if progress is not None:
                 progress(k + 1, (k + 1) / evals)
-        n = int(self.segment_duration * self.sample_rate)
+        window = int(self.segment_duration * self.frame_rate)
+        frames = window
+        if first.seconds:  # the real engine's timeline: a loop, or a clip longer than the window
+            clip = int(np.ceil(first.seconds * self.frame_rate - 1e-6))
+            frames = clip if first.loop or clip > window else window
+        n = frames * int(self.sample_rate / self.frame_rate)
         t = np.arange(n, dtype=np.float64) / self.sample_rate
         freq = 220.0 + 10.0 * (params.seed % 50)
         audio = 0.3 * np.sin(2 * np.pi * freq * t)
@@ -99,7 +111,7 @@ class FakeEngine:
             d = d.mean(axis=0) if d.ndim == 2 else d
             audio = audio + 0.1 * np.resize(d, n)
         out = np.stack([audio.astype(np.float32)] * len(inputs))[:, None, :]
-        return GenerationOutput(audio=out, nfe=evals)
+        return GenerationOutput(audio=out, nfe=evals, timeline={"frames": frames, "loop": bool(first.loop)})
 
 
 def make(model: str, device: str = "cpu", dtype: str | None = None) -> FakeEngine:

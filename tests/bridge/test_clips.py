@@ -34,6 +34,8 @@ def _music(seconds: float = 10.0, sr: int = SR, amp: float = 0.3) -> np.ndarray:
 
 
 def _request(**params: object) -> RenderRequest:
+    """A one-shot clip (cut from one engine window) unless ``loop`` is given; loops: test_loops.py."""
+    params.setdefault("loop", False)
     bpm = float(params.pop("bpm", 120.0))  # type: ignore[arg-type]
     ts = params.pop("time_signature", (4, 4))
     return RenderRequest(prompt="warm lofi piano", bpm=bpm, time_signature=ts,  # type: ignore[arg-type]
@@ -67,13 +69,11 @@ def test_bars_cut_is_sample_exact_at_output_rate(tmp_path: Path, bars: int, bpm:
     assert side["seconds"] == pytest.approx(expected / rate)
 
 
-def test_window_shorter_than_bars_keeps_everything_and_says_so(tmp_path: Path) -> None:
-    req = _request(bars=8, bpm=60.0, sample_rate=48000)  # 32 s wanted, 10 s window
-    clip = clips.write_clip(_music(), SR, req, tmp_path)
-    assert sf.info(str(clip.path)).frames == 480000
-    trim = json.loads(clip.sidecar_path.read_text())["trim"]
-    assert trim["short"] is True and "kept the whole window" in trim["note"]
-    assert trim["requested_samples"] == 32 * 48000
+def test_engine_audio_shorter_than_the_bars_is_an_error_not_a_short_clip(tmp_path: Path) -> None:
+    req = _request(bars=8, bpm=60.0, sample_rate=48000)  # 32 s wanted, the engine returned 10 s
+    with pytest.raises(OutputError, match="cut short"):
+        clips.write_clip(_music(), SR, req, tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 def test_no_bars_keeps_full_window(tmp_path: Path) -> None:
@@ -166,12 +166,13 @@ def test_sidecar_has_everything_to_rerender(tmp_path: Path) -> None:
     chords = (ChordEvent("Cmaj7", "C:maj7", 0.0, 0.0), ChordEvent("A-7", "A:min7", 4.0, 2.0, False, "approx"))
     req = RenderRequest(prompt="p", bpm=120.0, chords=chords, drums_path="/x/loop.wav",
                         drums_sha256="ab" * 32, melody_frames=(60, 60, 0, 62), tag="t", client="127.0.0.1:9",
-                        params=RenderParams(seed=5, solver="midpoint", steps=8, bars=2), model="tiny")
+                        params=RenderParams(seed=5, solver="midpoint", steps=8, bars=2, loop=False), model="tiny")
     info = {"model_id": "tiny-id", "model_revision": "rev1", "engine_version": "0.1", "sample_rate": 32000}
     clip = clips.write_clip(_music(), SR, req, tmp_path, engine_info=info, nfe=16, job_id="j1",
                              drums_sha256="cd" * 32)
     side = sidecar.load_sidecar(clip.sidecar_path)
-    for key in ("prompt", "bpm", "time_signature", "bars", "chords", "drums_file", "drums_sha256", "drums_fill",
+    for key in ("prompt", "bpm", "time_signature", "bars", "loop", "hop", "timeline", "chords", "drums_file",
+                "drums_sha256", "drums_fill",
                 "melody_frames", "seed", "solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "sample_rate",
                 "format", "normalize", "model", "model_id", "model_revision", "engine_version", "bridge_version",
                 "nfe", "created", "audio_file"):

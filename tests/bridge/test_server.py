@@ -150,7 +150,7 @@ def test_full_session_builds_the_request(rig: Rig, drum_wav: Path) -> None:
     assert req.params.cfg_all == 3.0 and req.params.format == "flac" and req.params.normalize == "peak"
     assert req.model == "tiny" and req.tag == "take-1"
     frames = req.melody_frames
-    assert frames is not None and len(frames) == 500
+    assert frames is not None and len(frames) == 200  # over the clip: a loop (the default) of 2 x 3 beats = 4 s
     assert frames[0] == 72 and frames[30] == 72 and frames[40] == 0  # one beat at 90 bpm = 0.667 s; the muted note is silent
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from core.params import param
+
 DRUMS_WAV = "/Users/me/Music/Loops/drums 92bpm.wav"
 TWO_BARS_S = 8 * 60 / 96.5          # two 4/4 bars at the sets' 96.5 bpm, in seconds
 
@@ -103,7 +105,7 @@ def expected_generate(reply_port: int, notes: list[tuple[int, float, float, int]
         ("/jasco/set", "sf", ("cfg_txt", 1.5)),
     ]
     out.append(("/jasco/set", "si", ("bars", bars)))
-    out.append(("/jasco/set", "si", ("loop", 0)))
+    out.append(("/jasco/set", "si", ("loop", int(param("loop").default))))  # the table's default (on)
     out.append(("/jasco/set", "ss", ("model", "tiny")))
     out.append(("/jasco/drums", "s", (drums,)) if drums else ("/jasco/drums/clear", "", ()))
     for seed, tag in takes:

@@ -211,8 +211,9 @@ def test_rerender_from_a_sidecar(fixture_dir: Path, reference: dict[str, Any], t
     request = RenderRequest(
         prompt=case["inputs"]["descriptions"][0], chords=chords, model=str(fixture_dir),
         params=RenderParams(seed=case["seed"], solver="euler", steps=8, cfg_all=5.0, cfg_txt=2.0,
-                            sample_rate=44100, bars=4, format="flac", normalize="peak"),
+                            sample_rate=44100, bars=4, loop=False, format="flac", normalize="peak"),
     )
+    # a one-shot clip cut from the window (loop 0): the reference's own latents
     clip = write_clip(np.zeros((1, 320000), np.float32), 32000, request, tmp_path / "clips")  # a real sidecar
     latents = tmp_path / "z.npy"
     assert cli_main(["render", "--from", str(clip.sidecar_path), "--latents-out", str(latents),

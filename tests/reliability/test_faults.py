@@ -384,7 +384,7 @@ def test_a_write_aborted_at_the_last_moment_leaves_nothing(tmp_path: Path) -> No
         raise Cancelled("cancelled while writing")
 
     with pytest.raises(Cancelled):
-        write_clip(audio, 32000, RenderRequest(prompt="late", params=RenderParams(bars=1)), tmp_path,
+        write_clip(audio, 32000, RenderRequest(prompt="late", params=RenderParams(bars=1, loop=False)), tmp_path,
                    before_commit=cancel)
     # only hidden files: the temporary audio and sidecar, and the clip name's reservation
     assert len(seen) == 1 and seen[0] and all(name.startswith((".jasco-tmp-", ".jasco-name-")) for name in seen[0])

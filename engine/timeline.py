@@ -1,0 +1,172 @@
+"""Clips of any length: conditions laid out on the clip's timeline, windowed sampling, loop decoding.
+
+``JascoPipeline.generate`` hands a batch here when its items ask for a clip (``seconds`` > 0)
+that is a loop, or longer than the model's window; everything else (``seconds`` 0, or a
+one-shot clip that fits the window) stays on the single-window path, bit for bit as before.
+
+- The clip is ``L = ceil(seconds * frame_rate)`` latent frames (at most ``MAX_CLIP_SECONDS``).
+- Conditions on the timeline: chords at their start times over all ``L`` frames (the bridge
+  repeats a shorter progression to fill a loop), the drums repeated at their own length to
+  fill the clip, the melody over ``L`` frames; the text is shared by every window.
+- The noise is ``randn(B, L, D)`` from the seed (its first ``W`` frames are the single-window
+  noise of the same seed).
+- Sampling: :class:`engine.windows.WindowedField` with any solver.
+- Decoding: a line decodes its ``L`` frames; a loop decodes ``DECODE_CONTEXT`` frames of
+  circular context on both sides and keeps the middle, so the audio is exactly one period of
+  ``L`` frames whose end flows into its start.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from core.errors import BadValue, Cancelled, TooLarge
+from core.params import MAX_CLIP_SECONDS
+
+from .chords import frame_chords
+from .drums import prepare_waveform, separate_drums
+from .guidance import ItemConditions, build_conditions, cfg_terms
+from .melody import prepare_melody
+from .samplers import get_sampler
+from .windows import Timeline, WindowedField, plan
+
+DECODE_CONTEXT = 100  # latent frames of circular context on each side when a loop is decoded (2 s at 50 Hz)
+
+
+def _number(name: str, value: object, lo: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < lo:
+        raise BadValue(f"{name} must be a finite number >= {lo:g}, got {value!r}")
+    return float(value)
+
+
+def clip_frames(seconds: float, frame_rate: float) -> int:
+    """Latent frames of a clip: the exact length at the frame rate, rounded up."""
+    return max(1, math.ceil(seconds * frame_rate - 1e-6))
+
+
+def hop_frames(window: int, frame_rate: float, hop_beats: int, beat_seconds: float) -> int:
+    """The hop in frames: ``hop_beats`` beats, or (0) half the window rounded to whole beats
+    (half the window when the beat is unknown)."""
+    if isinstance(hop_beats, bool) or not isinstance(hop_beats, int) or hop_beats < 0:
+        raise BadValue(f"hop must be a whole number of beats >= 0, got {hop_beats!r}")
+    beat = _number("beat_seconds", beat_seconds) * frame_rate  # frames per beat
+    if hop_beats:
+        if beat <= 0:
+            raise BadValue("a hop in beats needs the tempo (beat_seconds)")
+        hop = int(round(hop_beats * beat))
+        if hop > window:
+            raise BadValue(f"a hop of {hop_beats} beats is {hop / frame_rate:.2f} s, longer than the model's "
+                           f"{window / frame_rate:g} s window; choose at most {int(window // beat)} beats")
+        return max(1, hop)
+    if beat <= 0:
+        return window // 2
+    beats = max(1, int(round(window / 2 / beat)))
+    while beats > 1 and beats * beat > window:
+        beats -= 1
+    return min(window, max(1, int(round(beats * beat))))
+
+
+def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
+    """The windows of a batch, or None for the single-window path (no clip length, or a one-shot
+    clip that fits the window). Every item of a batch must share the clip length, loop and hop."""
+    for i in items:
+        if not isinstance(i.loop, bool):
+            raise BadValue(f"loop must be true or false, got {i.loop!r}")
+        if isinstance(i.hop_beats, bool) or not isinstance(i.hop_beats, int) or i.hop_beats < 0:
+            raise BadValue(f"hop must be a whole number of beats >= 0, got {i.hop_beats!r}")
+    specs = {(_number("seconds", i.seconds), i.loop, i.hop_beats, _number("beat_seconds", i.beat_seconds))
+             for i in items}
+    if len(specs) > 1:
+        raise BadValue("the clips of one batch must have the same length, loop flag and hop")
+    seconds, loop, hop_beats, beat_seconds = specs.pop()
+    if seconds == 0:
+        return None
+    if seconds > MAX_CLIP_SECONDS + 1e-9:
+        raise TooLarge(f"a clip of {seconds:.3f} s is longer than the limit of {MAX_CLIP_SECONDS:g} s")
+    cfg = pipe.cfg
+    frames = clip_frames(seconds, cfg.frame_rate)
+    window = cfg.sequence_length
+    if not loop and frames <= window:
+        return None
+    return plan(frames, window, hop_frames(window, cfg.frame_rate, hop_beats, beat_seconds), loop)
+
+
+def single_window(pipe: Any) -> Timeline:
+    """The single-window path described as a timeline (for the sidecar)."""
+    n = pipe.cfg.sequence_length
+    return plan(n, n, n, False)
+
+
+def prepare_on_timeline(pipe: Any, inp: Any, frames: int) -> ItemConditions:
+    """One item's conditions over ``frames`` frames (``JascoPipeline.prepare`` for a timeline)."""
+    cfg = pipe.cfg
+    chords = None
+    if inp.chords:
+        if cfg.chords is None or pipe.vocab is None:
+            raise BadValue(f"model {pipe.model_id} has no chord conditioning")
+        fc = frame_chords(inp.chords, pipe.vocab, frame_rate=cfg.frame_rate, num_frames=frames, order=inp.chord_order)
+        chords = tuple(fc) if fc is not None else None
+    drums = None
+    if inp.drums is not None:
+        if cfg.drums is None:
+            raise BadValue(f"model {pipe.model_id} has no drums conditioning")
+        n = int(round(frames * cfg.sample_rate / cfg.frame_rate))
+        # on a timeline the drums always repeat at their own length (a loop is a loop)
+        drums = prepare_waveform(inp.drums, inp.drums_sample_rate, target_rate=cfg.sample_rate, num_samples=n,
+                                 fill="repeat")
+        if inp.separate_drums:
+            drums = separate_drums(drums, cfg.sample_rate)
+    melody = None
+    if inp.melody is not None and cfg.melody is not None:
+        melody = prepare_melody(inp.melody, bins=cfg.melody.card, num_frames=frames)
+    return ItemConditions(prompt=inp.prompt, chords=chords, drums=drums, melody=melody)
+
+
+def decode_loop(pipe: Any, latents: torch.Tensor, context: int = DECODE_CONTEXT) -> torch.Tensor:
+    """Latents [B, L, D] of one loop period -> audio [B, 1, L * hop] of exactly that period, decoded with
+    ``context`` frames of circular context on each side (so the wrap point has no edge)."""
+    length = latents.shape[1]
+    idx = torch.arange(-context, length + context, device=latents.device) % length
+    audio = pipe.decode(latents[:, idx])
+    per_frame = audio.shape[-1] // (length + 2 * context)
+    return audio[..., context * per_frame:(context + length) * per_frame]
+
+
+def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline: Timeline, *,
+                         progress: Callable[[int, float], None] | None = None,
+                         cancelled: Callable[[], bool] | None = None,
+                         z0: torch.Tensor | np.ndarray | None = None, chunk: int | None = None) -> dict[str, Any]:
+    """Render a batch on ``timeline``; returns the fields of the pipeline's ``GenerationOutput``."""
+    cfg = pipe.cfg
+    shape = (len(items), timeline.frames, cfg.latent_dim)
+    if z0 is None:
+        z0 = torch.randn(shape, generator=torch.Generator().manual_seed(params.seed))
+    elif not isinstance(z0, torch.Tensor):
+        z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
+    if tuple(z0.shape) != shape:
+        raise BadValue(f"z0 must have shape {list(shape)}, got {list(z0.shape)}")
+    conds = [prepare_on_timeline(pipe, inp, timeline.frames) for inp in items]
+    terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
+    with torch.inference_mode(), pipe._conditioning_autocast():
+        cond = build_conditions(pipe.model, conds, terms, params.guidance, params.melody_guidance,
+                                num_frames=timeline.frames)
+    autocast = None if pipe.dtype == torch.float32 else pipe.dtype
+    sampler = get_sampler(params.solver)
+    with torch.inference_mode():
+        field = WindowedField(pipe.model, cond, terms, timeline, autocast, chunk)
+        result = sampler(field, z0.to(pipe.model.emb.weight.device, torch.float32), steps=params.steps,
+                         rtol=params.rtol, atol=params.atol, callback=progress, cancelled=cancelled)
+        if cancelled is not None and cancelled():
+            raise Cancelled(f"generation cancelled after {result.nfe} function evaluations")
+        latents = result.latents.float()
+        audio = decode_loop(pipe, latents) if timeline.loop else pipe.decode(latents)
+    info = {**timeline.describe(), "window_evaluations": field.evaluations}
+    return {
+        "audio": np.ascontiguousarray(audio.cpu().numpy(), dtype=np.float32),
+        "latents": np.ascontiguousarray(latents.cpu().numpy(), dtype=np.float32),
+        "nfe": result.nfe, "sample_rate": pipe.sample_rate, "eval_times": tuple(result.times), "timeline": info,
+    }
