@@ -58,7 +58,7 @@ def test_the_everyday_commands_run_as_written_offline_in_an_empty_home(cli_exe: 
                HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", PYTHONUNBUFFERED="1")
     commands = everyday_commands()
     assert [shlex.split(c)[1] for c in commands] == ["doctor", "serve", "render", "render", "params", "chords",
-                                                      "chords", "melody"]
+                                                      "chords", "melody", "render"]
     outputs: dict[str, subprocess.CompletedProcess[str]] = {}
     for command in commands:
         argv = _argv(command, cli_exe)
@@ -90,6 +90,7 @@ def test_the_everyday_commands_run_as_written_offline_in_an_empty_home(cli_exe: 
     assert "Cmaj7" in outputs[commands[5]].stdout
     assert json.loads(outputs[commands[6]].stdout)[0] == ["C", 0.0]
     assert np.load(work / "melody.npy").shape == (53, 500)
+    assert sf.info(str(work / "loop.wav")).frames == round(8 * 4 * 60 / 90 * 48000)  # 8 bars at 90 bpm, exactly
     assert not (home / ".cache" / "huggingface").exists()  # nothing was fetched
 
 
