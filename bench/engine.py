@@ -257,7 +257,10 @@ def precision_variants(pipe: Any, names: list[str]) -> dict[str, Any]:
             continue
         if name == "int8" and pipe._device.type != "cpu":
             continue
-        model = pipe.model if name == "float32" else copy.deepcopy(pipe.model)
+        # conditioners and the decoder are never cast: shared, only the flow part is copied
+        shared = [pipe.model.condition_provider, pipe.model.compression]
+        memo = {id(m): m for m in shared if m is not None}
+        model = pipe.model if name == "float32" else copy.deepcopy(pipe.model, memo)
         prec = Precision(name)
         apply_precision(model, prec)
         out[name] = JascoPipeline(model, pipe.vocab, device=pipe._device, dtype=prec.compute_dtype,

@@ -187,6 +187,26 @@ def test_float16_is_audiocraft_layout(fixture_dir: Path) -> None:
     assert resolve_precision(torch.device("cpu"), None).name == "float32"
 
 
+def test_float16_layout_runs_without_weight_casts(fixture_dir: Path, tiny_fixture) -> None:
+    """The CUDA default emulated on the CPU (autocast float16 works there too): the transformer's float16
+    matrices are used as they are (no cast per evaluation), positions follow audiocraft's float16 ops,
+    and the field stays near float32."""
+    model = load_model(fixture_dir, local_files_only=True)
+    prec = Precision("float16")
+    apply_precision(model, prec)
+    pipe = JascoPipeline(model, tiny_fixture.vocab, device=torch.device("cpu"), dtype=torch.float16, precision=prec)
+    run = _one_evaluation(pipe)
+    layers = [p for p in model.transformer.parameters() if p.dim() == 2]
+    shapes = {tuple(p.shape) for p in layers} - {tuple(p.shape) for p in weight_matrices(model) if p.dtype == torch.float32}
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        v16 = run()
+    casts = [e for e in prof.events() if e.name == "aten::_to_copy" and e.input_shapes
+             and tuple(e.input_shapes[0]) in shapes]
+    assert shapes and not casts
+    v32 = _one_evaluation(tiny_fixture)()
+    assert v16.dtype == torch.float32 and 0 < float((v16 - v32).norm() / v32.norm()) < 0.02
+
+
 def test_int8_dynamic_quantisation(tiny_fixture, fixture_dir: Path) -> None:
     pipe = JascoPipeline.from_pretrained(fixture_dir, dtype="int8", local_files_only=True)
     assert pipe.precision.name == "int8" and pipe.dtype == torch.float32
