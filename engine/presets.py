@@ -33,10 +33,12 @@ class Preset:
 
 
 NONE = "none"
-# Measured (bench/engine.py, latent error vs dopri5 1e-5, 2-term CFG): on the conformance fixture rk4 beats
-# euler and heun at every evaluation count (rk4 4 evaluations: 1.8 %, the error of euler 16; rk4 8: 0.16 %;
-# dopri5 1e-5 needs 32). The cosine grid helps heun at 4 evaluations but not rk4. A guidance interval changes
-# the solution by 5-30 % (it is another field, not a discretisation error), so no preset uses one.
+# Measured (bench/engine.py, relative latent error vs dopri5 1e-5, 2-term CFG): on the conformance fixture
+# rk4 beats euler and heun at every evaluation count (rk4 4 evaluations: 1.8 %, the error of euler 16;
+# rk4 8: 0.16 %; dopri5 1e-5 needs 32). At the 400M size (random weights; dopri5 1e-5 needs 44): rk4 4:
+# 6.7 %, rk4 8: 1.6 %, euler 8: 5.9 %, heun/cosine 8: 2.2 %. The cosine grid helps heun at 4 evaluations
+# but not rk4. A guidance interval moves the solution by 5-7 % (it is another field, not a discretisation
+# error), so no preset uses one; it stays an engine option (SamplingParams.guidance_interval).
 PRESETS: dict[str, Preset] = {
     "draft": Preset("rk4", steps=1),  # 4 evaluations
     "normal": Preset("rk4", steps=2),  # 8 evaluations
