@@ -10,11 +10,26 @@ Two models:
   The text encoder is the tiny T5 stand-in: T5 runs once per prompt (then cached),
   never per function evaluation, so it does not change the per-NFE numbers.
 
+Sections (``--sections``, default all, in this order, one process):
+
+* ``table``: per NFE / per 10 s clip / peak memory for both models (CPU: per-NFE only for the 400M).
+* ``precision``: per-evaluation time at the 400M size for float32, bfloat16 and int8, measured
+  interleaved (round robin) in this run, as ratios to float32, with the field's error vs float32;
+  and dopri5's evaluation count per precision on the conformance fixture.
+* ``presets``: latent error vs the dopri5 1e-5 solution (float32) and sampling time, at 4/8/16/32
+  evaluations (400M: ``--evals-400m``), per solver and time grid, on the fixture and the 400M model;
+  the named presets' rows are marked.
+* ``load``: load time and peak RSS of a 400M checkpoint folder (written to a temp dir), the old way
+  (random init + read + copy) vs now (meta device + memory-mapped + assign), fresh processes,
+  interleaved.
+* ``render``: through ``jasco-bridge render`` (the engine child process) on that folder:
+  time(6 Euler steps) - time(2) = 4 evaluations, per precision, interleaved.
+
 Usage::
 
-    python bench/engine.py                     # CPU: full table for the fixture, per-NFE for the 400M
-    python bench/engine.py --device cuda       # full table for both
-    python bench/engine.py --full-400m         # also the clip table for the 400M on CPU (slow)
+    python bench/engine.py                          # everything (CPU: ~15 min at 400M on 2 cores)
+    python bench/engine.py --sections precision,render
+    python bench/engine.py --device cuda            # GPU table (per NFE, per clip per preset, peak memory)
 
 Peak memory (absolute, weights included): on CUDA ``torch.cuda.max_memory_allocated`` after a
 reset; on CPU the process's resident set size sampled every 2 ms during the measurement
@@ -140,13 +155,11 @@ def build_400m(device: str, dtype: str | None) -> tuple[Any, str]:
     from engine.encodec import CompressionModel
     from engine.jasco import JascoModel
     from engine.pipeline import _resolve_dtype
-    from engine.tiny import T5_DIRNAME, VARIANTS, chord_vocabulary_mapping, ensure_tiny_model, xp_cfg_yaml
+    from engine.tiny import T5_DIRNAME, chord_vocabulary_mapping, ensure_tiny_model
     from midi.vocab import ChordVocabulary
 
     mapping = chord_vocabulary_mapping()
-    spec = dataclasses.replace(VARIANTS["chords_drums"], dim=1024, num_heads=16, num_layers=24, flow_dim=128,
-                               chords_dim=16, drums_dim=2, latent_mean=-0.0074, latent_std=4.0102)
-    cfg = config_from_yaml(xp_cfg_yaml(spec, card=len(mapping)), source="400M (in memory)")
+    cfg = config_from_yaml(_400m_yaml(), source="400M (in memory)")
     comp = CompressionModel(real_encodec(), source="random encodec_32khz sizes")
     model = JascoModel.from_config(cfg, comp, seed=0)
     model.conditioners["description"].load_t5(ensure_tiny_model() / T5_DIRNAME)
@@ -229,13 +242,261 @@ def report(name: str, pipe: Any, *, clips: bool, reps: int, out: Callable[[str],
         out(f"{label:<34}{sec:>10.2f} s{nfe:>6}{sec / CLIP_SECONDS:>9.3f}{CLIP_SECONDS / sec:>12.2f}{mib(peak):>16}")
 
 
+# --- precision ----------------------------------------------------------------------------------------
+def precision_variants(pipe: Any, names: list[str]) -> dict[str, Any]:
+    """Pipelines sharing nothing: a deep copy of the float32 model prepared for each precision."""
+    import copy
+
+    from engine import JascoPipeline
+    from engine.precision import Precision, apply_precision, cpu_has_native_bf16
+
+    out: dict[str, Any] = {}
+    for name in names:
+        if name == "bfloat16" and pipe._device.type == "cpu" and not cpu_has_native_bf16():
+            print("(bfloat16 skipped: no native bf16 on this CPU)")
+            continue
+        if name == "int8" and pipe._device.type != "cpu":
+            continue
+        # conditioners and the decoder are never cast: shared, only the flow part is copied
+        shared = [pipe.model.condition_provider, pipe.model.compression]
+        memo = {id(m): m for m in shared if m is not None}
+        model = pipe.model if name == "float32" else copy.deepcopy(pipe.model, memo)
+        prec = Precision(name)
+        apply_precision(model, prec)
+        out[name] = JascoPipeline(model, pipe.vocab, device=pipe._device, dtype=prec.compute_dtype,
+                                  model_id=pipe.model_id, precision=prec)
+    return out
+
+
+def precision_table(pipe: Any, names: list[str], rounds: int, out: Callable[[str], None]) -> None:
+    from engine import SamplingParams
+
+    variants = precision_variants(pipe, names)
+    dev = pipe._device
+    fields, times, fields_out = {}, {n: [] for n in variants}, {}
+    z = pipe.noise(0, 1).to(dev)
+    t = torch.full((1,), 0.25, device=dev)
+    for name, p in variants.items():
+        cond, terms = p.conditions(inputs(p), SamplingParams(cfg_all=5.0, cfg_txt=0.0))
+        fields[name] = p.field(cond, terms)
+        with torch.inference_mode():
+            fields_out[name] = fields[name](t, z).float()  # warm-up (and the value for the error column)
+    sync(dev)
+    with torch.inference_mode():
+        for _ in range(rounds):  # round robin: every precision sees the same machine load
+            for name, f in fields.items():
+                start = time.perf_counter()
+                f(t, z)
+                sync(dev)
+                times[name].append(time.perf_counter() - start)
+    base = min(times["float32"])
+    ref = fields_out["float32"]
+    out(f"{'precision':<12}{'per NFE (min)':>15}{'ratio to fp32':>15}{'field rel. L2 err':>19}")
+    for name in variants:
+        err = float((fields_out[name] - ref).norm() / ref.norm())
+        best = min(times[name])
+        out(f"{name:<12}{best * 1e3:>12.0f} ms{best / base:>15.2f}{err:>19.4f}")
+
+
+def dopri5_evaluations(device: str, out: Callable[[str], None]) -> None:
+    """dopri5 (default 1e-5) evaluations per precision on the conformance fixture (tolerance floor applied)."""
+    from engine import SamplingParams
+    from engine.precision import cpu_has_native_bf16
+
+    names = ["float32", "bfloat16"] + (["int8"] if device == "cpu" else [])
+    if device == "cpu" and not cpu_has_native_bf16():
+        names.remove("bfloat16")
+    base = None
+    for name in names:
+        pipe, _ = load_fixture(device, name)
+        nfe = pipe.generate(inputs(pipe), SamplingParams(seed=1)).nfe
+        base = base or nfe
+        out(f"dopri5 1e-5 on the fixture, {name:<9}: {nfe:4d} evaluations ({nfe / base:.2f}x float32; "
+            f"rtol/atol used {pipe.precision.tolerance(1e-5):g})")
+
+
+# --- presets ----------------------------------------------------------------------------------------------
+METHODS = (("euler", "uniform"), ("heun", "uniform"), ("heun", "cosine"), ("rk4", "uniform"), ("rk4", "cosine"))
+
+
+def preset_table(pipe: Any, label: str, evals: list[int], methods: tuple[tuple[str, str], ...],
+                 out: Callable[[str], None]) -> None:
+    from engine import SamplingParams
+    from engine.presets import PRESETS
+    from engine.samplers import EVALS_PER_STEP, get_sampler
+
+    cond, terms = pipe.conditions(inputs(pipe), SamplingParams(cfg_all=5.0, cfg_txt=0.0))
+    dev = pipe._device
+    z0 = pipe.noise(7, 1).to(dev)
+
+    def solve(solver: str, steps: int, schedule: str, interval: tuple[float, float] | None = None
+              ) -> tuple[torch.Tensor, int, float]:
+        field = pipe.field(cond, terms, interval)
+        sync(dev)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            res = get_sampler(solver)(field, z0, steps=steps, rtol=1e-5, atol=1e-5, schedule=schedule)
+        sync(dev)
+        return res.latents, res.nfe, time.perf_counter() - start
+
+    ref, ref_nfe, ref_sec = solve("dopri5", 1, "uniform")
+    out(f"\n### {label}: error = ||z - z_ref|| / ||z_ref|| vs dopri5 rtol=atol=1e-5 "
+        f"({ref_nfe} evaluations, {ref_sec:.1f} s), 2-term CFG 5/0, seed 7")
+    marks = {(p.solver, p.schedule, p.evaluations, p.guidance_interval): name for name, p in PRESETS.items()}
+    out(f"{'solver':<8}{'grid':<9}{'NFE':>5}{'rel. error':>12}{'sampling':>11}  preset")
+    for solver, schedule in methods:
+        for n in evals:
+            per = EVALS_PER_STEP[solver]
+            if n % per:
+                continue
+            z, nfe, sec = solve(solver, n // per, schedule)
+            err = float((z - ref).norm() / ref.norm())
+            mark = marks.get((solver, schedule, nfe, None), "")
+            out(f"{solver:<8}{schedule:<9}{nfe:>5}{err:>12.5f}{sec:>9.1f} s  {mark}")
+    for name, p in PRESETS.items():
+        if p.guidance_interval is not None:
+            z, nfe, sec = solve(p.solver, p.steps, p.schedule, p.guidance_interval)
+            out(f"{p.solver:<8}{p.schedule:<9}{nfe:>5}{float((z - ref).norm() / ref.norm()):>12.5f}{sec:>9.1f} s  "
+                f"{name} (guidance interval {p.guidance_interval})")
+    for interval in ((0.0, 0.8), (0.2, 1.0)):
+        z, nfe, sec = solve("rk4", 2, "uniform", interval)
+        out(f"{'rk4':<8}{'uniform':<9}{nfe:>5}{float((z - ref).norm() / ref.norm()):>12.5f}{sec:>9.1f} s  "
+            f"(guidance interval {interval}: the 'all' term alone outside)")
+
+
+# --- a 400M checkpoint folder, loading, render -------------------------------------------------------------
+def write_400m_folder(folder: Path) -> Path:
+    """The 400M-size random model in the checkpoint layout (state_dict.bin + compression_state_dict.bin,
+    EnCodec config of the real sizes, the tiny T5 stand-in, the chord vocabulary)."""
+    import shutil
+
+    from engine.tiny import ENCODEC_DIRNAME, EXPORT_VERSION, JSON_FILENAME, T5_DIRNAME, ensure_tiny_model
+
+    pipe, _ = build_400m("cpu", "float32")
+    tiny = ensure_tiny_model()
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(tiny / T5_DIRNAME, folder / T5_DIRNAME)
+    shutil.copy(tiny / JSON_FILENAME, folder / JSON_FILENAME)
+    pipe.model.compression.model.save_pretrained(str(folder / ENCODEC_DIRNAME))
+    torch.save({"pretrained": ENCODEC_DIRNAME, "exported": True, "version": EXPORT_VERSION},
+               folder / "compression_state_dict.bin")
+    state = {k: v.contiguous() for k, v in pipe.model.state_dict().items()}
+    torch.save({"best_state": state, "xp.cfg": _400m_yaml(), "version": EXPORT_VERSION, "exported": True},
+               folder / "state_dict.bin")
+    return folder
+
+
+def _400m_yaml() -> str:
+    from engine.tiny import VARIANTS, chord_vocabulary_mapping, xp_cfg_yaml
+
+    spec = dataclasses.replace(VARIANTS["chords_drums"], dim=1024, num_heads=16, num_layers=24, flow_dim=128,
+                               chords_dim=16, drums_dim=2, latent_mean=-0.0074, latent_std=4.0102)
+    return xp_cfg_yaml(spec, card=len(chord_vocabulary_mapping()))
+
+
+LOAD_CHILD = r"""
+import os, resource, sys, time
+sys.path.insert(0, {repo!r})
+os.environ["HF_HUB_OFFLINE"] = "1"
+import torch
+from pathlib import Path
+folder, how = Path({folder!r}), {how!r}
+start = time.perf_counter()
+if how == "after":
+    from engine.pipeline import load_model
+    model = load_model(folder, local_files_only=True)
+else:  # the previous path: build with random init, read the whole file, copy into the model
+    from engine.config import config_from_yaml
+    from engine.encodec import CompressionModel
+    from engine.hub import resolve_named
+    from engine.jasco import JascoModel
+    pkg = torch.load(folder / "state_dict.bin", map_location="cpu", weights_only=True)
+    cfg = config_from_yaml(pkg["xp.cfg"])
+    comp = CompressionModel.from_folder(folder / "encodec_32khz_tiny", load_weights=False)
+    model = JascoModel(cfg, comp)
+    model.load_state_dict(pkg["best_state"], strict=True)
+    del pkg
+    model.conditioners["description"].load_t5(folder / "t5-base")
+loaded = time.perf_counter() - start
+# read every weight once (as the first evaluation does): mapped pages become resident and count too
+sum(float(p.sum()) for p in model.parameters())
+print(loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def load_table(folder: Path, rounds: int, out: Callable[[str], None]) -> None:
+    import subprocess
+
+    res: dict[str, list[tuple[float, int]]] = {"before": [], "after": []}
+    for _ in range(rounds):
+        for how in ("before", "after"):
+            code = LOAD_CHILD.format(repo=str(REPO), folder=str(folder), how=how)
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            sec, peak = proc.stdout.strip().splitlines()[-1].split()
+            res[how].append((float(sec), int(peak)))
+    out(f"{'load 400M folder':<40}{'time (min)':>12}{'peak RSS (max)':>16}")
+    labels = {"before": "before (init + read + copy)", "after": "after (meta + mmap + assign)"}
+    for how, rows in res.items():
+        out(f"{labels[how]:<40}{min(r[0] for r in rows):>10.1f} s{mib(max(r[1] for r in rows)):>16}")
+
+
+def render_table(folder: Path, precisions: list[str], out: Callable[[str], None]) -> None:
+    """Per-evaluation time through ``jasco-bridge render``: (time of 6 Euler steps - time of 2) / 4."""
+    import subprocess
+    import tempfile
+
+    exe = Path(sys.executable).with_name("jasco-bridge")
+    cmd0 = [str(exe)] if exe.exists() else [sys.executable, "-m", "bridge.cli"]
+    times: dict[tuple[str, int], float] = {}
+    with tempfile.TemporaryDirectory(prefix="jasco-bench-render-") as tmp:
+        for prec in precisions:  # interleaved: every precision runs 6 then 2 before the next one
+            for steps in (6, 2):
+                cmd = cmd0 + ["render", "--model", str(folder), "--prompt", PROMPT, "--solver", "euler",
+                              "--steps", str(steps), "--seed", "1", "--device", "cpu", "--dtype", prec,
+                              "--out", str(Path(tmp) / f"{prec}_{steps}.wav")]
+                start = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True, text=True)
+                times[(prec, steps)] = time.perf_counter() - start
+    base = (times[("float32", 6)] - times[("float32", 2)]) / 4
+    out(f"{'render --dtype':<16}{'6 steps':>10}{'2 steps':>10}{'per NFE':>11}{'ratio to fp32':>15}")
+    for prec in precisions:
+        per = (times[(prec, 6)] - times[(prec, 2)]) / 4
+        out(f"{prec:<16}{times[(prec, 6)]:>8.1f} s{times[(prec, 2)]:>8.1f} s{per:>9.2f} s{per / base:>15.2f}")
+
+
+def gpu_presets(pipe: Any, out: Callable[[str], None]) -> None:
+    """Per 10 s clip for each preset (with peak memory): the GPU table."""
+    from engine import SamplingParams
+    from engine.presets import NAMES
+
+    for name in NAMES[1:]:
+        params = SamplingParams(seed=0, preset=name)
+        dev = pipe.model.emb.weight.device
+        pipe.generate(inputs(pipe), SamplingParams(seed=0, solver="euler", steps=1))
+        sync(dev)
+        with PeakMemory(dev) as mem:
+            start = time.perf_counter()
+            res = pipe.generate(inputs(pipe), params)
+            sync(dev)
+            sec = time.perf_counter() - start
+        out(f"10 s clip, preset {name:<10}{sec:>8.2f} s{res.nfe:>6} NFE{CLIP_SECONDS / sec:>9.1f} x realtime"
+            f"{mib(mem.peak):>14}")
+
+
+SECTIONS = ("table", "precision", "presets", "load", "render")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
-    parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: engine's)")
+    parser.add_argument("--dtype", default=None, help="table section: float32, bfloat16, float16, int8 (default: engine's)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
     parser.add_argument("--models", default="fixture,400m", help="comma list of fixture, 400m")
     parser.add_argument("--reps", type=int, default=10, help="forward passes per NFE timing (fixture)")
     parser.add_argument("--reps-400m", type=int, default=3, help="forward passes per NFE timing (400M)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (precision, load sections)")
+    parser.add_argument("--evals", default="4,8,16,32", help="evaluation counts of the presets table (fixture)")
+    parser.add_argument("--evals-400m", default="4,8,16", help="evaluation counts of the presets table (400M)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--full-400m", action="store_true", help="clip table for the 400M model on CPU too")
     args = parser.parse_args(argv)
@@ -243,28 +504,65 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
     info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     if device.startswith("cuda"):
         info += f", {torch.cuda.get_device_name(0)}"
     print(f"# jasco-bridge engine bench ({info})")
-    print("RTF = wall time / audio duration (lower is better); x realtime = its inverse; clip times include "
-          "conditioning (T5 cached), sampling and EnCodec decoding; CFG 5/0 for clips.")
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    for name in models:
-        started = time.perf_counter()
-        if name == "fixture":
-            pipe, label = load_fixture(device, args.dtype)
-            clips = True
-        elif name == "400m":
-            pipe, label = build_400m(device, args.dtype)
-            clips = device.startswith("cuda") or args.full_400m
-        else:
-            parser.error(f"unknown model {name!r}")
-        print(f"\n(loaded {label} in {time.perf_counter() - started:.1f} s)")
-        report(label, pipe, clips=clips, reps=args.reps if name == "fixture" else args.reps_400m, out=print)
-        del pipe
-        if device.startswith("cuda"):
-            torch.cuda.empty_cache()
+    if "table" in sections:
+        print("RTF = wall time / audio duration (lower is better); x realtime = its inverse; clip times include "
+              "conditioning (T5 cached), sampling and EnCodec decoding; CFG 5/0 for clips.")
+        for name in models:
+            started = time.perf_counter()
+            if name == "fixture":
+                pipe, label = load_fixture(device, args.dtype)
+                clips = True
+            elif name == "400m":
+                pipe, label = build_400m(device, args.dtype)
+                clips = device.startswith("cuda") or args.full_400m
+            else:
+                parser.error(f"unknown model {name!r}")
+            print(f"\n(loaded {label} in {time.perf_counter() - started:.1f} s)")
+            report(label, pipe, clips=clips, reps=args.reps if name == "fixture" else args.reps_400m, out=print)
+            if device.startswith("cuda"):
+                gpu_presets(pipe, print)
+            del pipe
+            if device.startswith("cuda"):
+                torch.cuda.empty_cache()
+    big = None
+    if "precision" in sections or "presets" in sections:
+        big, big_label = build_400m(device, "float32")
+    if "precision" in sections:
+        names = ["float32", "bfloat16", "float16", "int8"] if device.startswith("cuda") else ["float32", "bfloat16", "int8"]
+        print(f"\n## precision: one guided evaluation (2-term CFG) at the 400M size, {big_label}; "
+              f"{args.rounds} interleaved rounds")
+        precision_table(big, [n for n in names if not (n == "float16" and device == "cpu")], args.rounds, print)
+        dopri5_evaluations(device, print)
+    if "presets" in sections:
+        print("\n## presets: latent error vs the dopri5 1e-5 solution, and sampling time (float32)")
+        fixture, flabel = load_fixture(device, "float32")
+        preset_table(fixture, flabel, [int(n) for n in args.evals.split(",")], METHODS, print)
+        preset_table(big, big_label, [int(n) for n in args.evals_400m.split(",")],
+                     (("euler", "uniform"), ("heun", "cosine"), ("rk4", "uniform")), print)
+    del big
+    if "load" in sections or "render" in sections:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="jasco-bench-400m-") as tmp:
+            started = time.perf_counter()
+            folder = write_400m_folder(Path(tmp) / "jasco-400m-random")
+            print(f"\n(wrote a 400M-size checkpoint folder in {time.perf_counter() - started:.1f} s)")
+            if "load" in sections:
+                print("\n## load: fresh process each, interleaved; time = until the model is built and loaded; "
+                      "peak = max resident set size of the process, after every weight was read once")
+                load_table(folder, args.rounds, print)
+            if "render" in sections and device == "cpu":
+                print("\n## render: `jasco-bridge render --solver euler --steps 6` minus `--steps 2` (= 4 evaluations)")
+                render_table(folder, ["float32", "bfloat16", "int8"], print)
     return 0
 
 

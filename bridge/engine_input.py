@@ -19,7 +19,8 @@ from midi.melody import one_hot
 log = logging.getLogger(__name__)
 
 # The RenderParams fields the engine's SamplingParams takes.
-SAMPLING_FIELDS = ("seed", "solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance", "melody_guidance")
+SAMPLING_FIELDS = ("seed", "preset", "solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance",
+                   "melody_guidance")
 
 
 def sampling(params: RenderParams) -> dict[str, Any]:

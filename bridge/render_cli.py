@@ -56,8 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--t5", type=Path, default=None, help="folder of the T5 text encoder (overrides the checkpoint's)")
     m.add_argument("--compression", type=Path, default=None, help="folder of the EnCodec compression model")
     m.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps or auto (default auto)")
-    m.add_argument("--dtype", metavar="{float32,bfloat16,float16}", default=None,
-                   help="compute dtype (default: float32 on CPU, the checkpoint's layout on CUDA)")
+    m.add_argument("--dtype", metavar="{float32,bfloat16,float16,int8}", default=None,
+                   help="precision (default: float32 on CPU, audiocraft's float16 layout on CUDA); bfloat16 is "
+                        "fast on CPUs with native bf16 and on GPUs, int8 = dynamic quantisation on CPU")
 
     c = parser.add_argument_group("conditions")
     c.add_argument("--from", dest="from_sidecar", type=Path, default=None, metavar="SIDECAR.json",

@@ -169,9 +169,16 @@ PARAMS: tuple[Param, ...] = (
     # sampling
     Param("seed", int, RANDOM_SEED, "random seed: the same seed and inputs give the same clip",
           lo=0, hi=MAX_SEED, special=MappingProxyType({RANDOM_SEED: "a new random seed for every render"})),
-    Param("solver", str, "dopri5", "ODE solver (dopri5 is audiocraft's default; euler/midpoint are fixed-step)",
-          choices=("euler", "midpoint", "dopri5")),
-    Param("steps", int, 16, "steps of the fixed-step solvers (euler, midpoint)", unit="steps", lo=1, hi=1000),
+    Param("preset", str, "none",
+          "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); "
+          "draft / normal = few-evaluation solvers (measured error vs reference in bench/engine.py); "
+          "reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol",
+          choices=("none", "draft", "normal", "reference")),
+    Param("solver", str, "dopri5",
+          "ODE solver (dopri5 is audiocraft's default; euler, midpoint, heun, rk4 are fixed-step)",
+          choices=("euler", "midpoint", "heun", "rk4", "dopri5")),
+    Param("steps", int, 16, "steps of the fixed-step solvers (evaluations per step: euler 1, midpoint 2, "
+          "heun 2, rk4 4)", unit="steps", lo=1, hi=1000),
     Param("rtol", float, 1e-5, "relative tolerance of dopri5", lo=1e-9, hi=1.0),
     Param("atol", float, 1e-5, "absolute tolerance of dopri5", lo=1e-9, hi=1.0),
     Param("cfg_all", float, 5.0, "classifier-free guidance weight of all conditions", lo=-20.0, hi=20.0),

@@ -175,23 +175,53 @@ def build_conditions(
     return ConditionTensors(text=text, text_mask=mask, temporal=temporal, key_mask=key_mask)
 
 
+def _first_rows(cond: ConditionTensors, rows: int) -> ConditionTensors:
+    """The conditions of the first ``rows`` rows (the ``all`` term, which comes first)."""
+    key_mask = None if cond.key_mask is None else cond.key_mask[:rows]
+    if key_mask is not None and bool(key_mask.all()):
+        key_mask = None
+    return ConditionTensors(text=cond.text[:rows], text_mask=cond.text_mask[:rows],
+                            temporal={k: v[:rows] for k, v in cond.temporal.items()}, key_mask=key_mask)
+
+
 class GuidedField:
-    """v(t, z) = sum_i w_i * model(z, t, cond_i): one forward over all terms."""
+    """v(t, z) = sum_i w_i * model(z, t, cond_i): one forward over all terms.
+
+    ``interval`` (lo, hi): the guidance interval. Multi-term CFG only for lo <= t <= hi; outside
+    it the field is the ``all`` term alone (weight 1, one forward over B rows instead of
+    terms x B). None = CFG on the whole trajectory (audiocraft).
+    """
 
     def __init__(self, model: JascoModel, cond: ConditionTensors, terms: Sequence[CfgTerm],
-                 autocast_dtype: torch.dtype | None = None) -> None:
+                 autocast_dtype: torch.dtype | None = None,
+                 interval: tuple[float, float] | None = None) -> None:
         self.model = model
         self.cond = cond
         self.terms = list(terms)
         self.autocast_dtype = autocast_dtype
+        # bounds rounded to float32 like the solver's t, so that lo <= t <= hi holds at t = lo and t = hi
+        self.interval = None if interval is None else (float(np.float32(interval[0])), float(np.float32(interval[1])))
+        self._all_only: ConditionTensors | None = None
+        if interval is not None and len(self.terms) > 1 and self.terms[0].name == "all":
+            self._all_only = _first_rows(cond, cond.text.shape[0] // len(self.terms))
+
+    def _forward(self, zz: torch.Tensor, t: torch.Tensor, cond: ConditionTensors) -> torch.Tensor:
+        if self.autocast_dtype is not None:
+            with torch.autocast(device_type=zz.device.type, dtype=self.autocast_dtype):
+                return self.model(zz, t, cond).float()
+        return self.model(zz, t, cond)
 
     def per_term(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Raw model output [terms*B, T, D] for z [B, T, D] repeated per term."""
         zz = z.repeat(len(self.terms), 1, 1) if len(self.terms) > 1 else z
-        if self.autocast_dtype is not None:
-            with torch.autocast(device_type=z.device.type, dtype=self.autocast_dtype):
-                return self.model(zz, t, self.cond).float()
-        return self.model(zz, t, self.cond)
+        return self._forward(zz, t, self.cond)
+
+    def guided_at(self, t: float) -> bool:
+        """Whether the multi-term CFG applies at time ``t``."""
+        if self._all_only is None or self.interval is None:
+            return True
+        lo, hi = self.interval
+        return lo <= t <= hi
 
     def combine(self, v: torch.Tensor) -> torch.Tensor:
         if len(self.terms) <= 1:
@@ -203,4 +233,6 @@ class GuidedField:
         return out
 
     def __call__(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        if self._all_only is not None and not self.guided_at(float(t.reshape(-1)[0])):
+            return self._forward(z, t, self._all_only)
         return self.combine(self.per_term(t, z))

@@ -138,12 +138,23 @@ def _check_named(folder: Path, what: str, required: tuple[str, ...]) -> Path:
     return folder
 
 
-def load_torch_file(path: Path) -> Any:
-    """``torch.load(weights_only=True)``; any failure -> ModelLoadError naming the file."""
+def load_torch_file(path: Path, mmap: bool = False) -> Any:
+    """``torch.load(weights_only=True)``; any failure -> ModelLoadError naming the file.
+
+    ``mmap``: map the tensors from the file instead of reading them (pages are read when first
+    touched, and shared with the page cache); files in torch's legacy (pre-zip) format cannot be
+    mapped and are read as before.
+    """
     import torch
 
     if not path.is_file():
         raise ModelUnavailable(f"checkpoint file {path} does not exist")
+    if mmap and zipfile.is_zipfile(path):
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
+                AttributeError, ImportError, KeyError, TypeError) as exc:
+            raise ModelLoadError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from exc
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,

@@ -10,6 +10,7 @@ the number of vector-field evaluations.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -32,16 +33,17 @@ from .guidance import MELODY_GUIDANCE, MODES, CfgTerm, GuidedField, ItemConditio
 from .hub import COMPRESSION_STATE_DICT, STATE_DICT, load_torch_file, resolve_model_dir, resolve_named
 from .jasco import ConditionTensors, JascoModel
 from .melody import prepare_melody
-from .samplers import SAMPLERS, get_sampler
+from .precision import Precision, apply_precision, resolve_precision
+from .presets import NAMES as PRESET_NAMES, get_preset
+from .samplers import SAMPLERS, SCHEDULES, get_sampler
 from .timeline import generate_on_timeline, single_window, timeline_for
+from .transformer import compile_transformer
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 64
 MAX_PROMPT_CHARS = 2000
 MAX_CHORDS = 10000
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-           "float16": torch.float16, "fp16": torch.float16, "half": torch.float16}
 
 
 def _num(name: str, value: object) -> float:
@@ -63,12 +65,27 @@ class SamplingParams:
     cfg_txt: float = P.param("cfg_txt").default
     guidance: str = P.param("guidance").default  # "independent" | "audiocraft" (see engine.guidance)
     melody_guidance: str = P.param("melody_guidance").default  # "with_chords" (audiocraft) | "always"
+    preset: str = P.param("preset").default  # "none" = the settings above; else engine.presets replaces them
+    schedule: str = "uniform"  # time grid of the fixed-step solvers (engine.samplers.SCHEDULES)
+    guidance_interval: tuple[float, float] | None = None  # multi-term CFG only for lo <= t <= hi
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= P.MAX_SEED:
             raise BadValue(f"seed must be an integer in 0..{P.MAX_SEED}, got {self.seed!r}")
-        for name in ("solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance", "melody_guidance"):
+        for name in ("solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance", "melody_guidance",
+                     "preset"):
             P.param(name).check(getattr(self, name))
+        if self.preset not in PRESET_NAMES:
+            raise BadValue(f"preset must be one of {', '.join(PRESET_NAMES)}, got {self.preset!r}")
+        if self.schedule not in SCHEDULES:
+            raise BadValue(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.guidance_interval is not None:
+            gi = self.guidance_interval
+            if (not isinstance(gi, (tuple, list)) or len(gi) != 2
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in gi)
+                    or not 0.0 <= gi[0] <= gi[1] <= 1.0):
+                raise BadValue(f"guidance_interval must be (lo, hi) with 0 <= lo <= hi <= 1, got {gi!r}")
+            object.__setattr__(self, "guidance_interval", (float(gi[0]), float(gi[1])))
         if self.solver not in SAMPLERS:
             raise BadValue(f"unknown solver {self.solver!r}; choose one of {', '.join(SAMPLERS)}")
         if self.guidance not in MODES:
@@ -76,6 +93,15 @@ class SamplingParams:
         if self.melody_guidance not in MELODY_GUIDANCE:
             raise BadValue(f"melody_guidance must be one of {', '.join(MELODY_GUIDANCE)}, "
                            f"got {self.melody_guidance!r}")
+
+    def resolved(self) -> "SamplingParams":
+        """The settings that run: a preset other than ``none`` replaces the solver settings."""
+        preset = get_preset(self.preset)
+        if preset is None:
+            return self
+        return dataclasses.replace(self, solver=preset.solver, steps=preset.steps, rtol=preset.rtol,
+                                   atol=preset.atol, schedule=preset.schedule,
+                                   guidance_interval=preset.guidance_interval)
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,20 +177,9 @@ def mps_bf16_supported() -> bool:
 
 
 def _resolve_dtype(device: torch.device, dtype: object) -> torch.dtype:
-    if dtype is None:
-        # audiocraft's loader: float32 on CPU, float16 on CUDA (models/loaders.py load_jasco_model),
-        # and generate runs under float16 autocast (models/genmodel.py). MPS stays float32.
-        return torch.float16 if device.type == "cuda" else torch.float32
-    if isinstance(dtype, torch.dtype):
-        resolved = dtype
-    elif isinstance(dtype, str) and dtype.lower() in _DTYPES:
-        resolved = _DTYPES[dtype.lower()]
-    else:
-        raise BadValue(f"dtype must be one of float32, bfloat16, float16, got {dtype!r}")
-    if resolved not in (torch.float32, torch.bfloat16, torch.float16):
-        raise BadValue(f"dtype must be one of float32, bfloat16, float16, got {dtype!r}")
-    if device.type == "cpu" and resolved == torch.float16:
-        raise BadValue("float16 needs a CUDA or MPS device; use float32 or bfloat16 on CPU")
+    """The compute dtype (audiocraft's loader by default: float32 on CPU, float16 on CUDA, and generate
+    under float16 autocast). See engine.precision. bfloat16 on MPS needs macOS 14: float32 before."""
+    resolved = resolve_precision(device, dtype).compute_dtype
     if device.type == "mps" and resolved == torch.bfloat16 and not mps_bf16_supported():
         logger.warning("bfloat16 on MPS needs macOS 14 or newer: using float32")
         return torch.float32
@@ -190,8 +205,13 @@ def _resolve_device(device: object) -> torch.device:
     return dev
 
 
-def load_state_strict(model: torch.nn.Module, state: Mapping[str, Any], source: str) -> None:
-    """``load_state_dict(strict=True)`` with an error that lists what is wrong and names the file."""
+def load_state_strict(model: torch.nn.Module, state: Mapping[str, Any], source: str, assign: bool = False) -> None:
+    """``load_state_dict(strict=True)`` with an error that lists what is wrong and names the file.
+
+    ``assign``: the model's tensors BECOME the checkpoint's (no copy; the model may be built on the meta
+    device). Floating tensors of another dtype are converted to the model's dtype first (exported
+    checkpoints may store float16), so the loaded model has the dtypes it was built with.
+    """
     if not isinstance(state, Mapping):
         raise ModelLoadError(f"{source}: best_state is not a mapping of tensors")
     own = model.state_dict()
@@ -207,10 +227,20 @@ def load_state_strict(model: torch.nn.Module, state: Mapping[str, Any], source: 
         parts = [listing(t, i) for t, i in (("missing keys", missing), ("unexpected keys", unexpected),
                                             ("wrong shapes", shapes), ("not tensors", bad)) if i]
         raise ModelLoadError(f"checkpoint {source} does not match the model built from its xp.cfg: " + "; ".join(parts))
+    state = dict(state)
+    if assign:
+        for k, v in state.items():
+            want = own[k].dtype
+            if v.dtype != want and v.is_floating_point() and want.is_floating_point:
+                state[k] = v.to(want)
     try:
-        model.load_state_dict(dict(state), strict=True)
+        model.load_state_dict(state, strict=True, assign=assign)
     except RuntimeError as exc:
         raise ModelLoadError(f"checkpoint {source}: {exc}") from exc
+    if assign:
+        left = [n for n, t in (*model.named_parameters(), *model.named_buffers()) if t.is_meta]
+        if left:
+            raise ModelLoadError(f"checkpoint {source} left {len(left)} tensor(s) without values: {', '.join(left[:8])}")
 
 
 class JascoPipeline:
@@ -218,12 +248,20 @@ class JascoPipeline:
 
     def __init__(self, model: JascoModel, vocab: ChordVocabulary | None, *, device: torch.device,
                  dtype: torch.dtype, model_id: str = "<memory>", model_revision: str | None = None,
-                 model_dir: Path | None = None) -> None:
+                 model_dir: Path | None = None, precision: Precision | None = None,
+                 compile: bool = False) -> None:
+        """``precision``: how ``from_pretrained`` prepared the weights (default: the plain ``dtype``; weights
+        left as they are are cast by autocast per evaluation). ``compile``: compile the model's transformer
+        IN PLACE with ``torch.compile`` (engine.transformer.compile_transformer; CUDA graphs on CUDA)."""
         self.model = model.eval()
         self.cfg: JascoConfig = model.cfg
         self.vocab = vocab
         self._device = device
         self.dtype = dtype
+        self.precision = precision if precision is not None else Precision.of_dtype(dtype)
+        self.compiled = bool(compile)
+        if compile:
+            compile_transformer(self.model.transformer, device)
         self.model_id = model_id
         self.model_revision = model_revision
         self.model_dir = model_dir
@@ -263,9 +301,12 @@ class JascoPipeline:
                         t5: str | os.PathLike[str] | None = None,
                         compression: str | os.PathLike[str] | None = None,
                         vocab: str | os.PathLike[str] | None = None,
-                        local_files_only: bool | None = None) -> "JascoPipeline":
+                        local_files_only: bool | None = None, compile: bool = False) -> "JascoPipeline":
+        """``dtype``: float32, bfloat16, float16 (CUDA) or int8 (CPU); see engine.precision. Weights are cast
+        for it once, here. ``compile``: opt-in ``torch.compile`` of the model."""
         dev = _resolve_device(device)
-        dt = _resolve_dtype(dev, dtype)
+        precision = resolve_precision(dev, dtype)
+        dt = precision.compute_dtype
         if not isinstance(model, (str, os.PathLike)):
             raise BadValue(f"model must be a hub id, a folder or 'tiny', got {type(model).__name__}")
         spec = os.fspath(model)
@@ -286,9 +327,10 @@ class JascoPipeline:
             jasco.compression.to(dev)
         if "description" in jasco.conditioners:
             jasco.conditioners["description"].move_encoder(dev)
-        logger.info("loaded %s from %s (%s, %s)", model_id, resolved_dir, dev, dt)
+        apply_precision(jasco, precision)
+        logger.info("loaded %s from %s (%s, %s)", model_id, resolved_dir, dev, precision)
         return cls(jasco, chord_vocab, device=dev, dtype=dt, model_id=model_id, model_revision=revision,
-                   model_dir=resolved_dir)
+                   model_dir=resolved_dir, precision=precision, compile=compile)
 
     # --- inputs -> conditions --------------------------------------------------------
     def prepare(self, inp: GenerationInput) -> ItemConditions:
@@ -343,10 +385,11 @@ class JascoPipeline:
         gen = torch.Generator().manual_seed(seed)
         return torch.randn((batch, self.cfg.sequence_length, self.cfg.latent_dim), generator=gen)
 
-    def field(self, cond: ConditionTensors, terms: Sequence[CfgTerm]) -> GuidedField:
-        """The guided vector field; reduced precision = autocast to ``dtype`` (weights stay float32)."""
+    def field(self, cond: ConditionTensors, terms: Sequence[CfgTerm],
+              interval: tuple[float, float] | None = None) -> GuidedField:
+        """The guided vector field; reduced precision = autocast to ``dtype`` (weights cast at load)."""
         autocast = None if self.dtype == torch.float32 else self.dtype
-        return GuidedField(self.model, cond, terms, autocast)
+        return GuidedField(self.model, cond, terms, autocast, interval)
 
     @staticmethod
     def _check_batch(inputs: Sequence[GenerationInput]) -> list[GenerationInput]:
@@ -368,6 +411,7 @@ class JascoPipeline:
         params = params if params is not None else SamplingParams()
         if not isinstance(params, SamplingParams):
             raise BadValue(f"expected SamplingParams, got {type(params).__name__}")
+        params = params.resolved()
         items = self._check_batch(inputs)
         plan = timeline_for(self, items)  # a clip that loops or outgrows the window: engine.timeline
         if plan is not None:
@@ -385,9 +429,13 @@ class JascoPipeline:
             raise BadValue(f"z0 must have shape {list(expected)}, got {list(z0.shape)}")
         cond, terms = self.conditions(items, params)
         sampler = get_sampler(params.solver)
+        rtol, atol = self.precision.tolerance(params.rtol), self.precision.tolerance(params.atol)
+        if params.solver == "dopri5" and (rtol, atol) != (params.rtol, params.atol):
+            logger.info("dopri5 tolerances raised to the %s floor: rtol %g, atol %g", self.precision, rtol, atol)
         with torch.inference_mode():
-            result = sampler(self.field(cond, terms), z0.to(self._device, torch.float32), steps=params.steps,
-                             rtol=params.rtol, atol=params.atol, callback=progress, cancelled=cancelled)
+            result = sampler(self.field(cond, terms, params.guidance_interval), z0.to(self._device, torch.float32),
+                             steps=params.steps, rtol=rtol, atol=atol, schedule=params.schedule,
+                             callback=progress, cancelled=cancelled)
             if cancelled is not None and cancelled():
                 raise Cancelled(f"generation cancelled after {result.nfe} function evaluations")
             latents = result.latents.float()
@@ -418,7 +466,7 @@ def load_model(folder: Path, *, t5: str | os.PathLike[str] | None = None,
     """Build and load a JascoModel from a checkpoint folder (T5 attached, EnCodec from the checkpoint)."""
     folder = Path(folder)
     sd_path = folder / STATE_DICT
-    pkg = load_torch_file(sd_path)
+    pkg = load_torch_file(sd_path, mmap=True)  # weights stay in the file's pages until used
     if not isinstance(pkg, Mapping) or "best_state" not in pkg or "xp.cfg" not in pkg:
         keys = list(pkg)[:8] if isinstance(pkg, Mapping) else type(pkg).__name__
         raise ModelLoadError(f"{sd_path} is not an exported JASCO checkpoint (needs best_state and xp.cfg; has {keys})")
@@ -443,10 +491,11 @@ def load_model(folder: Path, *, t5: str | os.PathLike[str] | None = None,
         raise ModelLoadError(f"compression model {comp_dir} has latent width {comp.latent_dim}, "
                              f"the checkpoint expects {cfg.latent_dim}")
     try:
-        model = JascoModel(cfg, comp)
+        with torch.device("meta"):  # no memory and no random init for weights the checkpoint replaces
+            model = JascoModel(cfg, comp)
     except (ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"cannot build the model described by {sd_path}: {exc}") from exc
-    load_state_strict(model, pkg["best_state"], str(sd_path))
+    load_state_strict(model, pkg["best_state"], str(sd_path), assign=True)
     model.eval().requires_grad_(False)
     if cfg.text is not None:
         t5_dir = resolve_named(cfg.text.name, folder, override=t5, local_files_only=local_files_only,

@@ -87,10 +87,16 @@ def engine_info(engine: Any, model: str, device: str, dtype: str | None) -> dict
         "supports_melody": bool(getattr(engine, "supports_melody", False)),
         "segment_duration": float(getattr(engine, "segment_duration", 10.0)),
         "device": str(getattr(engine, "device", device)),
-        "dtype": str(getattr(engine, "dtype", None) or dtype) if (getattr(engine, "dtype", None) or dtype) else None,
+        "dtype": _dtype_name(engine, dtype),
         "engine_version": str(version),
         "pid": os.getpid(),
     }
+
+
+def _dtype_name(engine: Any, asked: str | None) -> str | None:
+    """The precision the engine runs in (``float32``, ``bfloat16``, ``float16``, ``int8``), else what was asked."""
+    value = getattr(engine, "precision", None) or getattr(engine, "dtype", None) or asked
+    return None if value is None else str(value).replace("torch.", "")
 
 
 def load_error(err: BaseException, model: str) -> JascoError:

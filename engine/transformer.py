@@ -32,8 +32,27 @@ def sin_positions(length: int, dim: int, max_period: float, device: torch.device
     return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1).to(dtype)
 
 
+def sin_positions_in(length: int, dim: int, max_period: float, device: torch.device,
+                     dtype: torch.dtype) -> torch.Tensor:
+    """The same embedding with every step in ``dtype``: audiocraft's ``create_sin_embedding(...,
+    dtype=x.dtype)`` op for op. Used for float16 (audiocraft's CUDA layout), so that autocast
+    gives exactly audiocraft's precision per op (CUDA autocast runs ``pow`` in float32, the
+    rest in the dtype of its inputs)."""
+    half = dim // 2
+    pos = torch.arange(length, device=device).view(1, -1, 1).to(dtype)  # [1, T, 1]
+    idx = torch.arange(half, device=device, dtype=dtype).view(1, 1, -1)  # [1, 1, half]
+    period = torch.full([], max_period, device=device, dtype=dtype)
+    phase = pos / (period ** (idx / (half - 1)))  # [1, T, half]
+    return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1)
+
+
 class Attention(nn.Module):
-    """Multi-head attention with one packed ``in_proj_weight`` [3*dim, dim] (q, k, v rows)."""
+    """Multi-head attention with one packed ``in_proj_weight`` [3*dim, dim] (q, k, v rows).
+
+    ``split_projections()`` turns the packed weight into ``nn.Linear`` modules with the same
+    values (self-attention: one [3*dim, dim] ``qkv``; cross-attention: ``q`` [dim, dim] and ``kv``
+    [2*dim, dim]), so module-level tools such as dynamic int8 quantisation can replace them.
+    """
 
     def __init__(self, dim: int, num_heads: int, bias: bool, cross: bool) -> None:
         super().__init__()
@@ -46,6 +65,33 @@ class Attention(nn.Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = nn.Linear(dim, dim, bias=bias)
+        self.qkv: nn.Module | None = None  # set by split_projections (self-attention)
+        self.q: nn.Module | None = None  # (cross-attention)
+        self.kv: nn.Module | None = None
+
+    def split_projections(self) -> None:
+        """Replace ``in_proj_weight``/``in_proj_bias`` by linears holding the same tensors (no copy)."""
+        if self.in_proj_weight is None:
+            return
+        d = self.dim
+        w, b = self.in_proj_weight.detach(), self.in_proj_bias
+        b = None if b is None else b.detach()
+
+        def linear(rows: slice) -> nn.Linear:
+            weight = w[rows]
+            lin = nn.Linear(d, weight.shape[0], bias=b is not None, device="meta")
+            lin.weight = nn.Parameter(weight, requires_grad=False)
+            if b is not None:
+                lin.bias = nn.Parameter(b[rows], requires_grad=False)
+            return lin
+
+        if self.cross:
+            self.q, self.kv = linear(slice(0, d)), linear(slice(d, 3 * d))
+        else:
+            self.qkv = linear(slice(0, 3 * d))
+        del self.in_proj_weight, self.in_proj_bias
+        self.in_proj_weight = None
+        self.in_proj_bias = None
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
@@ -59,12 +105,16 @@ class Attention(nn.Module):
         if self.cross:
             if src is None:
                 raise TypeError("cross-attention needs the source sequence src [B, S, dim]")
-            bq, bk, bv = (None, None, None) if bias is None else (bias[:d], bias[d:2 * d], bias[2 * d:])
-            q = F.linear(x, w[:d], bq)  # [B, T, dim]
-            k = F.linear(src, w[d:2 * d], bk)  # [B, S, dim]
-            v = F.linear(src, w[2 * d:], bv)  # [B, S, dim]
+            if self.q is not None and self.kv is not None:
+                q = self.q(x)  # [B, T, dim]
+                k, v = self.kv(src).split(d, dim=-1)  # [B, S, dim] each
+            else:
+                bq, bk, bv = (None, None, None) if bias is None else (bias[:d], bias[d:2 * d], bias[2 * d:])
+                q = F.linear(x, w[:d], bq)  # [B, T, dim]
+                k = F.linear(src, w[d:2 * d], bk)  # [B, S, dim]
+                v = F.linear(src, w[2 * d:], bv)  # [B, S, dim]
         else:
-            qkv = F.linear(x, w, bias)  # [B, T, 3*dim]
+            qkv = self.qkv(x) if self.qkv is not None else F.linear(x, w, bias)  # [B, T, 3*dim]
             b, t, _ = qkv.shape
             qkv = qkv.view(b, t, 3, self.num_heads, -1)  # [B, T, 3, H, d]
             q, k, v = (qkv[:, :, i] for i in range(3))  # [B, T, H, d]
@@ -107,13 +157,32 @@ class Transformer(nn.Module):
         self.layers = nn.ModuleList([TransformerLayer(cfg) for _ in range(cfg.num_layers)])
 
     def forward(self, x: torch.Tensor, src: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """x: [B, T, dim] (positions added here); src: [B, S, dim]; key_mask: [B, S] bool or None."""
-        # float32 positions: under reduced-precision autocast the residual stream becomes float32 here
-        pos = sin_positions(x.shape[1], x.shape[2], self.cfg.max_period, x.device, torch.float32)  # [1, T, dim]
+        """x: [B, T, dim] (positions added here); src: [B, S, dim]; key_mask: [B, S] bool or None.
+
+        float16 input (audiocraft's CUDA layout under float16 autocast): positions computed in
+        x's dtype exactly as audiocraft does, so the residual stream has audiocraft's dtype.
+        Otherwise (float32, bfloat16): float32 positions, and under bfloat16 autocast the residual
+        stream is float32 (bfloat16 cannot even represent the frame indices above 256).
+        """
+        length, dim = x.shape[1], x.shape[2]
+        if x.dtype == torch.float16:
+            pos = sin_positions_in(length, dim, self.cfg.max_period, x.device, x.dtype)  # [1, T, dim]
+        else:
+            pos = sin_positions(length, dim, self.cfg.max_period, x.device, torch.float32)  # [1, T, dim]
         x = x + self.cfg.positional_scale * pos
         for layer in self.layers:
             x = layer(x, src, key_mask)
         return x
+
+
+def compile_transformer(transformer: Transformer, device: torch.device) -> None:
+    """Opt-in ``torch.compile`` of the transformer, in place (``nn.Module.compile``).
+
+    Fixed shapes (``dynamic=False``: rows = windows x terms x items, 500 frames; a new shape compiles
+    once more); on CUDA ``mode="reduce-overhead"`` adds CUDA graphs. Attention stays SDPA.
+    """
+    mode = "reduce-overhead" if device.type == "cuda" else None
+    transformer.compile(dynamic=False, mode=mode)
 
 
 def init_gaussian_(module: nn.Module, generator: torch.Generator | None = None) -> None:

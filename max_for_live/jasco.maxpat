@@ -1161,15 +1161,17 @@
 							"parameter_shortname": "Solver",
 							"parameter_type": 2,
 							"parameter_mmin": 0.0,
-							"parameter_mmax": 2,
+							"parameter_mmax": 4,
 							"parameter_enum": [
 								"euler",
 								"midpoint",
+								"heun",
+								"rk4",
 								"dopri5"
 							],
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								2
+								4
 							]
 						}
 					},

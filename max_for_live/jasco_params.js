@@ -13,6 +13,22 @@ var JASCO_PARAMS = {
     "scope": "render",
     "help": "random seed: the same seed and inputs give the same clip"
   },
+  "preset": {
+    "type": "str",
+    "lo": null,
+    "hi": null,
+    "default": "none",
+    "unit": "",
+    "choices": [
+      "none",
+      "draft",
+      "normal",
+      "reference"
+    ],
+    "special": null,
+    "scope": "render",
+    "help": "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); draft / normal = few-evaluation solvers (measured error vs reference in bench/engine.py); reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol"
+  },
   "solver": {
     "type": "str",
     "lo": null,
@@ -22,11 +38,13 @@ var JASCO_PARAMS = {
     "choices": [
       "euler",
       "midpoint",
+      "heun",
+      "rk4",
       "dopri5"
     ],
     "special": null,
     "scope": "render",
-    "help": "ODE solver (dopri5 is audiocraft's default; euler/midpoint are fixed-step)"
+    "help": "ODE solver (dopri5 is audiocraft's default; euler, midpoint, heun, rk4 are fixed-step)"
   },
   "steps": {
     "type": "int",
@@ -37,7 +55,7 @@ var JASCO_PARAMS = {
     "choices": null,
     "special": null,
     "scope": "render",
-    "help": "steps of the fixed-step solvers (euler, midpoint)"
+    "help": "steps of the fixed-step solvers (evaluations per step: euler 1, midpoint 2, heun 2, rk4 4)"
   },
   "rtol": {
     "type": "float",

@@ -247,7 +247,7 @@ def test_reset_forgets_the_session(rig: Rig) -> None:
         ("/jasco/chords", ("Hm7", 0), "bad_chord", "Hm7"),
         ("/jasco/chords", ("C", -4.0), "bad_value", "start_beat"),
         ("/jasco/set", ("steps", 0), "bad_value", "steps"),
-        ("/jasco/set", ("solver", "rk4"), "bad_value", "solver"),
+        ("/jasco/set", ("solver", "rk45"), "bad_value", "solver"),
         ("/jasco/set", ("sample_rate", 1000), "bad_value", "sample_rate"),
         ("/jasco/set", ("format", "mp3"), "bad_value", "format"),
         ("/jasco/set", ("clip_dir", "/etc"), "bad_value", "unknown setting"),

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from core.params import param
+
 from .oscpeer import Listener, Packet
 from .livesets import (DRUMS_WAV, EXPECTED_NOTES, LONG_LOOP, SETTINGS, expected_generate,
                                    live_set, many_notes)
@@ -158,7 +160,7 @@ def test_bad_request_is_refused_with_a_message(run_device, listener: Listener, s
 @pytest.mark.parametrize(("setting", "message"), [
     (["steps", 0], "steps must be between 1 and 1000"),
     (["cfg_all", "loud"], "cfg_all needs one number"),
-    (["solver", 7], "solver must be between 0 and 2"),
+    (["solver", 7], f"solver must be between 0 and {len(param('solver').choices) - 1}"),  # a menu index
     (["prompt", "x" * 1001], "prompt is 1001 characters; at most 1000"),
     (["volume", 3], "unknown setting 'volume'"),
 ])

@@ -68,7 +68,7 @@ def test_cancellation_raises(name: str) -> None:
 
 def test_bad_sampler_arguments() -> None:
     with pytest.raises(BadValue, match="unknown solver"):
-        get_sampler("rk4")
+        get_sampler("rk45")
     with pytest.raises(BadValue, match="steps"):
         euler(linear_field, torch.ones(1, 1, 1), steps=0)
     with pytest.raises(BadValue, match="rtol"):
@@ -101,7 +101,7 @@ def test_seed_reproducible_and_distinct(tiny_fixture) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"solver": "rk4"}, {"steps": 0}, {"rtol": 0}, {"atol": 2.0}, {"cfg_all": float("nan")},
+    [{"solver": "rk45"}, {"steps": 0}, {"rtol": 0}, {"atol": 2.0}, {"cfg_all": float("nan")},
      {"seed": -1}, {"seed": 1.5}, {"guidance": "weird"}, {"steps": True}],
 )
 def test_sampling_params_validation(kwargs: dict) -> None:
@@ -124,7 +124,7 @@ def test_bfloat16_autocast_on_cpu(tiny_fixture) -> None:
     assert 0 < rel < 0.03  # bf16 matmuls only: positions and the residual stream stay float32
 
 
-@pytest.mark.parametrize(("device", "dtype"), [("cpu", "float16"), ("cpu", "int8"), ("tpu", None)])
+@pytest.mark.parametrize(("device", "dtype"), [("cpu", "float16"), ("cpu", "int4"), ("tpu", None)])
 def test_bad_device_or_dtype(fixture_dir, device, dtype) -> None:
     from engine import JascoPipeline
 

@@ -280,7 +280,7 @@ ERROR_CASES = {
     "chord_without_time": (["--chords", "C Am"], "bad_chord", "SYMBOL@TIME"),
     "steps_zero": (["--steps", "0"], "bad_value", "--steps"),
     "steps_not_a_number": (["--steps", "many"], "bad_value", "--steps"),
-    "bad_solver": (["--solver", "rk4"], "bad_value", "--solver"),
+    "bad_solver": (["--solver", "rk45"], "bad_value", "--solver"),
     "bad_extension": (["--out", "clip.mp3"], "unsupported_format", ".mp3"),
     "missing_sidecar": (["--from", "nowhere.json"], "not_found", "nowhere.json"),
 }
