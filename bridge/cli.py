@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args._module is None:
         print(f"error [environment]: '{args.command}' is unavailable ({args._import_error}); "
-              "reinstall with: bash scripts/dev.sh setup", file=sys.stderr)
+              "reinstall with: python3 scripts/dev.py setup", file=sys.stderr)
         return 2
     module = importlib.import_module(args._module)
     try:

@@ -251,7 +251,7 @@ def write_clip(audio: np.ndarray, source_rate: int, request: RenderRequest,
     try:
         return _commit(folder, data, fmt, processed, request, audio_path, engine_info=engine_info, nfe=nfe,
                        job_id=job_id, drums_sha256=drums_sha256, local=local, timings=timings,
-                       before_commit=before_commit)
+                       before_commit=before_commit, timeline=timeline)
     finally:
         if reservation is not None:
             release_stem(reservation)
@@ -260,7 +260,7 @@ def write_clip(audio: np.ndarray, source_rate: int, request: RenderRequest,
 def _commit(folder: Path, data: bytes, fmt: str, processed: Any, request: RenderRequest, audio_path: Path, *,
             engine_info: Mapping[str, Any] | None, nfe: int | None, job_id: str, drums_sha256: str | None,
             local: _dt.datetime, timings: Mapping[str, Any] | None,
-            before_commit: Callable[[], None] | None) -> ClipResult:
+            before_commit: Callable[[], None] | None, timeline: Mapping[str, Any] | None = None) -> ClipResult:
     """Write the sidecar (naming ``audio_path``, its own clip) and the audio, both atomically."""
     sidecar_path = audio_path.with_suffix(".json")
     sidecar = build_sidecar(request, processed, audio_file=audio_path.name, engine_info=engine_info or {},

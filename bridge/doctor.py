@@ -61,7 +61,7 @@ print(json.dumps(info))
 
 def check_torch() -> Check:
     if importlib.util.find_spec("torch") is None:
-        return Check("torch", FAIL, "not installed", "pip install torch==2.13.0 (bash scripts/dev.sh setup does it)")
+        return Check("torch", FAIL, "not installed", "pip install torch==2.13.0 (python3 scripts/dev.py setup does it)")
     try:
         out = subprocess.run(
             [sys.executable, "-c", _TORCH_PROBE], capture_output=True, text=True, timeout=120, check=True
@@ -177,7 +177,7 @@ def check_models() -> Check:
     try:
         import huggingface_hub  # noqa: F401
     except ImportError:
-        return Check("models", FAIL, "huggingface_hub not installed", "bash scripts/dev.sh setup")
+        return Check("models", FAIL, "huggingface_hub not installed", "python3 scripts/dev.py setup")
     from core.hubfiles import COMPRESSION_STATE_DICT, JASCO_COMPONENTS, STATE_DICT, candidates, download_command
 
     cached = [m for m in OFFICIAL_MODELS if _cached_file((m,), (STATE_DICT, COMPRESSION_STATE_DICT))]

@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import huggingface_hub  # noqa: F401
     except ImportError as exc:
-        raise EnvironmentProblem("huggingface_hub is not installed: bash scripts/dev.sh setup") from exc
+        raise EnvironmentProblem("huggingface_hub is not installed: python3 scripts/dev.py setup") from exc
     wanted = plan(list(args.models), all_official=args.all, components=not args.no_components)
     offline = _offline()
     results: list[Fetched] = []

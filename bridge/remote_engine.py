@@ -220,6 +220,7 @@ class RemoteEngines:
         self._engine: RemoteEngine | None = None
         self._load_error: JascoError | None = None
         self._load_failed_at = 0.0
+        self._load_failed_model: str | None = None
 
     @property
     def engine(self) -> RemoteEngine | None:
@@ -230,6 +231,12 @@ class RemoteEngines:
     def load_error(self) -> JascoError | None:
         with self._lock:
             return self._load_error
+
+    @property
+    def load_failed_model(self) -> str | None:
+        """The model whose connection or check failed last (status errors go to its clients only)."""
+        with self._lock:
+            return self._load_failed_model if self._load_error is not None else None
 
     def start(self, model: str) -> None:
         with self._lock:
@@ -292,6 +299,7 @@ class RemoteEngines:
         with self._lock:
             repeated = self._load_error is not None and str(self._load_error) == str(err)
             self._load_error, self._load_failed_at = err, time.monotonic()
+            self._load_failed_model = engine.model
             if self._engine is engine:
                 self._engine = None
         if not repeated:

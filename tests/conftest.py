@@ -68,7 +68,7 @@ def jack_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     import rtmidi
 
     if shutil.which("jackd") is None:
-        pytest.fail("jackd is missing (Debian package jackd2; bash scripts/dev.sh setup installs it)")
+        pytest.fail("jackd is missing (Debian package jackd2; python3 scripts/dev.py setup installs it)")
     name = f"jasco-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("JACK_DEFAULT_SERVER", name)
     monkeypatch.setenv("JACK_NO_AUDIO_RESERVATION", "1")

@@ -39,6 +39,7 @@ class SamplingParams:
     cfg_txt: float = 0.0
     guidance: str = "independent"
     melody_guidance: str = "with_chords"
+    preset: str = "none"
 
 
 @dataclass(frozen=True)

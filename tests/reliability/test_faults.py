@@ -163,13 +163,22 @@ def test_chords_that_are_not_chords(rig: tuple[Server, Path, Path], peer: Peer) 
     peer.send("/jasco/chords", "C", 0.0, "G7", 4.0)
     assert peer.expect("/jasco/chords/mapped").args[1::4] == ("C", "G7")
     for bad in ["H#", "xyz", "C/", "Cmaj7/Q", "🎹", "C" * 64, "#", "--", "", "Hm", "1234"]:
+        # a message with nothing but bad symbols fails whole: the last good progression stays
+        start = peer.mark()
+        peer.send("/jasco/chords", bad, 0.0)
+        err = peer.expect_error(since=start)
+        assert err.args[1] == "bad_chord", (bad, err.args)
+    path = render_ok(peer, "after-bad-chords")
+    assert [c["label"] for c in json.loads(path.with_suffix(".json").read_text())["chords"]] == ["C", "G7"]
+    for bad in ["H#", "xyz", "Cmaj7/Q", "🎹", "1234"]:
+        # one bad symbol among good ones is reported with its own bad_chord; the others are used
         start = peer.mark()
         peer.send("/jasco/chords", "Am", 0.0, bad, 4.0)
         err = peer.expect_error(since=start)
-        assert err.args[1] == "bad_chord", (bad, err.args)
-    # the last good progression is still the session's
-    path = render_ok(peer, "after-bad-chords")
-    assert [c["label"] for c in json.loads(path.with_suffix(".json").read_text())["chords"]] == ["C", "G7"]
+        assert err.args[1] == "bad_chord" and "beat 4" in err.args[2], (bad, err.args)
+        assert peer.expect("/jasco/chords/mapped").args[1::4] == ("Am",)
+    path = render_ok(peer, "after-partly-bad-chords")
+    assert [c["label"] for c in json.loads(path.with_suffix(".json").read_text())["chords"]] == ["Am"]
     peer.send("/jasco/chords/clear")
 
 

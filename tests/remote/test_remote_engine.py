@@ -141,7 +141,7 @@ def test_wrong_token_is_engine_auth(cli_exe: str, engine_serve: EngineServe, tmp
     server = ServeProcess(cli_exe, "--model", "tiny", "--engine", engine_serve.url, "--engine-token-file",
                           str(wrong), "--clip-dir", str(tmp_path / "clips"), "--reply-port", "0")
     try:
-        server.wait_for("error [engine_auth]", timeout=60)
+        server.wait_for("[engine_auth]", timeout=60)
         with OscClient(("127.0.0.1", server.port)) as c:
             c.send("/jasco/generate")
             job = c.expect("/jasco/queued").args[0]
@@ -155,7 +155,7 @@ def test_unreachable_engine_is_a_coded_error(cli_exe: str, tmp_path: Path) -> No
     server = ServeProcess(cli_exe, "--model", "tiny", "--engine", f"http://127.0.0.1:{free_port()}",
                           "--clip-dir", str(tmp_path / "clips"), "--reply-port", "0")
     try:
-        server.wait_for("error [engine_unreachable]", timeout=60)
+        server.wait_for("[engine_unreachable]", timeout=60)
         with OscClient(("127.0.0.1", server.port)) as c:
             c.send("/jasco/generate")
             job = c.expect("/jasco/queued").args[0]
