@@ -305,6 +305,27 @@ class EngineProcess:
         log.debug("engine process %s ended (exit code %s)", self.proc.pid, self.proc.returncode)
 
 
+def settle(msg: Any, job_id: str, control: "RunControl", fraction: float) -> tuple[wire.Result | None, float]:
+    """One engine message while ``job_id`` runs (local or remote engine alike): its result, or None and
+    the progress so far. Progress is reported (never backwards), a cancel or failure is raised as its
+    coded error, a message for another job is ignored."""
+    if getattr(msg, "job_id", job_id) != job_id:
+        log.debug("ignoring a stale %s for %r", wire.kind_of(msg), getattr(msg, "job_id", None))
+        return None, fraction
+    if isinstance(msg, wire.Progress):
+        fraction = max(fraction, min(max(float(msg.t), 0.0), 1.0))
+        control.progress(fraction, int(msg.nfe))
+        return None, fraction
+    if isinstance(msg, wire.Result):
+        return msg, fraction
+    if isinstance(msg, wire.Cancelled):
+        raise Cancelled("cancelled")
+    if isinstance(msg, wire.Failed):
+        raise coded(msg.code, msg.message)
+    log.warning("unexpected engine message %s", wire.kind_of(msg))
+    return None, fraction
+
+
 @dataclass
 class RunControl:
     """What a running job asks its owner, polled every ``POLL_S``."""
@@ -495,17 +516,6 @@ class EngineSupervisor:
                 if cancel_time is not None:
                     raise Cancelled("cancelled")
                 raise EngineDied(death_message(msg))
-            if getattr(msg, "job_id", job_id) != job_id:
-                log.debug("ignoring a stale %s for %r", wire.kind_of(msg), getattr(msg, "job_id", None))
-                continue
-            if isinstance(msg, wire.Progress):
-                last_fraction = max(last_fraction, min(max(float(msg.t), 0.0), 1.0))
-                control.progress(last_fraction, int(msg.nfe))
-            elif isinstance(msg, wire.Result):
-                return msg
-            elif isinstance(msg, wire.Cancelled):
-                raise Cancelled("cancelled")
-            elif isinstance(msg, wire.Failed):
-                raise coded(msg.code, msg.message)
-            else:
-                log.warning("unexpected engine message %s", wire.kind_of(msg))
+            result, last_fraction = settle(msg, job_id, control, last_fraction)
+            if result is not None:
+                return result

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from bridge.engine_process import DEFAULT_STALL_TIMEOUT, POLL_S, RunControl, coded, positive_seconds
+from bridge.engine_process import DEFAULT_STALL_TIMEOUT, POLL_S, RunControl, coded, positive_seconds, settle
 from core import wire, wire_frames
 from core.errors import (
     BadConfig,
@@ -385,20 +385,9 @@ class RemoteEngines:
                 self._lost(engine)
                 raise EngineDied(f"the connection to the engine at {self.options.url} broke mid-render ({msg}); "
                                  "the engine may have died (Serve restarts it); the next job reconnects")
-            if getattr(msg, "job_id", job_id) != job_id:
-                log.warning("ignoring a %s for %r from the engine", wire.kind_of(msg), getattr(msg, "job_id", None))
-                continue
-            if isinstance(msg, wire.Progress):
-                last_fraction = max(last_fraction, min(max(float(msg.t), 0.0), 1.0))
-                control.progress(last_fraction, int(msg.nfe))
-            elif isinstance(msg, wire.Result):
-                return msg
-            elif isinstance(msg, wire.Cancelled):
-                raise Cancelled("cancelled")
-            elif isinstance(msg, wire.Failed):
-                raise coded(msg.code, msg.message)
-            else:
-                log.warning("unexpected engine message %s", wire.kind_of(msg))
+            result, last_fraction = settle(msg, job_id, control, last_fraction)
+            if result is not None:
+                return result
 
 
 def _read_frames(resp: http.client.HTTPResponse, out: "queue.Queue[tuple[str, Any]]") -> None:
