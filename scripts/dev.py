@@ -352,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         model = "tiny"
         log("no official checkpoint cached: using the embedded TINY RANDOM model, which MAKES NOISE.")
-        log(f"for music, download {OFFICIAL_MODEL} (see README: Getting the official weights).")
+        log(f"for music, get the weights once: {venv_bin(settings.venv, 'jasco-bridge', system)} download "
+            f"{OFFICIAL_MODEL} (README: Getting the official weights).")
     return hand_over(serve_argv(settings.venv, system, model, extra), system)
 
 
