@@ -326,6 +326,52 @@ def settle(msg: Any, job_id: str, control: "RunControl", fraction: float) -> tup
     return None, fraction
 
 
+class LoadFailures:
+    """The last failed load of an engine backend (local process or remote): its error, model and time.
+
+    Jobs queued right behind a failure (within ``retry_s``, same model) fail at once with that error
+    instead of each starting a loader; ``record`` says whether a failure is new, so it is logged once.
+    """
+
+    def __init__(self, retry_s: float) -> None:
+        self.retry_s = float(retry_s)
+        self._lock = threading.Lock()
+        self._error: JascoError | None = None
+        self._model: str | None = None
+        self._at = 0.0
+
+    @property
+    def error(self) -> JascoError | None:
+        with self._lock:
+            return self._error
+
+    @property
+    def model(self) -> str | None:
+        """The model ``error`` is about (None while nothing failed)."""
+        with self._lock:
+            return self._model if self._error is not None else None
+
+    def recent(self, model: str) -> JascoError | None:
+        """A copy of the failure of ``model`` when it is younger than ``retry_s``, else None."""
+        with self._lock:
+            err = self._error
+            if err is None or self._model != model or time.monotonic() - self._at >= self.retry_s:
+                return None
+        return coded(err.code, str(err))
+
+    def record(self, err: JascoError, model: str | None) -> bool:
+        """Remember ``err``; True when it differs from the failure already remembered (log it)."""
+        with self._lock:
+            repeated = (self._error is not None and self._model == model and self._error.code == err.code
+                        and str(self._error) == str(err))
+            self._error, self._model, self._at = err, model, time.monotonic()
+        return not repeated
+
+    def clear(self) -> None:
+        with self._lock:
+            self._error = None
+
+
 @dataclass
 class RunControl:
     """What a running job asks its owner, polled every ``POLL_S``."""
@@ -342,14 +388,11 @@ class EngineSupervisor:
                  cancel_grace: float = 5.0, stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
         self.options = options
         self.load_timeout = float(load_timeout)
-        self.load_retry_s = float(load_retry_s)
         self.cancel_grace = float(cancel_grace)
         self.stall_timeout = positive_seconds("stall_timeout", stall_timeout)
         self._lock = threading.Lock()
         self._engine: EngineProcess | None = None
-        self._load_error: JascoError | None = None
-        self._load_failed_model: str | None = None
-        self._load_failed_at = 0.0
+        self.failures = LoadFailures(load_retry_s)
 
     # --- state, for status() and cancel() from other threads ------------------------------------
     @property
@@ -359,14 +402,12 @@ class EngineSupervisor:
 
     @property
     def load_error(self) -> JascoError | None:
-        with self._lock:
-            return self._load_error
+        return self.failures.error
 
     @property
     def load_failed_model(self) -> str | None:
         """The model ``load_error`` is about."""
-        with self._lock:
-            return self._load_failed_model
+        return self.failures.model
 
     def start(self, model: str) -> None:
         """Start loading ``model`` in the background (a failure to spawn is remembered)."""
@@ -399,13 +440,10 @@ class EngineSupervisor:
             with self._lock:
                 self._engine = engine = None
         if engine is None:
-            with self._lock:
-                recent = (self._load_error is not None and self._load_failed_model == model
-                          and time.monotonic() - self._load_failed_at < self.load_retry_s)
-                err = self._load_error
-            if recent and err is not None:
+            recent = self.failures.recent(model)
+            if recent is not None:
                 # Jobs queued behind a failed load fail at once instead of each spawning a loader.
-                raise coded(err.code, str(err))
+                raise recent
             engine = EngineProcess(model, self.options)
             with self._lock:
                 self._engine = engine
@@ -430,8 +468,7 @@ class EngineSupervisor:
                     f"the engine process died while loading model {model!r} ({death_message(msg)})"), model)
             if isinstance(msg, wire.Ready):
                 engine.info = dict(msg.info)
-                with self._lock:
-                    self._load_error = None
+                self.failures.clear()
                 log.info("model %r ready on %s (loaded in %.1f s, engine pid %s)%s", model,
                          engine.info.get("device", "?"), time.monotonic() - engine.started, engine.pid,
                          TINY_LABEL if model.split(":", 1)[0] == "tiny" else "")
@@ -442,13 +479,7 @@ class EngineSupervisor:
             log.warning("unexpected engine message while loading: %s", wire.kind_of(msg))
 
     def _load_failed(self, err: JascoError, model: str | None = None) -> JascoError:
-        with self._lock:
-            repeated = (self._load_error is not None and self._load_failed_model == model
-                        and self._load_error.code == err.code and str(self._load_error) == str(err))
-            self._load_error = err
-            self._load_failed_model = model
-            self._load_failed_at = time.monotonic()
-        if not repeated:
+        if self.failures.record(err, model):
             log.error("model %r failed to load: [%s] %s", model, err.code, err)
         return err
 

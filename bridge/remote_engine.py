@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from bridge.engine_process import DEFAULT_STALL_TIMEOUT, POLL_S, RunControl, coded, positive_seconds, settle
+from bridge.engine_process import DEFAULT_STALL_TIMEOUT, POLL_S, LoadFailures, RunControl, coded, positive_seconds, settle
 from core import wire, wire_frames
 from core.errors import (
     BadConfig,
@@ -214,13 +214,10 @@ class RemoteEngines:
                  stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
         self.options = options
         self.load_timeout = float(load_timeout)
-        self.load_retry_s = float(load_retry_s)
         self.stall_timeout = positive_seconds("stall_timeout", stall_timeout)
         self._lock = threading.Lock()
         self._engine: RemoteEngine | None = None
-        self._load_error: JascoError | None = None
-        self._load_failed_at = 0.0
-        self._load_failed_model: str | None = None
+        self.failures = LoadFailures(load_retry_s)
 
     @property
     def engine(self) -> RemoteEngine | None:
@@ -229,14 +226,12 @@ class RemoteEngines:
 
     @property
     def load_error(self) -> JascoError | None:
-        with self._lock:
-            return self._load_error
+        return self.failures.error
 
     @property
     def load_failed_model(self) -> str | None:
         """The model whose connection or check failed last (status errors go to its clients only)."""
-        with self._lock:
-            return self._load_failed_model if self._load_error is not None else None
+        return self.failures.model
 
     def start(self, model: str) -> None:
         with self._lock:
@@ -253,10 +248,9 @@ class RemoteEngines:
         """The remote engine, once ``/info`` answered and it serves ``model``."""
         engine = self.engine
         if engine is None or engine.model != model:
-            with self._lock:
-                err, failed_at = self._load_error, self._load_failed_at
-            if engine is None and err is not None and time.monotonic() - failed_at < self.load_retry_s:
-                raise coded(err.code, str(err))
+            recent = self.failures.recent(model) if engine is None else None
+            if recent is not None:
+                raise recent
             engine = RemoteEngine(model, self.options)
             with self._lock:
                 self._engine = engine
@@ -283,8 +277,7 @@ class RemoteEngines:
                         f"the engine at {self.options.url} serves model {info.get('model')!r}, not {model!r}; "
                         f"start the bridge with --model {info.get('model')} (or engine-serve with --model {model})"))
                 engine.info = info
-                with self._lock:
-                    self._load_error = None
+                self.failures.clear()
                 log.info("remote engine %s ready: model %r on %s (%s)", self.options.url, model,
                          info.get("device", "?"), info.get("replica", "?"))
                 return engine
@@ -296,13 +289,11 @@ class RemoteEngines:
             time.sleep(POLL_S * 4)
 
     def _failed(self, engine: RemoteEngine, err: JascoError) -> JascoError:
+        new = self.failures.record(err, engine.model)
         with self._lock:
-            repeated = self._load_error is not None and str(self._load_error) == str(err)
-            self._load_error, self._load_failed_at = err, time.monotonic()
-            self._load_failed_model = engine.model
             if self._engine is engine:
                 self._engine = None
-        if not repeated:
+        if new:
             log.error("remote engine %s: [%s] %s", self.options.url, err.code, err)
         return err
 
