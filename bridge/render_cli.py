@@ -215,13 +215,10 @@ def _melody(request: RenderRequest, path: Path, *, bpm_given: bool) -> tuple[Ren
         raise NotFound(f"melody file {str(path)!r} does not exist")
     ext = path.suffix.lower()
     if ext in (".mid", ".midi"):
-        from midi.files import read_midi
-        from midi.melody import frames_from_notes
+        from midi.melody import frames_from_midi_file
 
-        clip = read_midi(path)
         count = request.condition_frames()  # the window, or the clip's timeline when it loops or is longer
-        frames = frames_from_notes(clip.select(), bpm=request.bpm if bpm_given else None, frames=count,
-                                   seconds_of=None if bpm_given else clip.beats_to_seconds)
+        frames = frames_from_midi_file(path, bpm=request.bpm if bpm_given else None, frames=count)
         if not frames.any():
             raise BadMelody(f"{path.name!r} has no notes in the first {count / 50:g} s")
         return replace(request, melody_frames=tuple(int(v) for v in frames)), None

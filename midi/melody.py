@@ -122,7 +122,7 @@ def melody_matrix(
                                      extend_frames=extend_frames, start=start, seconds_of=seconds_of))
 
 
-def melody_from_midi_file(
+def frames_from_midi_file(
     path: str | Path,
     *,
     bpm: float | None = None,
@@ -133,7 +133,7 @@ def melody_from_midi_file(
     channel: int | None = None,
     track: int | None = None,
 ) -> np.ndarray:
-    """The melody matrix of a MIDI file's line (tempo map honoured unless ``bpm`` is given).
+    """The melody frames of a MIDI file's line (tempo map honoured unless ``bpm`` is given).
 
     ``channel`` (0..15) or ``track`` select the line; by default every non-drum note counts
     and the highest sounding one wins."""
@@ -141,12 +141,10 @@ def melody_from_midi_file(
 
     clip = read_midi(path)
     notes = clip.select(channel=channel, track=track)
-    return melody_matrix(
-        notes,
-        bpm=bpm,
-        frames=frames,
-        frame_rate=frame_rate,
-        extend_frames=extend_frames,
-        start=start,
-        seconds_of=None if bpm is not None else clip.beats_to_seconds,
-    )
+    return frames_from_notes(notes, bpm=bpm, frames=frames, frame_rate=frame_rate, extend_frames=extend_frames,
+                             start=start, seconds_of=None if bpm is not None else clip.beats_to_seconds)
+
+
+def melody_from_midi_file(path: str | Path, **kwargs: object) -> np.ndarray:
+    """The melody matrix of a MIDI file's line: ``one_hot(frames_from_midi_file(path, ...))``."""
+    return one_hot(frames_from_midi_file(path, **kwargs))  # type: ignore[arg-type]
