@@ -40,7 +40,6 @@ import random
 import socket
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -53,6 +52,7 @@ sys.path.insert(0, str(_REPO))
 sys.path.insert(1, str(_REPO / "tests" / "reliability"))
 sys.path.insert(2, str(_REPO / "tests" / "bridge"))
 
+from osc_helpers import fifo_swapping_link  # noqa: E402
 from reliability_rig import (  # noqa: E402
     KNOWN_CODES,
     OUT_TAGS,
@@ -192,28 +192,13 @@ def attack_fifo_race(workdir: Path, seconds: float = 3.0) -> dict[str, Any]:
 
     folder = workdir / "fifo"
     folder.mkdir()
-    wav, fifo, link = folder / "real.wav", folder / "pipe.wav", folder / "drums.wav"
+    wav = folder / "real.wav"
     sf.write(wav, np.zeros((22050, 1), np.float32), 22050)
-    os.mkfifo(fifo)
-    link.symlink_to(wav)
-    stop = threading.Event()
-
-    def swap() -> None:
-        k = 0
-        while not stop.is_set():
-            tmp = folder / f"swap-{k % 2}"
-            tmp.unlink(missing_ok=True)
-            tmp.symlink_to(fifo if k % 2 else wav)
-            os.replace(tmp, link)
-            k += 1
-
     server = Server(*fake_args(workdir / "fifo-clips"))
-    swapper = threading.Thread(target=swap, daemon=True)
-    swapper.start()
     sent = pongs = unanswered = 0
     worst = 0.0
     try:
-        with Peer(server.address, timeout=5) as peer:
+        with fifo_swapping_link(wav, folder) as link, Peer(server.address, timeout=5) as peer:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 for _ in range(8):
@@ -227,9 +212,6 @@ def attack_fifo_race(workdir: Path, seconds: float = 3.0) -> dict[str, Any]:
                     break
             answers = sum(1 for r in peer.replies if r.address in ("/jasco/drums/loaded", "/jasco/error"))
     finally:
-        stop.set()
-        swapper.join(5)
-        os.close(os.open(fifo, os.O_RDWR | os.O_NONBLOCK))
         server.kill()
     return {"drums_sent": sent, "drums_answered": answers, "pings_answered": pongs,
             "pings_unanswered_5s": unanswered, "worst_ping_ms": worst}

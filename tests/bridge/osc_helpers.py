@@ -9,6 +9,7 @@ cancellation) and writes real audio files, without an engine process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -19,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -420,3 +421,35 @@ def pid_exists(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+@contextlib.contextmanager
+def fifo_swapping_link(wav: Path, folder: Path) -> Iterator[Path]:
+    """The FIFO race attacker: a symlink ``folder/drums.wav`` that flips between ``wav`` and a FIFO
+    as fast as it can while the block runs. Afterwards the swapping stops, the link points at ``wav``
+    again, and any reader an old server or worker left blocked in ``open()`` of the FIFO is released."""
+    fifo = folder / "pipe.wav"
+    os.mkfifo(fifo)
+    link = folder / "drums.wav"
+    link.symlink_to(wav)
+    stop = threading.Event()
+
+    def swap() -> None:
+        k = 0
+        while not stop.is_set():
+            tmp = folder / f"swap-{k % 2}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(fifo if k % 2 else wav)
+            os.replace(tmp, link)
+            k += 1
+
+    swapper = threading.Thread(target=swap, name="fifo-swapper", daemon=True)
+    swapper.start()
+    try:
+        yield link
+    finally:
+        stop.set()
+        swapper.join(5)
+        link.unlink(missing_ok=True)
+        link.symlink_to(wav)
+        os.close(os.open(fifo, os.O_RDWR | os.O_NONBLOCK))

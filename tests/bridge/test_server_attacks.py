@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -23,7 +22,7 @@ import soundfile as sf
 from bridge.server import BridgeServer
 from midi.vocab import ChordVocabulary
 
-from osc_helpers import FakeWorker, OscClient, build, bundle
+from osc_helpers import FakeWorker, OscClient, build, bundle, fifo_swapping_link
 
 
 @pytest.fixture(scope="module")
@@ -79,25 +78,8 @@ def _ping_ms(c: OscClient, timeout: float) -> float:
 # --- 1. a drum name swapped between a WAV and a FIFO ----------------------------------------------------------
 def test_a_symlink_swapped_to_a_fifo_never_hangs_the_server(rig: Rig, tmp_path: Path) -> None:
     wav = _wav(tmp_path / "real.wav")
-    fifo = tmp_path / "pipe.wav"
-    os.mkfifo(fifo)
-    link = tmp_path / "drums.wav"
-    link.symlink_to(wav)
-    stop = threading.Event()
-
-    def swap() -> None:  # the attacker: the name flips between the WAV and the FIFO, as fast as it can
-        k = 0
-        while not stop.is_set():
-            tmp = tmp_path / f"swap-{k % 2}"
-            tmp.unlink(missing_ok=True)
-            tmp.symlink_to(fifo if k % 2 else wav)
-            os.replace(tmp, link)
-            k += 1
-
-    swapper = threading.Thread(target=swap, daemon=True)
-    swapper.start()
-    try:
-        with rig.client() as c:
+    with rig.client() as c:
+        with fifo_swapping_link(wav, tmp_path) as link:
             answered = 0
             deadline = time.monotonic() + 3.0
             while time.monotonic() < deadline:  # each /jasco/drums is a chance to win the race
@@ -106,22 +88,12 @@ def test_a_symlink_swapped_to_a_fifo_never_hangs_the_server(rig: Rig, tmp_path: 
                     time.sleep(0.002)
                 _ping_ms(c, timeout=2.0)  # the OSC thread never blocks
                 answered += 8
-            stop.set()
-            swapper.join(5)
-            link.unlink()
-            link.symlink_to(wav)
-            # the checker thread never blocked either: a last check of the real file is answered
-            c.inbox.clear()
-            c.send("/jasco/drums", str(link))
-            loaded = c.expect("/jasco/drums/loaded", timeout=5.0)
-            assert loaded.args[0] == str(link)
-            assert answered > 100
-    finally:
-        stop.set()
-        swapper.join(5)
-        # release any reader an old server would have left blocked in open() (so the test ends)
-        fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
-        os.close(fd)
+        # the checker thread never blocked either: a last check of the real file is answered
+        c.inbox.clear()
+        c.send("/jasco/drums", str(link))
+        loaded = c.expect("/jasco/drums/loaded", timeout=5.0)
+        assert loaded.args[0] == str(link)
+        assert answered > 100
 
 
 def test_fifos_and_devices_are_refused_without_blocking(tmp_path: Path) -> None:

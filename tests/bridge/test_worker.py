@@ -28,6 +28,7 @@ from core.requests import ChordEvent, RenderParams, RenderRequest
 from bridge.worker import RenderWorker
 from midi.melody import one_hot as melody_from_frames
 from jasco_fake_engine import RecordingListener
+from osc_helpers import fifo_swapping_link
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -475,41 +476,18 @@ def test_many_clients_submitting_and_cancelling_at_once(make_worker) -> None:
 
 # --- issue 15: every step of a job that can block has a deadline and is covered by cancel -------------------
 def test_a_drum_name_swapped_to_a_fifo_never_stalls_the_worker(make_worker, tmp_path: Path) -> None:
-    import threading
-
     w = make_worker()
     wav = tmp_path / "loop.wav"
     sf.write(wav, np.zeros((44100, 2), np.float32) + 0.1, 44100)
-    fifo = tmp_path / "pipe.wav"
-    os.mkfifo(fifo)
-    link = tmp_path / "drums.wav"
-    link.symlink_to(wav)
-    stop = threading.Event()
-
-    def swap() -> None:
-        k = 0
-        while not stop.is_set():
-            tmp = tmp_path / f"swap-{k % 2}"
-            tmp.unlink(missing_ok=True)
-            tmp.symlink_to(fifo if k % 2 else wav)
-            os.replace(tmp, link)
-            k += 1
-
-    swapper = threading.Thread(target=swap, daemon=True)
-    swapper.start()
-    try:
+    with fifo_swapping_link(wav, tmp_path) as link:
         listener = RecordingListener()
         finals = []
         for _ in range(12):
             req = RenderRequest(prompt="beat", model="fake", drums_path=str(link),
                                 params=RenderParams(steps=1, normalize="none", sample_rate=32000))
             finals.append(listener.final(w.submit(req, listener), timeout=20))
-        assert {name for name, _ in finals} <= {"done", "error"}
-        assert all(args[0] == "bad_audio" for name, args in finals if name == "error"), finals
-    finally:
-        stop.set()
-        swapper.join(5)
-        os.close(os.open(fifo, os.O_RDWR | os.O_NONBLOCK))  # release a reader an old worker left blocked
+    assert {name for name, _ in finals} <= {"done", "error"}
+    assert all(args[0] == "bad_audio" for name, args in finals if name == "error"), finals
 
 
 def _blocking_read(fifo: Path):  # noqa: ANN202 - a render_message that blocks like a hung file system
