@@ -52,6 +52,7 @@ sys.path.insert(0, str(_REPO))
 sys.path.insert(1, str(_REPO / "tests" / "reliability"))
 sys.path.insert(2, str(_REPO / "tests" / "bridge"))
 
+from bridge.transport import REPLIES_PER_SECOND  # noqa: E402
 from osc_helpers import fifo_swapping_link  # noqa: E402
 from reliability_rig import (  # noqa: E402
     KNOWN_CODES,
@@ -88,7 +89,11 @@ def fuzz(packets: int, seed: int, workdir: Path) -> dict[str, Any]:
         with Peer(server.address, timeout=15) as peer:
             peer.wait_state(["idle"], timeout=60)
             started = time.perf_counter()
+            # A packet and its ping cause up to three replies: keep the sender under the server's
+            # per-host reply budget (bridge.transport.REPLIES_PER_SECOND), which drops replies past it.
+            interval = 3.0 / REPLIES_PER_SECOND
             for k in range(packets):
+                next_at = time.perf_counter() + interval
                 if rng.random() < 0.8:
                     gen = generate_message(chooser)
                     packet, kind, expect = gen.packet, gen.kind, gen
@@ -123,6 +128,7 @@ def fuzz(packets: int, seed: int, workdir: Path) -> dict[str, Any]:
                         must_fail_ok += 1
                     elif len(mismatches) < 10:
                         mismatches.append(f"{expect.kind} {expect.address}: {errors} {packet[:80]!r}")
+                time.sleep(max(0.0, next_at - time.perf_counter()))
             seconds = time.perf_counter() - started
             alive = server.alive()
             peer.send("/jasco/reset")
