@@ -29,16 +29,16 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("serve", "bridge.serve_cli", "run the OSC/MIDI server"),
-    Command("engine-serve", "bridge.engine_serve_cli", "serve the engine to bridges elsewhere (Ray Serve; GPU machine)"),
-    Command("render", "bridge.render_cli", "render one clip with the engine"),
-    Command("chords", "bridge.chords_cli", "recognise or map chords (MIDI file or typed symbols)"),
-    Command("melody", "bridge.melody_cli", "turn a MIDI line into a [53, T] melody matrix"),
-    Command("download", "bridge.download_cli", "fetch official checkpoints (+ T5, EnCodec) into the Hugging Face cache"),
-    Command("build-tiny", "bridge.tiny_cli", "build the embedded tiny (noise-making) test model"),
-    Command("doctor", "bridge.doctor", "check the environment and say what to fix"),
-    Command("osc-docs", "bridge.osc_docs", "print the OSC address table as Markdown"),
-    Command("params", "bridge.params_cli", "print the parameter table (Markdown, JSON, or the device's limits)"),
+    Command("serve", "bridge.commands.serve", "run the OSC/MIDI server"),
+    Command("engine-serve", "bridge.commands.engine_serve", "serve the engine to bridges elsewhere (Ray Serve; GPU machine)"),
+    Command("render", "bridge.commands.render", "render one clip with the engine"),
+    Command("chords", "bridge.commands.chords", "recognise or map chords (MIDI file or typed symbols)"),
+    Command("melody", "bridge.commands.melody", "turn a MIDI line into a [53, T] melody matrix"),
+    Command("download", "bridge.commands.download", "fetch official checkpoints (+ T5, EnCodec) into the Hugging Face cache"),
+    Command("build-tiny", "bridge.commands.build_tiny", "build the embedded tiny (noise-making) test model"),
+    Command("doctor", "bridge.commands.doctor", "check the environment and say what to fix"),
+    Command("osc-docs", "bridge.commands.osc_docs", "print the OSC address table as Markdown"),
+    Command("params", "bridge.commands.params", "print the parameter table (Markdown, JSON, or the device's limits)"),
 )
 
 

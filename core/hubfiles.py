@@ -1,5 +1,5 @@
 """What is fetched from the Hugging Face hub for a JASCO checkpoint: one table for the
-engine's loader (``engine.hub``) and ``jasco-bridge download`` (``bridge.download_cli``).
+engine's loader (``engine.hub``) and ``jasco-bridge download`` (``bridge.commands.download``).
 
 Of a checkpoint repository (``facebook/jasco-*``) only what the loader reads is fetched: the two
 audiocraft files (``state_dict.bin``, ``compression_state_dict.bin``) and small metadata, whatever

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from bridge import protocol
-from bridge.osc_docs import readme_with_table, render_markdown
+from bridge.commands.osc_docs import readme_with_table, render_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "osc.md"
 README = Path(__file__).resolve().parents[2] / "README.md"

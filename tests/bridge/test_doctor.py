@@ -7,7 +7,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from bridge import doctor
+from bridge.commands import doctor
 
 
 def _args(tmp_path: Path, port: int, reply_port: int, clip_dir: Path | None = None) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bridge import doctor
+from bridge.commands import doctor
 
 
 def test_mps_findings() -> None:

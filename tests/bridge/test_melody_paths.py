@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.render_cli import _melody
+from bridge.commands.render import _melody
 from bridge.session import Session
 from core.requests import RenderRequest
 from midi.melody import frames_from_notes, melody_from_midi_file, one_hot
@@ -75,7 +75,7 @@ def test_the_three_entry_points_agree_on_every_frame(tmp_path_factory: pytest.Te
 
 
 def test_the_cli_melody_matrix_file_is_the_same_frames(tmp_path: Path) -> None:
-    from bridge.melody_cli import run
+    from bridge.commands.melody import run
 
     notes = [Note(72, 0.0, 1.0, 100.0), Note(74, 1.0, 0.5, 100.0), Note(40, 2.0, 1.0, 100.0)]
     mid = tmp_path / "line.mid"

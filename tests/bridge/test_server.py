@@ -589,7 +589,7 @@ def test_audition_without_portaudio_says_so(monkeypatch: pytest.MonkeyPatch) -> 
     import sys
 
     from core.errors import EnvironmentProblem
-    from bridge.serve_cli import Auditioner
+    from bridge.commands.serve import Auditioner
 
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails like a missing PortAudio
     with pytest.raises(EnvironmentProblem, match="PortAudio"):

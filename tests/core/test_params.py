@@ -14,7 +14,7 @@ from bridge import protocol
 from bridge.cli import build_parser
 from bridge.cli import main as cli_main
 from bridge.osc import OscArg
-from bridge.params_cli import render_js
+from bridge.commands.params import render_js
 from core import params as P
 from core.errors import BadValue
 from core.requests import RenderRequest
@@ -107,7 +107,7 @@ def test_cli_refuses_what_the_table_refuses(p: P.Param, tmp_path: Path, capsys: 
 
 
 def test_cli_defaults_equal_the_servers() -> None:
-    from bridge.render_cli import resolve_job
+    from bridge.commands.render import resolve_job
 
     args = _render_parser().parse_args(["--model", "tiny"])
     job = resolve_job(args)

@@ -221,7 +221,7 @@ def test_engine_serve_refuses_other_hosts_without_a_token(cli_exe: str) -> None:
 
 
 def test_doctor_checks_the_remote_engine(engine_serve: EngineServe, token_file: Path, tmp_path: Path) -> None:
-    from bridge.doctor import FAIL, OK, check_remote_engine
+    from bridge.commands.doctor import FAIL, OK, check_remote_engine
 
     good = check_remote_engine(engine_serve.url, str(token_file))()
     assert good.status == OK and "model tiny on cpu" in good.found and "token accepted" in good.found

@@ -28,7 +28,7 @@ DEMO_BPM = 120.0
 DEMO_BARS = 4
 # the loggers whose INFO lines are the server's log: where it listens, the model ready or failed
 # (once, with its code and fix), one line per job (id, client, prompt, bars, seed, engine time, path)
-SERVE_LOGGERS = ("bridge.serve_cli", "bridge.engine_process", "bridge.worker")
+SERVE_LOGGERS = ("bridge.commands.serve", "bridge.engine_process", "bridge.worker")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
