@@ -6,7 +6,7 @@ waiting jobs); the thread "jasco-worker" takes one job at a time, and every job 
 inside its own try/except so one failure never stops the worker.
 
 The model itself lives in a child process supervised by
-``bridge.engine_process.EngineSupervisor`` (started with ``subprocess`` and one socket
+``bridge.engines.local.EngineSupervisor`` (started with ``subprocess`` and one socket
 pair, messages from ``core.wire``), so a crash, a hang or a SIGKILL of the engine
 cannot take the server with it (and a killed server's engine exits by itself when
 the socket closes). The worker owns the queue and the jobs; the supervisor the engine:
@@ -57,7 +57,7 @@ from typing import Any, Callable, TypeVar
 
 from bridge import clips
 from bridge.engine_input import render_message
-from bridge.engine_process import (
+from bridge.engines.local import (
     DEFAULT_STALL_TIMEOUT,
     EngineFactory,
     EngineOptions,
@@ -148,7 +148,7 @@ class RenderWorker:
         if max_queue < 1:
             raise BadConfig(f"max_queue must be at least 1, got {max_queue}")
         # ``engines``: another engine backend with EngineSupervisor's surface (start, ensure, run,
-        # shutdown, engine, load_error, stall_timeout), e.g. bridge.remote_engine.RemoteEngines.
+        # shutdown, engine, load_error, stall_timeout), e.g. bridge.engines.remote.RemoteEngines.
         self.engines = engines if engines is not None else EngineSupervisor(
             EngineOptions(device=device, dtype=dtype, factory=factory_spec(engine_factory)),
             load_timeout=load_timeout, load_retry_s=load_retry_s, cancel_grace=cancel_grace,

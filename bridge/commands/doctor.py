@@ -260,7 +260,7 @@ def check_remote_engine(url: str, token_file: str | None) -> Callable[[], Check]
     """A configured remote engine (``serve --engine``): reachable, token accepted, model and device."""
 
     def run() -> Check:
-        from bridge.remote_engine import NotReady, RemoteOptions, fetch_info
+        from bridge.engines.remote import NotReady, RemoteOptions, fetch_info
         from core.errors import JascoError
 
         try:

@@ -7,7 +7,7 @@ Examples::
 
 The same path as a clip from the server: the options become frozen ``RenderRequest``s
 (parameters from the one table, ``core.params``), the engine runs in its supervised
-child process (``bridge.engine_process``), and ``bridge.clips.write_clip`` post-processes
+child process (``bridge.engines.local``), and ``bridge.clips.write_clip`` post-processes
 and writes the clip with its sidecar (``<stem>.json``), so ``--from SIDECAR`` reproduces a
 server clip and a CLI clip alike. Chords are ``SYMBOL@BEAT`` items at ``--bpm`` (``--chord-unit
 seconds`` for times in seconds); every symbol is mapped to the model's vocabulary, with a
@@ -311,7 +311,7 @@ def _map_chords(job: RenderJob, vocab: Any) -> tuple[RenderRequest, ...]:
 
 
 def _engine_options(args: argparse.Namespace) -> Any:
-    from bridge.engine_process import EngineOptions
+    from bridge.engines.local import EngineOptions
 
     overrides = {name: str(Path(getattr(args, name)).expanduser()) for name in ("t5", "compression", "vocab")
                  if getattr(args, name) is not None}
@@ -325,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bridge.clips import write_clip
     from bridge.engine_input import render_message
-    from bridge.engine_process import EngineSupervisor, RunControl
+    from bridge.engines.local import EngineSupervisor, RunControl
     from bridge.vocabulary import VocabProvider
     from core import wire
     from core.fileio import atomic_write

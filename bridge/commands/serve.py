@@ -28,7 +28,7 @@ DEMO_BPM = 120.0
 DEMO_BARS = 4
 # the loggers whose INFO lines are the server's log: where it listens, the model ready or failed
 # (once, with its code and fix), one line per job (id, client, prompt, bars, seed, engine time, path)
-SERVE_LOGGERS = ("bridge.commands.serve", "bridge.engine_process", "bridge.worker")
+SERVE_LOGGERS = ("bridge.commands.serve", "bridge.engines.local", "bridge.worker")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -179,7 +179,7 @@ def _log_at_info() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bridge.server import BridgeServer, check_bind
-    from bridge.engine_process import positive_seconds
+    from bridge.engines.local import positive_seconds
     from bridge.worker import RenderWorker
 
     _log_at_info()
@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     if args.engine_factory:
         worker_kwargs["engine_factory"] = args.engine_factory
     if args.engine is not None:
-        from bridge.remote_engine import RemoteEngines, RemoteOptions
+        from bridge.engines.remote import RemoteEngines, RemoteOptions
 
         worker_kwargs["engines"] = RemoteEngines(RemoteOptions.from_args(args.engine, args.engine_token_file),
                                                  stall_timeout=stall_timeout)

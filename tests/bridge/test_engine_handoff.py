@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from bridge.engine_process import (
+from bridge.engines.local import (
     TOKEN_BYTES,
     EngineOptions,
     EngineProcess,

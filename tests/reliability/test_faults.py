@@ -350,7 +350,7 @@ def test_model_that_fails_to_load(serve: Callable[..., Server], tmp_path: Path, 
         assert p.ping() == []
     assert visible_files(clips) == []
     # the log says it once (a line per job besides), and never that the model is ready
-    assert len([ln for ln in server.lines if "bridge.engine_process" in ln and "failed to load" in ln]) == 1, \
+    assert len([ln for ln in server.lines if "bridge.engines.local" in ln and "failed to load" in ln]) == 1, \
         server.output()
     assert len([ln for ln in server.lines if "bridge.worker: job " in ln and " failed: " in ln]) == 2
     assert not [ln for ln in server.lines if " ready " in ln], server.output()

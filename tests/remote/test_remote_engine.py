@@ -189,7 +189,7 @@ def test_replica_killed_mid_render_then_the_next_job_succeeds(bridge: ServeProce
 
 def test_same_samples_as_the_local_engine(engine_serve: EngineServe, token_file: Path, tmp_path: Path) -> None:
     """Same request, same seed, same device type (CPU): the remote clip equals the local one sample for sample."""
-    from bridge.remote_engine import RemoteEngines, RemoteOptions
+    from bridge.engines.remote import RemoteEngines, RemoteOptions
     from bridge.worker import RenderWorker
     from core.requests import ChordEvent, RenderParams, RenderRequest
 
@@ -237,7 +237,7 @@ def test_two_bridges_share_one_engine(engine_serve: EngineServe, token_file: Pat
     """Two bridges at once: the replica renders one job at a time, the other waits there (with heartbeats)."""
     import threading
 
-    from bridge.remote_engine import RemoteEngines, RemoteOptions
+    from bridge.engines.remote import RemoteEngines, RemoteOptions
     from bridge.worker import RenderWorker
     from core.requests import RenderParams, RenderRequest
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from bridge.engine_process import DEFAULT_STALL_TIMEOUT, POLL_S, LoadFailures, RunControl, coded, positive_seconds, settle
+from bridge.engines.local import DEFAULT_STALL_TIMEOUT, POLL_S, LoadFailures, RunControl, coded, positive_seconds, settle
 from core import wire, wire_frames
 from core.errors import (
     BadConfig,
