@@ -32,7 +32,7 @@ from core.errors import BadAudio, JascoError, NotFound, TooLarge, UnsupportedFor
 log = logging.getLogger(__name__)
 
 MAX_SECONDS = 60.0  # longest drum loop accepted (the model window is 10 s)
-MAX_FILE_BYTES = 200 * 1024 * 1024  # a 60 s 8-channel 192 kHz float file is ~370 MB; refuse anything this big
+MAX_AUDIO_BYTES = 200 * 1024 * 1024  # a 60 s 8-channel 192 kHz float file is ~370 MB; refuse anything this big
 MAX_CHANNELS = 8
 MIN_SECONDS = 0.05  # anything shorter is a broken or truncated file, not a loop
 _UNKNOWN_FRAMES = 2**62  # libsndfile says SF_COUNT_MAX when a stream does not know its length
@@ -160,8 +160,8 @@ def _probe_open(f: BinaryIO, st: os.stat_result, p: Path, max_seconds: float) ->
     size = st.st_size
     if size == 0:
         raise BadAudio(f"{p.name!r} is empty (0 bytes)")
-    if size > MAX_FILE_BYTES:
-        raise TooLarge(f"{p.name!r} is larger than the limit of {MAX_FILE_BYTES / 1e6:.0f} MB")
+    if size > MAX_AUDIO_BYTES:
+        raise TooLarge(f"{p.name!r} is larger than the limit of {MAX_AUDIO_BYTES / 1e6:.0f} MB")
     try:
         f.seek(0)
         info = sf.info(f)

@@ -33,7 +33,7 @@ V = TypeVar("V")
 ACTIVE_S = 300.0  # a client heard from this recently (or with a job in the queue) is never evicted
 MAX_REGISTRATIONS = 1024
 MAX_REGISTRATIONS_PER_HOST = 256
-MAX_SESSIONS = 64  # x MAX_NOTES notes each bounds the memory clients can make us hold
+MAX_SESSIONS = 64  # x MAX_SESSION_NOTES notes each bounds the memory clients can make us hold
 MAX_SESSIONS_PER_HOST = 48
 MIDI_SESSION: Address = ("midi", 0)  # live MIDI's session: never evicted
 

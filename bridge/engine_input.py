@@ -12,15 +12,15 @@ from typing import Any
 
 from bridge.audio import read_audio
 from core import wire
-from core.params import RenderParams
+from core.grid import SAMPLE_RATE
+from core.params import SAMPLING, RenderParams
 from core.requests import RenderRequest
 from midi.melody import one_hot
 
 log = logging.getLogger(__name__)
 
-# The RenderParams fields the engine's SamplingParams takes.
-SAMPLING_FIELDS = ("seed", "preset", "solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance",
-                   "melody_guidance")
+# The RenderParams fields the engine's SamplingParams takes (marked ``sampling`` in the table).
+SAMPLING_FIELDS = tuple(p.name for p in SAMPLING)
 
 
 def sampling(params: RenderParams) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def render_item(request: RenderRequest) -> tuple[wire.RenderItem, str | None]:
     """The engine item for ``request`` and the sha256 of the drum file it read (None without drums)."""
     p = request.params
     drums = None
-    drums_rate = 32000
+    drums_rate = SAMPLE_RATE
     sha = None
     if request.drums_path:
         audio = read_audio(request.drums_path)

@@ -24,10 +24,11 @@ from pathlib import Path
 
 from bridge.session import looks_like_hub_id, validate_model
 from core.errors import ModelUnavailable
+from core.hubfiles import COMPRESSION_STATE_DICT, STATE_DICT
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FILES = ("state_dict.bin", "compression_state_dict.bin")  # engine.hub's STATE_DICT and COMPRESSION_STATE_DICT
+CHECKPOINT_FILES = (STATE_DICT, COMPRESSION_STATE_DICT)  # the weights a checkpoint folder must hold
 
 
 def hub_cache_dir() -> Path:

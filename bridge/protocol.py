@@ -28,7 +28,7 @@ from core.errors import BadAddress, BadArguments, BadValue, TooLarge
 from bridge.jobs import WORKER_STATES
 from bridge.osc import OscArg, to_wire
 from core import params as P
-from core.requests import MAX_CHORDS, MAX_NOTES, MAX_PROMPT_CHARS
+from core.requests import MAX_CHORDS, MAX_PROMPT_CHARS, MAX_SESSION_NOTES
 
 PREFIX = "/jasco"
 MAX_BEAT = 16384.0  # beats; 64 bars of 32/4 at most is 2048, so this is generous
@@ -224,7 +224,7 @@ MESSAGES: tuple[Spec, ...] = (
     Spec(
         "/jasco/notes/add",
         "Append notes of a chord clip (send many per packet, in chunks). At generate time the "
-        f"chords are recognised from them. At most {MAX_NOTES} notes per session.",
+        f"chords are recognised from them. At most {MAX_SESSION_NOTES} notes per session.",
         repeat=_NOTE,
         min_repeat=1,
         max_repeat=NOTES_PER_PACKET,
@@ -340,45 +340,12 @@ def convert_setting(name: str, value: Any) -> Any:
 
 
 # --- error codes --------------------------------------------------------------------
-ERROR_HELP: dict[str, str] = {
-    "internal": "a bug: the message says where (please report it)",
-    "bad_address": "unknown OSC address",
-    "bad_args": "wrong argument types or number of arguments",
-    "bad_packet": "the datagram is not valid OSC",
-    "bad_value": "right type, but the value is out of range or not allowed (names the field)",
-    "bad_chord": "a string that is not a chord",
-    "bad_notes": "note data that cannot be interpreted",
-    "bad_midi": "a file that is not a readable MIDI file",
-    "bad_audio": "unreadable, corrupt or empty audio",
-    "bad_melody": "a melody that cannot be used",
-    "bad_config": "a configuration that makes no sense",
-    "unsupported_format": "an audio format the server cannot read",
-    "too_large": "a size bound was exceeded (packet, notes, prompt, audio length, a clip longer than 180 s)",
-    "forbidden_path": "a path that escapes the allowed folder",
-    "forbidden": "the client's address is not on the server's allow-list",
-    "not_found": "a file the message names does not exist",
-    "model_unavailable": "the model is not available offline; the message gives the command to get it (jasco-bridge download)",
-    "model_load_failed": "the model's files are there but wrong",
-    "vocab_unavailable": "the chord vocabulary file given (--vocab, or one in the model folder) is unreadable or refused",
-    "queue_full": "too many jobs waiting; try again when one is done",
-    "too_many_clients": "the server's client tables are full of clients in use; try again in a few minutes",
-    "unknown_job": "no such job of this client (or it already finished)",
-    "cancelled": "the job was cancelled",
-    "render_failed": "the render raised an error",
-    "engine_died": "the engine process died mid-render (it is restarted)",
-    "engine_unreachable": "the remote engine (serve --engine URL) cannot be reached; the next job tries again",
-    "engine_auth": "the remote engine refused the token (serve --engine-token-file)",
-    "interrupted": "the server stopped while the job was queued or running",
-    "io_error": "the clip could not be written",
-    "clip_dir_unwritable": "the clip folder is missing or read-only",
-    "disk_full": "no space left for the clip",
-    "environment": "something in the environment is missing (the message says what)",
-}
-
-
 def error_codes() -> dict[str, str]:
-    """Every stable code with its description (codes come from ``core.errors``)."""
-    return {code: ERROR_HELP.get(code, (cls.__doc__ or "").strip()) for code, cls in errors.all_codes().items()}
+    """Every stable code with its description (both declared on the class, in ``core.errors``)."""
+    return {code: cls.description for code, cls in errors.all_codes().items()}
+
+
+ERROR_HELP: Mapping[str, str] = MappingProxyType(error_codes())
 
 
 # --- validation ------------------------------------------------------------------------

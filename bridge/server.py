@@ -47,6 +47,7 @@ from bridge.osc import MAX_PACKET_IN, decode_packet
 from bridge.prepare import PendingGenerate, RequestPreparer
 from bridge.session import Session, SessionSnapshot
 from bridge.transport import MAX_REPLIES_PER_PACKET, OscTransport, Replies
+from core.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
 from core.errors import BadConfig, Forbidden, Interrupted, JascoError, TooLarge
 
 log = logging.getLogger(__name__)
@@ -158,9 +159,9 @@ class BridgeServer:
         self,
         worker: Any,
         *,
-        host: str = "127.0.0.1",
-        port: int = 9000,
-        reply_port: int = 9001,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        reply_port: int = DEFAULT_REPLY_PORT,
         vocab: Any = None,
         allow: Sequence[str] = (),
         model: str = "tiny",

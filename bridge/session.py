@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from core.errors import BadChord, BadNotes, BadValue, NotFound, TooLarge, VocabularyError
-from core.requests import FRAME_RATE, MAX_CHORDS, MAX_NOTES, ChordEvent, RenderParams, RenderRequest, condition_frames
+from core.grid import FRAME_RATE
+from core.requests import MAX_CHORDS, MAX_SESSION_NOTES, ChordEvent, RenderParams, RenderRequest, condition_frames
 from midi.melody import frames_from_notes
 from midi.notes import Note
 
@@ -147,9 +148,9 @@ class Session:
             self.time_signature = (int(numerator), int(denominator))
 
     def add_notes(self, target: list[Note], groups: Sequence[tuple[Any, ...]], what: str) -> None:
-        if len(target) + len(groups) > MAX_NOTES:
+        if len(target) + len(groups) > MAX_SESSION_NOTES:
             raise TooLarge(
-                f"{what}: {len(target) + len(groups)} notes in this session; the limit is {MAX_NOTES} "
+                f"{what}: {len(target) + len(groups)} notes in this session; the limit is {MAX_SESSION_NOTES} "
                 f"(send /jasco/{what}/clear first)"
             )
         target.extend(Note(int(p), float(s), float(d), float(v)) for p, s, d, v in groups)

@@ -16,10 +16,11 @@ from typing import Any, Mapping
 from bridge.dsp import FADE_MS, Processed
 from core import __version__
 from core.errors import BadConfig, JascoError, NotFound
+from core.grid import FRAME_RATE
 from core.requests import ChordEvent, RenderParams, RenderRequest
 
 SIDECAR_SCHEMA = "jasco-bridge.sidecar/1"
-MELODY_FRAME_RATE = 50.0
+MELODY_FRAME_RATE = FRAME_RATE  # the melody frames' rate, recorded in the sidecar
 
 
 def build_sidecar(request: RenderRequest, processed: Processed, *, audio_file: str,

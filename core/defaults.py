@@ -8,10 +8,13 @@ import sys
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Callable, Mapping
 
+from core.params import param
+
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 9000  # the bridge listens here
-DEFAULT_REPLY_PORT = 9001  # replies go here unless a client sends /jasco/hello
-DEFAULT_MODEL = "facebook/jasco-chords-drums-400M"
+# The ports and the default model are the parameter table's (core.params: port, reply_port, model).
+DEFAULT_PORT: int = param("port").default  # the bridge listens here
+DEFAULT_REPLY_PORT: int = param("reply_port").default  # replies go here unless a client sends /jasco/hello
+DEFAULT_MODEL: str = param("model").default
 OFFICIAL_MODELS = (
     "facebook/jasco-chords-drums-400M",
     "facebook/jasco-chords-drums-1B",

@@ -52,6 +52,7 @@ class Param:
     special: Mapping[Any, str] = field(default_factory=lambda: MappingProxyType({}))
     scope: str = "render"
     lower: bool = True  # string choices are case-insensitive
+    sampling: bool = False  # a sampling setting: the engine's SamplingParams takes it (core.wire.Render.sampling)
 
     @property
     def type_name(self) -> str:
@@ -168,27 +169,29 @@ def _fmt(value: Any) -> str:
 PARAMS: tuple[Param, ...] = (
     # sampling
     Param("seed", int, RANDOM_SEED, "random seed: the same seed and inputs give the same clip",
-          lo=0, hi=MAX_SEED, special=MappingProxyType({RANDOM_SEED: "a new random seed for every render"})),
+          lo=0, hi=MAX_SEED, special=MappingProxyType({RANDOM_SEED: "a new random seed for every render"}),
+          sampling=True),
     Param("preset", str, "none",
           "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); "
           "draft / normal = few-evaluation solvers (measured error vs reference in bench/engine.py); "
           "reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol",
-          choices=("none", "draft", "normal", "reference")),
+          choices=("none", "draft", "normal", "reference"), sampling=True),
     Param("solver", str, "dopri5",
           "ODE solver (dopri5 is audiocraft's default; euler, midpoint, heun, rk4 are fixed-step)",
-          choices=("euler", "midpoint", "heun", "rk4", "dopri5")),
+          choices=("euler", "midpoint", "heun", "rk4", "dopri5"), sampling=True),
     Param("steps", int, 16, "steps of the fixed-step solvers (evaluations per step: euler 1, midpoint 2, "
-          "heun 2, rk4 4)", unit="steps", lo=1, hi=1000),
-    Param("rtol", float, 1e-5, "relative tolerance of dopri5", lo=1e-9, hi=1.0),
-    Param("atol", float, 1e-5, "absolute tolerance of dopri5", lo=1e-9, hi=1.0),
-    Param("cfg_all", float, 5.0, "classifier-free guidance weight of all conditions", lo=-20.0, hi=20.0),
-    Param("cfg_txt", float, 0.0, "extra guidance weight of the text prompt alone", lo=-20.0, hi=20.0),
+          "heun 2, rk4 4)", unit="steps", lo=1, hi=1000, sampling=True),
+    Param("rtol", float, 1e-5, "relative tolerance of dopri5", lo=1e-9, hi=1.0, sampling=True),
+    Param("atol", float, 1e-5, "absolute tolerance of dopri5", lo=1e-9, hi=1.0, sampling=True),
+    Param("cfg_all", float, 5.0, "classifier-free guidance weight of all conditions", lo=-20.0, hi=20.0, sampling=True),
+    Param("cfg_txt", float, 0.0, "extra guidance weight of the text prompt alone", lo=-20.0, hi=20.0, sampling=True),
     Param("melody_guidance", str, "with_chords",
           "which guidance terms drop the melody: with_chords = only when the clip has chords (audiocraft); "
-          "always = like chords and drums", choices=("with_chords", "always")),
+          "always = like chords and drums", choices=("with_chords", "always"), sampling=True),
     Param("guidance", str, "independent",
           "independent: an item never depends on its batch mates; audiocraft: also reproduce the reference's "
-          "batch padding effects (identical for a single clip)", choices=("independent", "audiocraft")),
+          "batch padding effects (identical for a single clip)", choices=("independent", "audiocraft"),
+          sampling=True),
     # clip
     Param("bars", int, 0, "clip length in bars at the session tempo (at most 180 s; longer clips than the "
           "model's 10 s window are rendered in overlapping windows)", unit="bars", lo=1, hi=128,
@@ -229,6 +232,7 @@ PARAMS: tuple[Param, ...] = (
 
 BY_NAME: Mapping[str, Param] = MappingProxyType({p.name: p for p in PARAMS})
 RENDER: tuple[Param, ...] = tuple(p for p in PARAMS if p.scope == "render")
+SAMPLING: tuple[Param, ...] = tuple(p for p in RENDER if p.sampling)
 
 
 def param(name: str) -> Param:

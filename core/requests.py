@@ -9,26 +9,17 @@ and serialises to the JSON sidecar unchanged.
 
 from __future__ import annotations
 
-import math
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.errors import BadValue, TooLarge
+from core.grid import FRAME_RATE, WINDOW_FRAMES, clip_frames
 from core.params import MAX_CLIP_SECONDS, MAX_SEED, RANDOM_SEED, RenderParams, param
 
 MAX_PROMPT_CHARS = 1000
-MAX_NOTES = 20_000
+MAX_SESSION_NOTES = 20_000
 MAX_CHORDS = 512
-# The condition grid of the JASCO checkpoints: 50 latent frames per second, 500-frame (10 s) windows.
-FRAME_RATE = 50.0
-WINDOW_FRAMES = 500
-
-
-def clip_frames(seconds: float, frame_rate: float = FRAME_RATE) -> int:
-    """Latent frames of a clip of ``seconds``: the exact length at the frame rate, rounded up
-    (``engine.timeline.clip_frames`` computes the same at the model's own rate)."""
-    return max(1, math.ceil(seconds * frame_rate - 1e-6))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from core.errors import BadArguments
+from core.grid import MELODY_BINS, SAMPLE_RATE
 from core.params import param
 
 
@@ -31,10 +32,10 @@ class RenderItem:
     chords: tuple[tuple[str, float], ...] | None = None  # (vocabulary label, start seconds)
     chord_order: str = param("chord_order").default
     drums: np.ndarray | None = None  # float32 [C, S]
-    drums_sample_rate: int = 32000
+    drums_sample_rate: int = SAMPLE_RATE
     drums_fill: str = param("drums_fill").default
     separate_drums: bool = False
-    melody: np.ndarray | None = None  # float32 [53, T]
+    melody: np.ndarray | None = None  # float32 [MELODY_BINS, T]
     # the clip's timeline (engine.timeline): exact length in seconds (0 = the model's window),
     # seamless loop, window hop in beats (0 = half the window in whole beats), the beat in seconds
     seconds: float = 0.0

@@ -27,6 +27,7 @@ from core import wire
 from core.errors import BadArguments, TooLarge
 
 MEDIA_TYPE = "application/x-jasco-frames"
+MODEL_HEADER = "X-Jasco-Model"  # the model a render is for (HTTP header names are case-insensitive)
 MAX_HEADER_BYTES = 1 << 20  # 1 MiB of JSON: chords, prompts and sampling fields are far smaller
 MAX_ARRAY_BYTES = 1 << 31  # 2 GiB in one frame (a long stereo drum stem is ~100 MB)
 DTYPES = frozenset({"<f4", "<f8", "<i2", "<i4", "<i8", "|u1", "|b1"})

@@ -24,11 +24,12 @@ import torch
 from torch import nn
 
 from core.errors import BadChord, BadValue
+from core.params import param
 from midi.symbols import map_symbol
 from midi.vocab import ChordVocabulary
 
 NO_CHORD = "N"
-CHORD_ORDERS = ("list", "sorted")  # the first is the default (audiocraft)
+CHORD_ORDERS = param("chord_order").choices  # ("list", "sorted"); default "list" (audiocraft)
 
 
 class ChordsConditioner(nn.Module):

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import yaml
 
 from core.errors import BadConfig
+from core.grid import FRAME_RATE, MELODY_BINS, SAMPLE_RATE, WINDOW_SECONDS
 
 _REF = re.compile(r"\$\{([^}]*)\}")
 _MISSING = object()
@@ -190,17 +191,17 @@ class ChordsConfig:
 
 @dataclass(frozen=True)
 class DrumsConfig:
-    sample_rate: int = 32000
+    sample_rate: int = SAMPLE_RATE
     out_dim: int = 2
     blurring_factor: int = 3
     latent_dim: int = 128
-    frame_rate: float = 50.0
-    segment_duration: float = 10.0
+    frame_rate: float = FRAME_RATE
+    segment_duration: float = WINDOW_SECONDS
 
 
 @dataclass(frozen=True)
 class MelodyConfig:
-    card: int = 53
+    card: int = MELODY_BINS
     out_dim: int = 16
 
 
@@ -214,9 +215,9 @@ class JascoConfig:
     cross: tuple[str, ...] = ("description",)
     # conditions the text-CFG term nulls (attribute_dropout.symbolic / .wav keys)
     text_term_drops: tuple[str, ...] = ("chords", "self_wav")
-    sample_rate: int = 32000
-    segment_duration: float = 10.0
-    frame_rate: float = 50.0
+    sample_rate: int = SAMPLE_RATE
+    segment_duration: float = WINDOW_SECONDS
+    frame_rate: float = FRAME_RATE
     latent_dim: int = 128
     latent_mean: float = 0.0
     latent_std: float = 1.0
@@ -289,8 +290,8 @@ def parse_config(xp: XpConfig) -> JascoConfig:
                 out_dim=xp.int_(f"{base}.out_dim"),
                 blurring_factor=xp.int_(f"{base}.blurring_factor", 3),
                 latent_dim=xp.int_(f"{base}.compression_model_latent_dim", xp.get("compression_model_latent_dim", 128)),
-                frame_rate=xp.float_(f"{base}.compression_model_framerate", xp.get("compression_model_framerate", 50)),
-                segment_duration=xp.float_(f"{base}.segment_duration", xp.get("dataset.segment_duration", 10.0)),
+                frame_rate=xp.float_(f"{base}.compression_model_framerate", xp.get("compression_model_framerate", FRAME_RATE)),
+                segment_duration=xp.float_(f"{base}.segment_duration", xp.get("dataset.segment_duration", WINDOW_SECONDS)),
             )
         elif kind == "melody":
             if name != "melody":

@@ -22,12 +22,13 @@ import torch
 from torch import nn
 
 from core.errors import BadAudio, BadValue, EnvironmentProblem
+from core.params import param
 
 from .encodec import CompressionModel
 
 logger = logging.getLogger(__name__)
 
-FILLS = ("pad", "repeat")  # the first is the default (audiocraft zero-pads)
+FILLS = param("drums_fill").choices  # ("pad", "repeat"); default "pad" (audiocraft zero-pads)
 MAX_INPUT_SECONDS = 600.0
 # julius.resample_frac's defaults, which audiocraft's convert_audio uses (audiocraft/data/audio_utils.py)
 JULIUS_ZEROS = 24

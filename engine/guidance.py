@@ -35,13 +35,14 @@ import numpy as np
 import torch
 
 from core.errors import BadValue
+from core.params import param
 
 from .jasco import ConditionTensors, JascoModel
 from .melody import NO_MELODY_FRAMES
 
 MIN_WEIGHT = 1e-6
-MODES = ("independent", "audiocraft")
-MELODY_GUIDANCE = ("with_chords", "always")  # the first is the default (audiocraft)
+MODES = param("guidance").choices  # ("independent", "audiocraft"): the parameter table's
+MELODY_GUIDANCE = param("melody_guidance").choices  # ("with_chords", "always"); default: audiocraft's
 
 
 @dataclass(frozen=True)

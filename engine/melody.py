@@ -22,11 +22,13 @@ import torch
 from torch import nn
 
 from core.errors import BadMelody
+from core.grid import WINDOW_FRAMES
 
 logger = logging.getLogger(__name__)
 
-# frames of audiocraft's "no melody" matrix: generate_music(segment_duration=10.0, frame_rate=50.0) defaults
-NO_MELODY_FRAMES = int(10.0 * 50.0)
+# frames of audiocraft's "no melody" matrix: int(segment_duration * frame_rate) at generate_music's
+# defaults (10 s at 50 Hz), which is the window of the grid
+NO_MELODY_FRAMES = WINDOW_FRAMES
 
 
 class MelodyConditioner(nn.Module):

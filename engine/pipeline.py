@@ -23,6 +23,8 @@ import torch
 
 from core import params as P
 from core.errors import BadValue, Cancelled, ModelLoadError, TooLarge, VocabularyError
+from core.grid import SAMPLE_RATE
+from core.requests import MAX_CHORDS, MAX_PROMPT_CHARS  # one limit per name: the front ends' (OSC, CLI)
 from midi.vocab import ChordVocabulary
 
 from .chords import CHORD_ORDERS, frame_chords
@@ -42,8 +44,6 @@ from .transformer import compile_transformer
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 64
-MAX_PROMPT_CHARS = 2000
-MAX_CHORDS = 10000
 
 
 def _num(name: str, value: object) -> float:
@@ -72,9 +72,9 @@ class SamplingParams:
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= P.MAX_SEED:
             raise BadValue(f"seed must be an integer in 0..{P.MAX_SEED}, got {self.seed!r}")
-        for name in ("solver", "steps", "rtol", "atol", "cfg_all", "cfg_txt", "guidance", "melody_guidance",
-                     "preset"):
-            P.param(name).check(getattr(self, name))
+        for p in P.SAMPLING:  # the seed is concrete here (no "random"), checked above
+            if p.name != "seed":
+                p.check(getattr(self, p.name))
         if self.preset not in PRESET_NAMES:
             raise BadValue(f"preset must be one of {', '.join(PRESET_NAMES)}, got {self.preset!r}")
         if self.schedule not in SCHEDULES:
@@ -110,10 +110,10 @@ class GenerationInput:
     chords: tuple[tuple[str, float], ...] | None = None  # vocabulary labels, start seconds
     chord_order: str = P.param("chord_order").default  # "list" (audiocraft) | "sorted" (by start time)
     drums: np.ndarray | None = None  # float32 [C, S] or [S]
-    drums_sample_rate: int = 32000
+    drums_sample_rate: int = SAMPLE_RATE
     drums_fill: str = P.param("drums_fill").default  # "pad" (audiocraft: zeros) | "repeat" (loop the drums)
     separate_drums: bool = False  # demucs when installed
-    melody: np.ndarray | None = None  # [53, T] or [T, 53]
+    melody: np.ndarray | None = None  # [MELODY_BINS, T] or [T, MELODY_BINS]
     # the clip's timeline (engine.timeline): length (0 = the model's window), loop, window hop
     seconds: float = 0.0
     loop: bool = False
@@ -146,7 +146,7 @@ class GenerationOutput:
     audio: np.ndarray  # float32 [B, 1, S] at sample_rate
     latents: np.ndarray  # float32 [B, T, D], before denormalisation
     nfe: int  # vector-field evaluations (each one batched over CFG terms and items)
-    sample_rate: int = 32000
+    sample_rate: int = SAMPLE_RATE
     eval_times: tuple[float, ...] = field(default=())
     timeline: Mapping[str, Any] | None = None  # frames, windows, hop, loop (engine.timeline)
 

@@ -62,7 +62,7 @@ DEPLOYMENT_NAME = "JascoEngine"
 HEARTBEAT_S = 1.0  # a Progress frame at least this often, so the client's stall watchdog sees a live engine
 MAX_ONGOING_REQUESTS = 16  # per replica; renders beyond the first wait in the replica (with heartbeats)
 MAX_BODY_BYTES = wire_frames.MAX_HEADER_BYTES + (256 << 20)  # a render: conditions and at most 256 MiB of drums
-MODEL_HEADER = "x-jasco-model"
+MODEL_HEADER = wire_frames.MODEL_HEADER
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ import numpy as np
 
 from core import wire
 from core.errors import BadArguments, Cancelled, JascoError, ModelLoadError, ModelUnavailable, RenderFailed
+from core.grid import SAMPLE_RATE, WINDOW_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,9 @@ def engine_info(engine: Any, model: str, device: str, dtype: str | None) -> dict
         "model": model,
         "model_id": str(getattr(engine, "model_id", model)),
         "model_revision": getattr(engine, "model_revision", None),
-        "sample_rate": int(getattr(engine, "sample_rate", 32000)),
+        "sample_rate": int(getattr(engine, "sample_rate", SAMPLE_RATE)),
         "supports_melody": bool(getattr(engine, "supports_melody", False)),
-        "segment_duration": float(getattr(engine, "segment_duration", 10.0)),
+        "segment_duration": float(getattr(engine, "segment_duration", WINDOW_SECONDS)),
         "device": str(getattr(engine, "device", device)),
         "dtype": _dtype_name(engine, dtype),
         "engine_version": str(version),

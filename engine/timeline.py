@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from core.errors import BadValue, Cancelled, TooLarge
+from core.grid import clip_frames
 from core.params import MAX_CLIP_SECONDS
 
 from .chords import frame_chords
@@ -41,11 +42,6 @@ def _number(name: str, value: object, lo: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < lo:
         raise BadValue(f"{name} must be a finite number >= {lo:g}, got {value!r}")
     return float(value)
-
-
-def clip_frames(seconds: float, frame_rate: float) -> int:
-    """Latent frames of a clip: the exact length at the frame rate, rounded up."""
-    return max(1, math.ceil(seconds * frame_rate - 1e-6))
 
 
 def hop_frames(window: int, frame_rate: float, hop_beats: int, beat_seconds: float) -> int:

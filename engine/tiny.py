@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.errors import BadValue, OutputError
+from core.grid import FRAME_RATE, MELODY_BINS, SAMPLE_RATE
 from midi.tiny_vocab import chord_vocabulary_mapping
 from midi.vocab import JSON_FILENAME, default_cache_dir
 
@@ -78,7 +79,7 @@ class TinySpec:
     chords_dim: int = 16
     drums_dim: int = 2
     melody_dim: int | None = None  # melody conditioner output width (None: no melody)
-    melody_bins: int = 53
+    melody_bins: int = MELODY_BINS
     latent_mean: float = 0.0
     latent_std: float = 1.5
     segment_duration: int = 10  # an int, as in the real configs
@@ -350,7 +351,7 @@ def xp_cfg_dict(spec: TinySpec, card: int) -> dict[str, Any]:
             "input_interpolate": [],
         },
         "conditioners": conditioners,
-        "sample_rate": 32000,
+        "sample_rate": SAMPLE_RATE,
         "channels": 1,
         "compression_model_checkpoint": f"//pretrained/{ENCODEC_DIRNAME}",
         "compression_model_n_q": None,
@@ -395,7 +396,7 @@ def xp_cfg_dict(spec: TinySpec, card: int) -> dict[str, Any]:
         },
         "compression_model_latent_std": spec.latent_std,
         "compression_model_latent_mean": spec.latent_mean,
-        "compression_model_framerate": 50,
+        "compression_model_framerate": int(FRAME_RATE),  # an int, as in the real configs
         "compression_model_latent_dim": spec.flow_dim,
     }
 
@@ -412,7 +413,7 @@ def encodec_config() -> Any:
 
     return EncodecConfig(
         target_bandwidths=[1.0],
-        sampling_rate=32000,
+        sampling_rate=SAMPLE_RATE,
         audio_channels=1,
         normalize=False,
         chunk_length_s=None,
@@ -437,7 +438,7 @@ def encodec_config() -> Any:
     )
 
 
-def _drum_like_signal(generator: Any, seconds: float = 4.0, sr: int = 32000) -> Any:
+def _drum_like_signal(generator: Any, seconds: float = 4.0, sr: int = SAMPLE_RATE) -> Any:
     """Deterministic decaying noise bursts (a stand-in drum loop) to seed the codebooks."""
     import torch
 

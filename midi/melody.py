@@ -22,12 +22,13 @@ from typing import Callable, Iterable
 import numpy as np
 
 from core.errors import BadValue
+from core.grid import FRAME_RATE, MELODY_BINS, WINDOW_FRAMES
 from midi.notes import Note, check_positive, coerce_notes, note_arrays
 
 LOWEST = 43     # MIDI note of bin 0 (G2)
-BINS = 53       # up to MIDI 95 (B6)
+BINS = MELODY_BINS  # 53: up to MIDI 95 (B6)
 HIGHEST = LOWEST + BINS - 1
-MAX_FRAMES = 50 * 60 * 30  # half an hour at 50 Hz
+MAX_FRAMES = int(FRAME_RATE * 60 * 30)  # half an hour of frames
 
 
 def fold_pitch(pitch: np.ndarray) -> np.ndarray:
@@ -48,8 +49,8 @@ def frames_from_notes(
     notes: Iterable[Note] | object,
     *,
     bpm: float | None,
-    frames: int = 500,
-    frame_rate: float = 50.0,
+    frames: int = WINDOW_FRAMES,
+    frame_rate: float = FRAME_RATE,
     extend_frames: int = 0,
     start: float = 0.0,
     seconds_of: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -110,8 +111,8 @@ def melody_matrix(
     notes: Iterable[Note] | object,
     *,
     bpm: float | None,
-    frames: int = 500,
-    frame_rate: float = 50.0,
+    frames: int = WINDOW_FRAMES,
+    frame_rate: float = FRAME_RATE,
     extend_frames: int = 0,
     start: float = 0.0,
     seconds_of: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -126,8 +127,8 @@ def frames_from_midi_file(
     path: str | Path,
     *,
     bpm: float | None = None,
-    frames: int = 500,
-    frame_rate: float = 50.0,
+    frames: int = WINDOW_FRAMES,
+    frame_rate: float = FRAME_RATE,
     extend_frames: int = 0,
     start: float = 0.0,
     channel: int | None = None,

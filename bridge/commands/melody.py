@@ -13,14 +13,17 @@ from pathlib import Path
 
 from core.errors import BadValue, OutputError
 from core.fileio import atomic_write
+from core.grid import FRAME_RATE, WINDOW_FRAMES, WINDOW_SECONDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="a standard MIDI file (.mid) holding the melody")
     parser.add_argument("--out", required=True, metavar="PATH", help="where to write the .npy matrix")
     parser.add_argument("--bpm", type=float, default=None, help="tempo (default: the file's tempo map)")
-    parser.add_argument("--frames", type=int, default=500, help="number of frames (default 500 = 10 s)")
-    parser.add_argument("--frame-rate", type=float, default=50.0, help="frames per second (default 50)")
+    parser.add_argument("--frames", type=int, default=WINDOW_FRAMES,
+                        help=f"number of frames (default {WINDOW_FRAMES} = {WINDOW_SECONDS:g} s)")
+    parser.add_argument("--frame-rate", type=float, default=FRAME_RATE,
+                        help=f"frames per second (default {FRAME_RATE:g})")
     parser.add_argument("--extend-frames", type=int, default=0, help="lengthen each note by N frames")
     parser.add_argument("--start", type=float, default=0.0, metavar="BEAT", help="beat of frame 0")
     parser.add_argument("--channel", type=int, default=None, help="only this MIDI channel (1-16)")

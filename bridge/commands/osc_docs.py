@@ -13,7 +13,7 @@ from pathlib import Path
 from bridge import protocol
 from core.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
 from bridge.osc import MAX_PACKET_IN, MAX_PACKET_OUT
-from core.requests import MAX_NOTES
+from core.requests import MAX_SESSION_NOTES
 
 
 def _escape(text: str) -> str:
@@ -84,7 +84,7 @@ def render_markdown() -> str:
         "a chord string that is not a chord, an unreadable file, a datagram that is not OSC) is answered "
         "with `/jasco/error \"\" <code> <message>`. Errors of a job carry its id.",
         "- Chords: typed `/jasco/chords` take precedence over chords recognised from `/jasco/notes/add`. "
-        f"Beats are quarter notes at the session tempo. At most {MAX_NOTES} notes per session.",
+        f"Beats are quarter notes at the session tempo. At most {MAX_SESSION_NOTES} notes per session.",
         "- The server never takes an output path from a message: clips are written into its `--clip-dir` "
         "under generated names.",
         "",

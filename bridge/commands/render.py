@@ -28,6 +28,7 @@ from typing import Any, Sequence
 from core import params as P
 from core.defaults import DEFAULT_MODEL
 from core.errors import BadChord, BadMelody, BadValue, ModelUnavailable, OutputError, UnsupportedFormat
+from core.grid import FRAME_RATE, MELODY_BINS
 from core.requests import RenderRequest
 
 OUT_FORMATS = (".wav", ".flac", ".ogg")
@@ -220,7 +221,7 @@ def _melody(request: RenderRequest, path: Path, *, bpm_given: bool) -> tuple[Ren
         count = request.condition_frames()  # the window, or the clip's timeline when it loops or is longer
         frames = frames_from_midi_file(path, bpm=request.bpm if bpm_given else None, frames=count)
         if not frames.any():
-            raise BadMelody(f"{path.name!r} has no notes in the first {count / 50:g} s")
+            raise BadMelody(f"{path.name!r} has no notes in the first {count / FRAME_RATE:g} s")
         return replace(request, melody_frames=tuple(int(v) for v in frames)), None
     if ext == ".npy":
         _load_matrix(path)  # checked now, sent to the engine as it is
@@ -236,9 +237,9 @@ def _load_matrix(path: Path) -> Any:
         matrix = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise BadMelody(f"{path.name!r} is not a readable .npy array ({exc})") from exc
-    if matrix.ndim != 2 or 53 not in matrix.shape or not np.all(np.isfinite(matrix)):
-        raise BadMelody(f"{path.name!r}: a melody matrix is [53, T] or [T, 53] of finite numbers, "
-                        f"got shape {list(matrix.shape)}")
+    if matrix.ndim != 2 or MELODY_BINS not in matrix.shape or not np.all(np.isfinite(matrix)):
+        raise BadMelody(f"{path.name!r}: a melody matrix is [{MELODY_BINS}, T] or [T, {MELODY_BINS}] of finite "
+                        f"numbers, got shape {list(matrix.shape)}")
     return matrix.astype(np.float32)
 
 

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
 INFO_TIMEOUT_S = 5.0  # one /info attempt (a replica being restarted may hold it; cancel waits at most this)
-MODEL_HEADER = "X-Jasco-Model"
+MODEL_HEADER = wire_frames.MODEL_HEADER
 PROBE_INTERVAL_S = 1.0  # how often an idle worker asks a (re)starting engine whether it is ready
 
 

@@ -21,7 +21,7 @@ from bridge import protocol
 from core.errors import BadConfig
 from bridge.jobs import InterruptedJob
 from bridge.osc import MAX_PACKET_IN
-from core.requests import MAX_NOTES
+from core.requests import MAX_SESSION_NOTES
 from bridge.audio import read_audio
 from bridge.server import MAX_DRUM_CHECKS, AllowList, BridgeServer, check_bind
 from midi.vocab import ChordVocabulary
@@ -332,12 +332,12 @@ def test_a_bundle_of_bad_messages_gets_a_bounded_number_of_replies(rig: Rig) -> 
 def test_too_many_notes_in_a_session(rig: Rig) -> None:
     with rig.client() as c:
         chunk = [v for k in range(1000) for v in (60, float(k % 64), 1.0, 100)]
-        for _ in range(MAX_NOTES // 1000):
+        for _ in range(MAX_SESSION_NOTES // 1000):
             c.send("/jasco/notes/add", *chunk)
         c.sync()
         c.send("/jasco/notes/add", 60, 0.0, 1.0, 100)
         err = c.expect_error("too_large")
-        assert str(MAX_NOTES) in err.args[2]
+        assert str(MAX_SESSION_NOTES) in err.args[2]
         c.send("/jasco/notes/clear")
         c.send("/jasco/notes/add", 60, 0.0, 1.0, 100)
         c.sync()

@@ -25,7 +25,7 @@ import pytest
 import soundfile as sf
 
 from bridge.clips import clip_stem
-from core.requests import MAX_NOTES, MAX_PROMPT_CHARS
+from core.requests import MAX_PROMPT_CHARS, MAX_SESSION_NOTES
 from reliability_rig import Peer, Server, cli_path, fake_args, raw_message, tree, visible_files
 
 
@@ -244,11 +244,11 @@ def test_sizes_are_bounded(serve: Callable[..., Server], tmp_path: Path) -> None
         refused("/jasco/generate", "t" * 201)
         refused("/jasco/drums", "/" + "d" * 5000)
         refused("/jasco/ping", *range(65))
-        # notes: at most 1024 per message and MAX_NOTES per session
+        # notes: at most 1024 per message and MAX_SESSION_NOTES per session
         note = (60, 0.0, 1.0, 100)
         refused("/jasco/notes/add", *(note * 1025))
         per_packet = 1000
-        for _ in range(MAX_NOTES // per_packet):
+        for _ in range(MAX_SESSION_NOTES // per_packet):
             p.send("/jasco/notes/add", *(note * per_packet))
         assert p.ping() == []
         assert "limit" in refused("/jasco/notes/add", *note)
