@@ -5,9 +5,9 @@ frozen ``RenderRequest`` on a bounded queue (``QueueFull`` beyond ``max_queue``
 waiting jobs); the thread "jasco-worker" takes one job at a time, and every job runs
 inside its own try/except so one failure never stops the worker.
 
-The model itself lives in a child process supervised by
-``bridge.engines.local.EngineSupervisor`` (started with ``subprocess`` and one socket
-pair, messages from ``core.wire``), so a crash, a hang or a SIGKILL of the engine
+The model itself lives behind an engine backend (``bridge.engines.backend.EngineBackend``):
+by default a child process supervised by ``bridge.engines.local.EngineSupervisor`` (started
+with ``subprocess`` and one socket pair, messages from ``core.wire``), so a crash, a hang or a SIGKILL of the engine
 cannot take the server with it (and a killed server's engine exits by itself when
 the socket closes). The worker owns the queue and the jobs; the supervisor the engine:
 
@@ -57,15 +57,8 @@ from typing import Any, Callable, TypeVar
 
 from bridge import clips
 from bridge.engine_input import render_message
-from bridge.engines.local import (
-    DEFAULT_STALL_TIMEOUT,
-    EngineFactory,
-    EngineOptions,
-    EngineSupervisor,
-    RunControl,
-    coded,
-    factory_spec,
-)
+from bridge.engines.backend import DEFAULT_STALL_TIMEOUT, EngineBackend, RunControl, coded
+from bridge.engines.local import EngineFactory, EngineOptions, EngineSupervisor, factory_spec
 from bridge.jobs import (
     CANCELLED,
     DONE,
@@ -143,13 +136,13 @@ class RenderWorker:
                  dtype: str | None = None, engine_factory: str | EngineFactory | None = None,
                  journal_path: Path | None = None, progress_interval: float = 0.1,
                  cancel_grace: float = 5.0, load_timeout: float = 900.0, load_retry_s: float = 2.0,
-                 stall_timeout: float = DEFAULT_STALL_TIMEOUT, engines: Any | None = None,
+                 stall_timeout: float = DEFAULT_STALL_TIMEOUT, engines: EngineBackend | None = None,
                  read_timeout: float = READ_TIMEOUT_S) -> None:
         if max_queue < 1:
             raise BadConfig(f"max_queue must be at least 1, got {max_queue}")
-        # ``engines``: another engine backend with EngineSupervisor's surface (start, ensure, run,
-        # shutdown, engine, load_error, stall_timeout), e.g. bridge.engines.remote.RemoteEngines.
-        self.engines = engines if engines is not None else EngineSupervisor(
+        # ``engines``: where renders run (bridge.engines.backend.EngineBackend): by default a local
+        # engine process; bridge.engines.remote.RemoteEngines for ``serve --engine URL``.
+        self.engines: EngineBackend = engines if engines is not None else EngineSupervisor(
             EngineOptions(device=device, dtype=dtype, factory=factory_spec(engine_factory)),
             load_timeout=load_timeout, load_retry_s=load_retry_s, cancel_grace=cancel_grace,
             stall_timeout=stall_timeout)

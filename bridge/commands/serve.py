@@ -179,7 +179,7 @@ def _log_at_info() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bridge.server import BridgeServer, check_bind
-    from bridge.engines.local import positive_seconds
+    from bridge.engines.backend import positive_seconds
     from bridge.worker import RenderWorker
 
     _log_at_info()

@@ -32,6 +32,15 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from bridge.engines.backend import (
+    DEFAULT_STALL_TIMEOUT,
+    POLL_S,
+    LoadFailures,
+    RunControl,
+    coded,
+    positive_seconds,
+    settle,
+)
 from core import wire
 from core.errors import (
     BadArguments,
@@ -41,18 +50,11 @@ from core.errors import (
     Interrupted,
     JascoError,
     ModelLoadError,
-    RenderFailed,
-    all_codes,
 )
 
 log = logging.getLogger(__name__)
 
 TINY_LABEL = " (the embedded RANDOM TEST MODEL: it makes noise, not music)"
-
-POLL_S = 0.05  # how often waiting loops look at cancel/stop flags
-# Seconds of engine silence mid-render before the watchdog kills it: generous, because one function
-# evaluation of the 1B model on a CPU can take tens of seconds.
-DEFAULT_STALL_TIMEOUT = 600.0
 
 EngineFactory = Callable[..., Any]
 
@@ -67,26 +69,6 @@ def factory_spec(factory: str | EngineFactory | None) -> str | None:
         raise BadConfig("engine_factory must be importable by dotted path (a module-level function or "
                         "classmethod), because the engine runs in a separate process")
     return f"{module}:{qualname}"
-
-
-def positive_seconds(name: str, value: object) -> float:
-    """``value`` as a positive number of seconds (``inf`` = never), else ``BadConfig`` naming ``name``."""
-    try:
-        seconds = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise BadConfig(f"{name} must be a positive number of seconds, got {value!r}") from None
-    if seconds != seconds or seconds <= 0:
-        raise BadConfig(f"{name} must be a positive number of seconds, got {value!r}")
-    return seconds
-
-
-def coded(code: str, message: str) -> JascoError:
-    """The project's error class for a stable code (a code we do not know is kept for the client)."""
-    cls = all_codes().get(code, RenderFailed)
-    err = cls(message)
-    if err.code != code:
-        err.code = code  # type: ignore[misc]
-    return err
 
 
 def death_message(exitcode: int | None) -> str:
@@ -305,84 +287,10 @@ class EngineProcess:
         log.debug("engine process %s ended (exit code %s)", self.proc.pid, self.proc.returncode)
 
 
-def settle(msg: Any, job_id: str, control: "RunControl", fraction: float) -> tuple[wire.Result | None, float]:
-    """One engine message while ``job_id`` runs (local or remote engine alike): its result, or None and
-    the progress so far. Progress is reported (never backwards), a cancel or failure is raised as its
-    coded error, a message for another job is ignored."""
-    if getattr(msg, "job_id", job_id) != job_id:
-        log.debug("ignoring a stale %s for %r", wire.kind_of(msg), getattr(msg, "job_id", None))
-        return None, fraction
-    if isinstance(msg, wire.Progress):
-        fraction = max(fraction, min(max(float(msg.t), 0.0), 1.0))
-        control.progress(fraction, int(msg.nfe))
-        return None, fraction
-    if isinstance(msg, wire.Result):
-        return msg, fraction
-    if isinstance(msg, wire.Cancelled):
-        raise Cancelled("cancelled")
-    if isinstance(msg, wire.Failed):
-        raise coded(msg.code, msg.message)
-    log.warning("unexpected engine message %s", wire.kind_of(msg))
-    return None, fraction
-
-
-class LoadFailures:
-    """The last failed load of an engine backend (local process or remote): its error, model and time.
-
-    Jobs queued right behind a failure (within ``retry_s``, same model) fail at once with that error
-    instead of each starting a loader; ``record`` says whether a failure is new, so it is logged once.
-    """
-
-    def __init__(self, retry_s: float) -> None:
-        self.retry_s = float(retry_s)
-        self._lock = threading.Lock()
-        self._error: JascoError | None = None
-        self._model: str | None = None
-        self._at = 0.0
-
-    @property
-    def error(self) -> JascoError | None:
-        with self._lock:
-            return self._error
-
-    @property
-    def model(self) -> str | None:
-        """The model ``error`` is about (None while nothing failed)."""
-        with self._lock:
-            return self._model if self._error is not None else None
-
-    def recent(self, model: str) -> JascoError | None:
-        """A copy of the failure of ``model`` when it is younger than ``retry_s``, else None."""
-        with self._lock:
-            err = self._error
-            if err is None or self._model != model or time.monotonic() - self._at >= self.retry_s:
-                return None
-        return coded(err.code, str(err))
-
-    def record(self, err: JascoError, model: str | None) -> bool:
-        """Remember ``err``; True when it differs from the failure already remembered (log it)."""
-        with self._lock:
-            repeated = (self._error is not None and self._model == model and self._error.code == err.code
-                        and str(self._error) == str(err))
-            self._error, self._model, self._at = err, model, time.monotonic()
-        return not repeated
-
-    def clear(self) -> None:
-        with self._lock:
-            self._error = None
-
-
-@dataclass
-class RunControl:
-    """What a running job asks its owner, polled every ``POLL_S``."""
-
-    cancel_time: Callable[[], float | None]  # monotonic time of a cancel request, or None
-    stopping: Callable[[], bool]  # the owner is shutting down
-    progress: Callable[[float, int], None]  # fraction 0..1 along the trajectory, function evaluations
-
-
 class EngineSupervisor:
-    """One engine process for one model at a time: (re)start, load, run jobs, watchdog."""
+    """One engine process for one model at a time: (re)start, load, run jobs, watchdog.
+
+    The local :class:`bridge.engines.backend.EngineBackend`."""
 
     def __init__(self, options: EngineOptions, *, load_timeout: float = 900.0, load_retry_s: float = 2.0,
                  cancel_grace: float = 5.0, stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from bridge.engines.local import DEFAULT_STALL_TIMEOUT, POLL_S, LoadFailures, RunControl, coded, positive_seconds, settle
+from bridge.engines.backend import DEFAULT_STALL_TIMEOUT, POLL_S, LoadFailures, RunControl, coded, positive_seconds, settle
 from core import wire, wire_frames
 from core.errors import (
     BadConfig,
@@ -208,7 +208,7 @@ def _close(conn: http.client.HTTPConnection) -> None:
 
 
 class RemoteEngines:
-    """The remote engine for the render worker: ``EngineSupervisor``'s surface over HTTP."""
+    """The remote engine for the render worker: the :class:`bridge.engines.backend.EngineBackend` over HTTP."""
 
     def __init__(self, options: RemoteOptions, *, load_timeout: float = 900.0, load_retry_s: float = 2.0,
                  stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
