@@ -13,7 +13,7 @@ import importlib
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from core import __version__
 from core.errors import JascoError
@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, **context: Any) -> int:
+    """Run one command; ``context`` goes to its ``run`` as keywords (e.g. ``render``'s ``engines``:
+    a warm engine shared by the tests' renders)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
@@ -74,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module = importlib.import_module(args._module)
     try:
-        return int(module.run(args) or 0)
+        return int(module.run(args, **context) or 0)
     except JascoError as err:
         print(f"error [{err.code}]: {err}", file=sys.stderr)
         return 2

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+
 from bridge.audio import read_audio
 from core import wire
 from core.grid import SAMPLE_RATE
@@ -27,8 +29,9 @@ def sampling(params: RenderParams) -> dict[str, Any]:
     return {name: getattr(params, name) for name in SAMPLING_FIELDS}
 
 
-def render_item(request: RenderRequest) -> tuple[wire.RenderItem, str | None]:
-    """The engine item for ``request`` and the sha256 of the drum file it read (None without drums)."""
+def render_item(request: RenderRequest, melody: np.ndarray | None = None) -> tuple[wire.RenderItem, str | None]:
+    """The engine item for ``request`` and the sha256 of the drum file it read (None without drums).
+    ``melody``: a ready matrix (``render --melody x.npy``) instead of the request's melody frames."""
     p = request.params
     drums = None
     drums_rate = SAMPLE_RATE
@@ -38,7 +41,8 @@ def render_item(request: RenderRequest) -> tuple[wire.RenderItem, str | None]:
         drums, drums_rate, sha = audio.samples, audio.sample_rate, audio.sha256
         if request.drums_sha256 and request.drums_sha256 != sha:
             log.warning("drum file %s changed since it was chosen; using its current contents", request.drums_path)
-    melody = one_hot(request.melody_frames) if request.melody_frames else None
+    if melody is None and request.melody_frames:
+        melody = one_hot(request.melody_frames)
     item = wire.RenderItem(
         prompt=request.prompt,
         chords=request.engine_chords() or None,
@@ -56,8 +60,9 @@ def render_item(request: RenderRequest) -> tuple[wire.RenderItem, str | None]:
     return item, sha
 
 
-def render_message(job_id: str, requests: tuple[RenderRequest, ...], *, want_latents: bool = False
-                   ) -> tuple[wire.Render, tuple[str | None, ...]]:
-    """One ``Render`` for a batch of requests that share their sampling parameters."""
-    items, shas = zip(*(render_item(r) for r in requests))
+def render_message(job_id: str, requests: tuple[RenderRequest, ...], *, want_latents: bool = False,
+                   melody: np.ndarray | None = None) -> tuple[wire.Render, tuple[str | None, ...]]:
+    """One ``Render`` for a batch of requests that share their sampling parameters (``melody``: one
+    ready matrix for every item, see :func:`render_item`)."""
+    items, shas = zip(*(render_item(r, melody) for r in requests))
     return wire.Render(job_id, tuple(items), sampling(requests[0].params), want_latents), tuple(shas)

@@ -5,7 +5,8 @@ message came from, where its replies go, and the reply budget of its packet) and
 runs on the OSC thread under the registry's lock. Nothing here reads a file a
 client names or does work proportional to a client's data: drum files go to the
 checker thread (``bridge.drum_check``), a generate freezes the session in constant
-time and is turned into a request on the preparer thread (``bridge.prepare``).
+time and hands it to the preparer (``bridge.prepare``), whose thread turns it into a
+request and submits it to the worker.
 The transport (``bridge.transport``) and the dispatcher (``bridge.server``) know
 nothing of what the messages mean.
 """
@@ -19,12 +20,12 @@ from typing import Any, Callable, Protocol
 
 from bridge import protocol
 from bridge.audio import supported_extensions
-from bridge.drum_check import DrumCheck
-from bridge.session import map_each_chord, normalise_path
+from bridge.chord_events import map_each_chord
 from bridge.clients import ClientRegistry
-from bridge.drum_check import DrumChecker
+from bridge.drum_check import DrumCheck, DrumChecker
 from bridge.model_policy import ModelPolicy
-from bridge.session import Session, SessionSnapshot
+from bridge.prepare import PendingGenerate, RequestPreparer
+from bridge.session import Session, normalise_path
 from bridge.transport import OscTransport, Replies
 from core import __version__
 from core.errors import BadValue, QueueFull, UnknownJob, UnsupportedFormat
@@ -60,11 +61,11 @@ class Server(Protocol):
     transport: OscTransport
     drums: DrumChecker
     models: ModelPolicy
+    preparer: RequestPreparer  # where a generate goes (bridge.prepare), never back through the server
 
     def chord_vocab(self) -> Any: ...
     def concerns(self, client: Address, status: Any) -> bool: ...
     def client_text(self, message: str) -> str: ...
-    def queue_generate(self, snapshot: SessionSnapshot, reply_to: Address, *, tag: str = "") -> None: ...
 
 
 def check_audio_name(path: str) -> None:
@@ -204,7 +205,7 @@ class Handlers:
         self._session(ctx).reset()
 
     def generate(self, msg: protocol.Message, ctx: Context) -> None:
-        self.server.queue_generate(self._session(ctx).freeze(), ctx.reply_to, tag=msg.get("tag", ""))
+        self.server.preparer.submit(PendingGenerate(self._session(ctx).freeze(), ctx.reply_to, msg.get("tag", "")))
 
     def cancel(self, msg: protocol.Message, ctx: Context) -> None:
         job = msg["job"]

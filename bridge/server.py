@@ -17,8 +17,10 @@
 Replies to a sender ``(host, port)`` go to ``(host, reply_port)`` where
 ``reply_port`` is what its ``/jasco/hello`` registered, else the server's
 ``--reply-port`` (0: back to the sender's own port). Sessions are keyed by that
-reply address. The worker reports a job's events through a ``ClientListener``
-to the client that submitted it; only that client may cancel it.
+reply address. A ``/jasco/generate`` travels handler -> preparer (``bridge.prepare``: request,
+worker) and never back through this module; the worker reports the job's events through a
+``ClientListener`` (``bridge.replies``) to the client that submitted it; only that client may
+cancel it.
 
 Security: the server binds loopback unless told otherwise; a non-loopback bind
 needs an allow-list (``bridge.access``); packets from other addresses are
@@ -28,8 +30,8 @@ output path from a message, and picks models by ``bridge.model_policy``.
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -41,14 +43,14 @@ from bridge.audio import AudioData
 from bridge.clients import MIDI_SESSION, ClientRegistry
 from bridge.drum_check import MAX_DRUM_CHECKS, DrumCheck, DrumChecker  # noqa: F401 - re-exported
 from bridge.handlers import Context, Handlers
-from bridge.jobs import JobListener
 from bridge.model_policy import ModelPolicy
 from bridge.osc import MAX_PACKET_IN, decode_packet
-from bridge.prepare import PendingGenerate, RequestPreparer
-from bridge.session import Session, SessionSnapshot
+from bridge.prepare import RequestPreparer
+from bridge.replies import ClientListener, client_text
+from bridge.session import Session
 from bridge.transport import MAX_REPLIES_PER_PACKET, OscTransport, Replies
 from core.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
-from core.errors import BadConfig, Forbidden, Interrupted, JascoError, TooLarge
+from core.errors import BadConfig, Forbidden, JascoError, TooLarge
 
 log = logging.getLogger(__name__)
 
@@ -56,79 +58,6 @@ Address = tuple[str, int]
 MAX_ERRORS_PER_PACKET = MAX_REPLIES_PER_PACKET  # every reply counts now, errors included
 FORBIDDEN_REPLY_INTERVAL = 1.0  # seconds between forbidden answers to one host
 MAX_FORBIDDEN_HOSTS = 4096
-# torch's advice to load a refused pickle unsafely must never reach a client (or a user through it)
-_UNSAFE = re.compile(r"weights[ _]only", re.IGNORECASE)
-_UNPICKLER = re.compile(r"WeightsUnpickler error:\s*(.*)", re.DOTALL)
-_SAFE_NOTE = ("the file holds Python objects that a safe load refuses: it is not a plain checkpoint "
-              "(it may be damaged, or made to run code)")
-
-
-def client_text(message: str) -> str:
-    """An error message as a client may see it: without torch's advice to load the file unsafely
-    (what the safe loader refused is kept)."""
-    first = _UNSAFE.search(message)
-    if first is None:
-        return message
-    head = message[: first.start()].rstrip(" .:;,(`")
-    if head.lower().endswith("weights"):
-        head = head[: -len("weights")].rstrip(" .:;,(`")
-    found = _UNPICKLER.search(message)
-    detail = ""
-    if found is not None:  # "Unsupported global: GLOBAL os.system", without further advice
-        detail = " ".join(part for part in re.split(r"(?<=\.)\s+", found.group(1).strip())
-                          if not _UNSAFE.search(part)).strip()
-    text = f"{head}: {_SAFE_NOTE}" if head else _SAFE_NOTE
-    return f"{text} ({detail})" if detail else text
-
-
-# --- replies to one client about one job ----------------------------------------------------------
-class ClientListener(JobListener):
-    """Sends a job's events to one reply address (called from the worker thread)."""
-
-    def __init__(self, server: "BridgeServer", reply_to: Address | Callable[[], Address | None], label: str,
-                 owner: Address) -> None:
-        self._server = server
-        self._reply_to = reply_to
-        self._owner = owner
-        self.label = label
-
-    def _send(self, address: str, *values: Any) -> None:
-        addr = self._reply_to() if callable(self._reply_to) else self._reply_to
-        if addr is not None:
-            self._server.transport.send(addr, address, *values)
-
-    def queued(self, job_id: str, position: int) -> None:
-        self._server.registry.own(job_id, self._owner)  # before the client can learn the id
-        log.info("job %s queued at %d for %s", job_id, position, self.label)
-        self._send("/jasco/queued", job_id, position)
-
-    def started(self, job_id: str) -> None:
-        log.info("job %s started", job_id)
-        self._send("/jasco/started", job_id)
-
-    def progress(self, job_id: str, fraction: float) -> None:
-        self._send("/jasco/progress", job_id, min(1.0, max(0.0, float(fraction))))
-
-    def done(self, job_id: str, path: str, seconds: float, bpm: float, seed: int) -> None:
-        self._server.registry.release(job_id)
-        self._send("/jasco/done", job_id, path, seconds, bpm, seed)
-        self._server.clip_finished(job_id, path)
-
-    def note(self, job_id: str, text: str) -> None:
-        log.info("job %s: %s", job_id, text)
-        self._send("/jasco/note", job_id, text)
-
-    def error(self, job_id: str, code: str, message: str) -> None:
-        self._server.registry.release(job_id)
-        log.debug("telling %s job %s failed [%s]", self.label, job_id, code)  # the worker logs the failure
-        self._send("/jasco/error", job_id, code, client_text(message))
-
-    def cancelled(self, job_id: str) -> None:
-        self._server.registry.release(job_id)
-        log.info("job %s cancelled", job_id)
-        self._send("/jasco/cancelled", job_id)
-
-
 @dataclass(frozen=True)
 class ServerStats:
     packets: int
@@ -183,7 +112,10 @@ class BridgeServer:
         self.registry = ClientRegistry(default_reply_port=reply_port)
         self._lock = self.registry.lock
         self.drums = DrumChecker(self._drums_checked)
-        self.preparer = RequestPreparer(self._prepare, self._not_prepared)
+        # A generate goes from its handler to the preparer and on to the worker (bridge.prepare).
+        self.preparer = RequestPreparer(
+            worker, functools.partial(ClientListener, self.transport, self.registry, self.clip_finished),
+            vocab=self.chord_vocab, model=model, send_error=self.send_error)
         self.handlers = Handlers(self)
         self._forbidden_at: dict[str, float] = {}
         self._counts_lock = threading.Lock()
@@ -342,34 +274,6 @@ class BridgeServer:
             return
         self.send(check.client, "/jasco/drums/loaded", audio.path, audio.seconds, audio.sample_rate)
 
-    def queue_generate(self, snapshot: SessionSnapshot, reply_to: Address, *, tag: str = "") -> None:
-        """Queue a frozen session for the preparer (``QueueFull`` when too many wait)."""
-        self.preparer.submit(PendingGenerate(snapshot, reply_to, tag))
-
-    def _prepare(self, item: PendingGenerate) -> None:
-        try:
-            self._submit(item.snapshot, item.reply_to, item.reply_to, item.tag, item.snapshot.client)
-        except JascoError as err:
-            self.send_error(item.reply_to, err)
-
-    def _not_prepared(self, item: PendingGenerate) -> None:
-        self.send_error(item.reply_to, Interrupted("the server stopped before this generate was queued"))
-
-    def _submit(self, snapshot: SessionSnapshot, owner: Address, reply_to: Address | Callable[[], Address | None],
-                tag: str, label: str) -> str:
-        vocab = self.chord_vocab() if not snapshot.chords and snapshot.audible_notes else None
-        request, notes = snapshot.build(vocab=vocab, default_model=self.model, tag=tag, client=snapshot.client)
-        st = self.worker.status()
-        if st.state == "error" and getattr(st, "error", ""):
-            log.debug("generate while the model is unavailable: %s", st.error)  # the job's failure is logged once
-        listener = ClientListener(self, reply_to, label, owner)
-        job_id = self.worker.submit(request, listener)
-        for note in notes:  # e.g. a shorter progression repeats to fill the loop
-            listener.note(str(job_id), note)
-        log.info("job %s submitted for %s: %r, %d chords, %g bpm", job_id, label, request.prompt[:60],
-                 len(request.chords), request.bpm)
-        return str(job_id)
-
     # --- generation for live MIDI and --demo (their own thread, not the OSC thread) -------------------
     def generate(
         self,
@@ -398,7 +302,7 @@ class BridgeServer:
                 adjust(s)
             snapshot = s.freeze()
         label = snapshot.client if session_key != MIDI_SESSION else "live MIDI"
-        return self._submit(snapshot, session_key, reply_to, tag, label)
+        return self.preparer.submit_now(snapshot, session_key, reply_to, tag, label)
 
     def report_interrupted(self) -> int:
         """Tell owners about jobs the worker found interrupted (restart after a crash)."""

@@ -23,8 +23,9 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from bridge.engines.backend import EngineBackend
 from core import params as P
 from core.defaults import DEFAULT_MODEL
 from core.errors import BadChord, BadMelody, BadValue, ModelUnavailable, OutputError, UnsupportedFormat
@@ -291,7 +292,7 @@ def _map_chords(job: RenderJob, vocab: Any) -> tuple[RenderRequest, ...]:
     """Map the typed symbols to the vocabulary (the server's path); a note on stderr for each inexact one."""
     if job.typed_chords is None:
         return job.requests
-    from bridge.session import map_chords, typed_events
+    from bridge.chord_events import fill_loop, map_chords, typed_events
 
     typed = map_chords(job.typed_chords, vocab)
     for c in typed:
@@ -301,8 +302,6 @@ def _map_chords(job: RenderJob, vocab: Any) -> tuple[RenderRequest, ...]:
     first = job.requests[0]
     chords = typed_events(typed, first.bpm)
     if first.is_loop:  # a shorter progression repeats to fill the loop, as over OSC
-        from bridge.session import fill_loop
-
         num, den = first.time_signature
         chords, notes = fill_loop(chords, bars=first.params.bars, beats_per_bar=num * 4.0 / den,
                                   seconds_per_beat=60.0 / first.bpm)
@@ -320,13 +319,17 @@ def _engine_options(args: argparse.Namespace) -> Any:
     return EngineOptions(device=device, dtype=args.dtype, overrides=overrides or None)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, engines: Callable[[Any], EngineBackend] | None = None) -> int:
+    """Render the job ``args`` describe. ``engines(options)`` gives the engine backend for these engine
+    options and keeps it running afterwards (a warm engine shared by several renders: the tests); by
+    default an engine process is started for this render and shut down after it."""
     job = resolve_job(args)
     import numpy as np
 
     from bridge.clips import write_clip
     from bridge.engine_input import render_message
-    from bridge.engines.local import EngineSupervisor, RunControl
+    from bridge.engines.backend import RunControl
+    from bridge.engines.local import EngineSupervisor
     from bridge.vocabulary import VocabProvider
     from core import wire
     from core.fileio import atomic_write
@@ -334,12 +337,10 @@ def run(args: argparse.Namespace) -> int:
     request = job.requests[0]
     if job.typed_chords is not None:  # mapped before the model loads: every model's vocabulary is known here
         job = replace(job, requests=_map_chords(job, VocabProvider(args.vocab, request.model).get()))
-    render, shas = render_message("cli", job.requests, want_latents=job.latents_out is not None)
-    if job.melody_path is not None:
-        matrix = _load_matrix(job.melody_path)
-        render = replace(render, items=tuple(replace(item, melody=matrix) for item in render.items))
+    matrix = _load_matrix(job.melody_path) if job.melody_path is not None else None
+    render, shas = render_message("cli", job.requests, want_latents=job.latents_out is not None, melody=matrix)
 
-    supervisor = EngineSupervisor(_engine_options(args))
+    supervisor: EngineBackend = (engines or EngineSupervisor)(_engine_options(args))
     bar = ProgressBar(enabled=sys.stderr.isatty())
     started = time.monotonic()
     try:
@@ -352,8 +353,8 @@ def run(args: argparse.Namespace) -> int:
                                    "--model tiny (a random model that makes noise).") from err
         info = engine.info or {}
         if (job.melody_path is not None or request.melody_frames) and not info.get("supports_melody"):
+            # The engine ignores a melody it cannot use (as for a server job); the sidecar records none.
             print(f"note: model {request.model!r} has no melody conditioner; --melody is ignored", file=sys.stderr)
-            render = replace(render, items=tuple(replace(item, melody=None) for item in render.items))
             job = replace(job, requests=tuple(replace(r, melody_frames=None) for r in job.requests))
         requests = job.requests
         control = RunControl(cancel_time=lambda: None, stopping=lambda: False, progress=bar)
@@ -383,7 +384,8 @@ def run(args: argparse.Namespace) -> int:
             atomic_write(job.latents_out, save)
             print(job.latents_out)
     finally:
-        supervisor.shutdown(graceful=0.5)
+        if engines is None:
+            supervisor.shutdown(graceful=0.5)
     print(f"rendered {len(job.outs)} x {seconds:.2f} s at {rate} Hz in {elapsed:.2f} s; "
           f"function evaluations: {result.nfe}")
     return 0

@@ -137,7 +137,8 @@ class _DemoListener:
 
 
 def demo_request(vocab: Any, model: str) -> Any:
-    from bridge.session import Session, TypedChord, map_chords
+    from bridge.chord_events import TypedChord, map_chords
+    from bridge.session import Session
 
     s = Session(("demo", 0))
     s.prompt = DEMO_PROMPT
