@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py run     # set up, start the bridge, render a demo clip
     python3 scripts/dev.py test    # set up, run the whole test suite
+    python3 scripts/dev.py test --fast   # the everyday lane: without the tests marked slow
     python3 scripts/dev.py setup   # only set up
     (Windows: py scripts/dev.py run|test|setup)
 
@@ -170,8 +171,12 @@ def serve_argv(venv: Path, system: str, model: str, extra: Sequence[str]) -> lis
     return [str(venv_bin(venv, "jasco-bridge", system)), "serve", "--model", model, "--demo", *extra]
 
 
-def test_argv(venv: Path, system: str, extra: Sequence[str]) -> list[str]:
-    return [str(venv_bin(venv, "python", system)), "-m", "pytest", "-q", *extra]
+FAST_MARKER = "not slow"  # test --fast: the everyday lane (tests marked slow are left out; see tests/conftest.py)
+
+
+def test_argv(venv: Path, system: str, extra: Sequence[str], fast: bool = False) -> list[str]:
+    lane = ["-m", FAST_MARKER] if fast else []
+    return [str(venv_bin(venv, "python", system)), "-m", "pytest", "-q", *lane, *extra]
 
 
 # --- looking at this machine --------------------------------------------------------------
@@ -315,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "(the same on Linux, macOS and Windows)", allow_abbrev=False)
     parser.add_argument("command", choices=("setup", "run", "test"))
     parser.add_argument("--dry-run", action="store_true", help="print the setup plan, change nothing")
+    parser.add_argument("--fast", action="store_true",
+                        help=f"with test: the everyday lane, pytest -m '{FAST_MARKER}' (the whole suite without it)")
     parser.add_argument("--platform", choices=SYSTEMS, default=None,
                         help="with --dry-run: show the plan for another system")
     args, extra = parser.parse_known_args(argv)
@@ -335,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             print(f"then  $ {' '.join(serve_argv(settings.venv, system, '<official model if cached, else tiny>', extra))}")
         elif args.command == "test":
-            print(f"then  $ {' '.join(test_argv(settings.venv, system, extra))}")
+            print(f"then  $ {' '.join(test_argv(settings.venv, system, extra, args.fast))}")
         return 0
     os.chdir(ROOT)
     try:
@@ -346,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "setup":
         return 0
     if args.command == "test":
-        return hand_over(test_argv(settings.venv, system, extra), system)
+        return hand_over(test_argv(settings.venv, system, extra, args.fast), system)
     if official_model_cached(settings.venv, system):
         model = OFFICIAL_MODEL
     else:

@@ -109,3 +109,13 @@ def test_the_real_packages_are_imported(package: str) -> None:
     mod = importlib.import_module(package)
     assert getattr(mod, "__file__", None) == str(REPO / package / "__init__.py"), (
         f"'{package}' resolved to {getattr(mod, '__path__', None)}: a test folder shadows the package")
+
+
+def test_every_command_is_a_module_of_bridge_commands_named_after_it() -> None:
+    """One naming style: ``jasco-bridge NAME`` lives in ``bridge/commands/NAME.py`` (``-`` → ``_``), and
+    every module there is a registered command."""
+    from bridge.cli import COMMANDS
+
+    assert [c.module for c in COMMANDS] == [f"bridge.commands.{c.name.replace('-', '_')}" for c in COMMANDS]
+    on_disk = {p.stem for p in (REPO / "bridge" / "commands").glob("*.py") if p.stem != "__init__"}
+    assert on_disk == {c.module.rsplit(".", 1)[1] for c in COMMANDS}

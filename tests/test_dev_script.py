@@ -183,3 +183,8 @@ def test_the_venv_running_these_tests_needs_nothing_more() -> None:
                          env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "pip" not in out.stdout and "-m venv" not in out.stdout and "apt-get" not in out.stdout, out.stdout
+
+
+def test_the_fast_lane_leaves_out_the_slow_tests(tmp_path: Path) -> None:
+    out = dry_run(tmp_path, "test", "--fast", "--platform", "linux", "tests/core")
+    assert f"{tmp_path / 'venv' / 'bin' / 'python'} -m pytest -q -m not slow tests/core" in out

@@ -237,9 +237,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         worker.start()
         server.start()
+        server.report_interrupted()  # before the line below: a client that waits for it has heard them
         log.info("jasco-bridge listening on %s:%d (OSC/UDP), replies to port %s, clips in %s, chord vocabulary: %s",
                  server.host, server.port, args.reply_port or "of the sender", clip_dir, _vocab_source(vocab))
-        server.report_interrupted()
         if args.midi_in is not None:
             from bridge.live_midi import start_live_input
 

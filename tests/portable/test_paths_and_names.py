@@ -7,7 +7,6 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import os
-import threading
 import time
 import uuid
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -19,7 +18,7 @@ from bridge.jobs import pid_alive
 from bridge.session import native_path_text, normalise_path
 from core import defaults
 from core.errors import NotFound, OutputError
-from core.fileio import atomic_write, replace_into, replace_retrying, write_temp
+from core.fileio import REPLACE_RETRY_S, atomic_write, replace_into, replace_retrying, write_temp
 
 
 # --- the default clip folder per system -------------------------------------------------------
@@ -183,13 +182,16 @@ def test_reserved_slugs_are_renamed() -> None:
 class HeldOpen:
     """Simulates Windows: os.replace onto ``target`` raises PermissionError while it is "open"."""
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, closes_after: int | None = None) -> None:
         self.target = target
         self.open = True
         self.attempts = 0
+        self.closes_after = closes_after  # the player closes the file after this many refused renames
 
     def replace(self, src: Path, dst: Path) -> None:
         self.attempts += 1
+        if self.closes_after is not None and self.attempts > self.closes_after:
+            self.open = False
         if self.open and Path(dst) == self.target:
             raise PermissionError(13, "The process cannot access the file because it is being used by another process")
         os.replace(src, dst)
@@ -198,13 +200,30 @@ class HeldOpen:
 def test_replace_waits_while_the_target_is_open_on_windows(tmp_path: Path) -> None:
     target = tmp_path / "clip.wav"
     target.write_bytes(b"old")
-    held = HeldOpen(target)
+    held = HeldOpen(target, closes_after=4)  # the player closes it while we wait
     tmp = write_temp(tmp_path, b"new", ".wav")
-    threading.Timer(0.3, lambda: setattr(held, "open", False)).start()  # the player closes it
-    t0 = time.monotonic()
     replace_into(tmp, target, windows=True, replace=held.replace)
     assert target.read_bytes() == b"new" and not tmp.exists()
-    assert held.attempts > 2 and 0.25 < time.monotonic() - t0 < 2.0
+    assert held.attempts == 5
+
+
+def test_the_wait_grows_and_is_bounded() -> None:
+    """The retry schedule on a clock of its own (no wall-clock bound to race on a loaded machine)."""
+    now = [0.0]
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        now[0] += seconds
+
+    def refuse(src: Path, dst: Path) -> None:
+        raise PermissionError(13, "in use")
+
+    with pytest.raises(PermissionError):
+        replace_retrying(Path("a"), Path("b"), retry_s=REPLACE_RETRY_S, windows=True, replace=refuse,
+                         sleep=sleep, clock=lambda: now[0])
+    assert pauses[:5] == [0.01, 0.02, 0.04, 0.08, 0.16] and max(pauses) == 0.2
+    assert REPLACE_RETRY_S <= sum(pauses) < REPLACE_RETRY_S + 0.2
 
 
 def test_replace_gives_up_with_a_clear_error_after_a_bounded_time(tmp_path: Path) -> None:
@@ -215,7 +234,7 @@ def test_replace_gives_up_with_a_clear_error_after_a_bounded_time(tmp_path: Path
     t0 = time.monotonic()
     with pytest.raises(OutputError, match="another program has it open"):
         replace_into(tmp, target, windows=True, replace=held.replace)
-    assert 1.5 < time.monotonic() - t0 < 4.0
+    assert time.monotonic() - t0 >= REPLACE_RETRY_S  # it waited (the bound itself: the test above)
     assert target.read_bytes() == b"old" and not tmp.exists()  # nothing half-done, no temp left
 
 
