@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from bridge.clients import ClientRegistry
@@ -45,25 +46,24 @@ def client_text(message: str) -> str:
 
 
 # --- replies to one client about one job ----------------------------------------------------------
+@dataclass(eq=False)
 class ClientListener(JobListener):
     """Sends a job's events to one reply address (called from the worker thread)."""
 
-    def __init__(self, transport: OscTransport, registry: ClientRegistry, on_clip: Callable[[str, str], None],
-                 reply_to: Address | Callable[[], Address | None], label: str, owner: Address) -> None:
-        self._transport = transport
-        self._registry = registry
-        self._on_clip = on_clip
-        self._reply_to = reply_to
-        self._owner = owner
-        self.label = label
+    transport: OscTransport
+    registry: ClientRegistry
+    on_clip: Callable[[str, str], None]  # (job id, path) of each finished clip
+    reply_to: Address | Callable[[], Address | None]
+    label: str
+    owner: Address  # recorded as the job's owner: only it may cancel the job
 
     def _send(self, address: str, *values: Any) -> None:
-        addr = self._reply_to() if callable(self._reply_to) else self._reply_to
+        addr = self.reply_to() if callable(self.reply_to) else self.reply_to
         if addr is not None:
-            self._transport.send(addr, address, *values)
+            self.transport.send(addr, address, *values)
 
     def queued(self, job_id: str, position: int) -> None:
-        self._registry.own(job_id, self._owner)  # before the client can learn the id
+        self.registry.own(job_id, self.owner)  # before the client can learn the id
         log.info("job %s queued at %d for %s", job_id, position, self.label)
         self._send("/jasco/queued", job_id, position)
 
@@ -75,20 +75,20 @@ class ClientListener(JobListener):
         self._send("/jasco/progress", job_id, min(1.0, max(0.0, float(fraction))))
 
     def done(self, job_id: str, path: str, seconds: float, bpm: float, seed: int) -> None:
-        self._registry.release(job_id)
+        self.registry.release(job_id)
         self._send("/jasco/done", job_id, path, seconds, bpm, seed)
-        self._on_clip(job_id, path)
+        self.on_clip(job_id, path)
 
     def note(self, job_id: str, text: str) -> None:
         log.info("job %s: %s", job_id, text)
         self._send("/jasco/note", job_id, text)
 
     def error(self, job_id: str, code: str, message: str) -> None:
-        self._registry.release(job_id)
+        self.registry.release(job_id)
         log.debug("telling %s job %s failed [%s]", self.label, job_id, code)  # the worker logs the failure
         self._send("/jasco/error", job_id, code, client_text(message))
 
     def cancelled(self, job_id: str) -> None:
-        self._registry.release(job_id)
+        self.registry.release(job_id)
         log.info("job %s cancelled", job_id)
         self._send("/jasco/cancelled", job_id)

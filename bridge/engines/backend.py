@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from core import wire
 from core.errors import BadConfig, Cancelled, JascoError, RenderFailed, all_codes
@@ -136,6 +136,34 @@ class RunControl:
     cancel_time: Callable[[], float | None]  # monotonic time of a cancel request, or None
     stopping: Callable[[], bool]  # the owner is shutting down
     progress: Callable[[float, int], None]  # fraction 0..1 along the trajectory, function evaluations
+
+
+E = TypeVar("E")
+
+
+class BackendState(Generic[E]):
+    """What both backends keep: the current engine (under ``_lock``) and the last failed load
+    (``failures``); it answers the contract's ``engine``, ``load_error`` and ``load_failed_model``
+    from other threads (``status()``)."""
+
+    def __init__(self, load_retry_s: float) -> None:
+        self._lock = threading.Lock()
+        self._engine: E | None = None
+        self.failures = LoadFailures(load_retry_s)
+
+    @property
+    def engine(self) -> E | None:
+        with self._lock:
+            return self._engine
+
+    @property
+    def load_error(self) -> JascoError | None:
+        return self.failures.error
+
+    @property
+    def load_failed_model(self) -> str | None:
+        """The model ``load_error`` is about."""
+        return self.failures.model
 
 
 class Engine(Protocol):

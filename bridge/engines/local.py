@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 from bridge.engines.backend import (
     DEFAULT_STALL_TIMEOUT,
     POLL_S,
-    LoadFailures,
+    BackendState,
     RunControl,
     coded,
     positive_seconds,
@@ -287,35 +287,18 @@ class EngineProcess:
         log.debug("engine process %s ended (exit code %s)", self.proc.pid, self.proc.returncode)
 
 
-class EngineSupervisor:
+class EngineSupervisor(BackendState[EngineProcess]):
     """One engine process for one model at a time: (re)start, load, run jobs, watchdog.
 
     The local :class:`bridge.engines.backend.EngineBackend`."""
 
     def __init__(self, options: EngineOptions, *, load_timeout: float = 900.0, load_retry_s: float = 2.0,
                  cancel_grace: float = 5.0, stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
+        super().__init__(load_retry_s)
         self.options = options
         self.load_timeout = float(load_timeout)
         self.cancel_grace = float(cancel_grace)
         self.stall_timeout = positive_seconds("stall_timeout", stall_timeout)
-        self._lock = threading.Lock()
-        self._engine: EngineProcess | None = None
-        self.failures = LoadFailures(load_retry_s)
-
-    # --- state, for status() and cancel() from other threads ------------------------------------
-    @property
-    def engine(self) -> EngineProcess | None:
-        with self._lock:
-            return self._engine
-
-    @property
-    def load_error(self) -> JascoError | None:
-        return self.failures.error
-
-    @property
-    def load_failed_model(self) -> str | None:
-        """The model ``load_error`` is about."""
-        return self.failures.model
 
     def start(self, model: str) -> None:
         """Start loading ``model`` in the background (a failure to spawn is remembered)."""

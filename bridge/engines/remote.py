@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from bridge.engines.backend import DEFAULT_STALL_TIMEOUT, POLL_S, LoadFailures, RunControl, coded, positive_seconds, settle
+from bridge.engines.backend import (
+    DEFAULT_STALL_TIMEOUT,
+    POLL_S,
+    BackendState,
+    RunControl,
+    coded,
+    positive_seconds,
+    settle,
+)
 from core import wire, wire_frames
 from core.errors import (
     BadConfig,
@@ -207,31 +215,17 @@ def _close(conn: http.client.HTTPConnection) -> None:
     conn.close()
 
 
-class RemoteEngines:
-    """The remote engine for the render worker: the :class:`bridge.engines.backend.EngineBackend` over HTTP."""
+class RemoteEngines(BackendState[RemoteEngine]):
+    """The remote engine for the render worker: the :class:`bridge.engines.backend.EngineBackend` over HTTP.
+    (``load_failed_model``: the model whose connection or check failed last; status errors go to its
+    clients only.)"""
 
     def __init__(self, options: RemoteOptions, *, load_timeout: float = 900.0, load_retry_s: float = 2.0,
                  stall_timeout: float = DEFAULT_STALL_TIMEOUT) -> None:
+        super().__init__(load_retry_s)
         self.options = options
         self.load_timeout = float(load_timeout)
         self.stall_timeout = positive_seconds("stall_timeout", stall_timeout)
-        self._lock = threading.Lock()
-        self._engine: RemoteEngine | None = None
-        self.failures = LoadFailures(load_retry_s)
-
-    @property
-    def engine(self) -> RemoteEngine | None:
-        with self._lock:
-            return self._engine
-
-    @property
-    def load_error(self) -> JascoError | None:
-        return self.failures.error
-
-    @property
-    def load_failed_model(self) -> str | None:
-        """The model whose connection or check failed last (status errors go to its clients only)."""
-        return self.failures.model
 
     def start(self, model: str) -> None:
         with self._lock:
