@@ -19,6 +19,27 @@ CONFORMANCE = SHARED / "conformance"
 FIXTURE = CONFORMANCE / "tiny_jasco_chords_drums"
 CHORDS_PKL = SHARED / "chords" / "chord_to_index_mapping.pkl"
 REFERENCE_MELODY = SHARED / "reference_melody"
+# The everyday lane, ``python3 scripts/dev.py test --fast`` (= ``pytest -m "not slow"``), leaves out the
+# tests marked ``slow``: these files as a whole (each test starts engine processes, servers or peers:
+# Ray Serve, crash and fault rigs, the render command end to end, a fresh checkout's first run) and
+# single tests marked where they stand. The whole suite (``dev.py test``, CI) runs them all.
+SLOW_PATHS = (
+    "tests/remote/",
+    "tests/reliability/",
+    "tests/engine/test_render_cli.py",
+    "tests/engine/test_render_loops.py",
+    "tests/test_packaging.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            rel = Path(str(item.path)).resolve().relative_to(REPO).as_posix()
+        except ValueError:
+            continue
+        if rel.startswith(SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
 
 
 def require_shared(path: Path) -> Path:
