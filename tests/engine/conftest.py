@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -17,10 +17,17 @@ for _name in [m for m in sys.modules if m == "engine" or m.startswith("engine.")
     if getattr(sys.modules[_name], "__file__", None) is None:
         del sys.modules[_name]
 
-from engine_testlib import pipeline_for  # noqa: E402
+from engine_testlib import WARM, pipeline_for  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def tiny_fixture(fixture_dir: Path) -> Any:
     """The conformance model of tiny_jasco_chords_drums, loaded once, for component tests."""
     return pipeline_for(fixture_dir)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_engines_end() -> Iterator[None]:
+    """The render-command tests' warm engines (engine_testlib.WARM) stop with the session."""
+    yield
+    WARM.close()

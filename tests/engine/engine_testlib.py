@@ -80,3 +80,34 @@ def max_abs(a: Any, b: Any) -> float:
     b = torch.as_tensor(np.asarray(b) if not isinstance(b, torch.Tensor) else b).double()
     assert a.shape == b.shape, f"shape {tuple(a.shape)} != {tuple(b.shape)}"
     return float((a - b).abs().max())
+
+
+class WarmEngines:
+    """Engine backends kept loaded across the render-command tests, one per set of engine options
+    (a render with other options, e.g. ``--device cpu`` vs auto, gets its own): the model loads once
+    instead of once per render. ``render(argv)`` is ``jasco-bridge ARGV`` in-process
+    (``bridge.cli.main``: the same parser, code path and error handling) on these engines."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Any] = {}
+
+    def __call__(self, options: Any) -> Any:
+        from bridge.engines.local import EngineSupervisor
+
+        key = repr(options)
+        if key not in self._engines:
+            self._engines[key] = EngineSupervisor(options)
+        return self._engines[key]
+
+    def render(self, argv: list[str]) -> int:
+        from bridge.cli import main
+
+        return main(argv, engines=self) if argv[:1] == ["render"] else main(argv)
+
+    def close(self) -> None:
+        for supervisor in self._engines.values():
+            supervisor.shutdown(graceful=0.5)
+        self._engines.clear()
+
+
+WARM = WarmEngines()  # shut down at the end of the session (conftest.py)

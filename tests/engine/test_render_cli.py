@@ -2,9 +2,9 @@
 
 The parity matrix (every case x Euler-8 cfg 5/2, Euler-8 cfg 5/0, dopri5) runs the
 render command in-process through ``bridge.cli.main`` (same argument parsing,
-same code path, without paying the torch import twelve times) on a warm engine: one
-engine process per set of engine options for the whole module (``warm``), so the model
-loads once instead of once per render; one case runs through the installed console
+same code path, without paying the torch import twelve times) on warm engines: one
+engine process per set of engine options for the session (``engine_testlib.WARM``), so
+the model loads once instead of once per render; one case runs through the installed console
 script in a subprocess (its own engine, loaded and shut down as a user's), and so do
 the error cases.
 """
@@ -14,15 +14,14 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
-from bridge.cli import main
-from bridge.engines.local import EngineSupervisor
+from engine_testlib import WARM
 
 CASES = ("text_only", "text_chords", "text_chords_drums", "batch2_text_chords")
 SETTINGS = {  # name -> (render options, reference getter)
@@ -33,34 +32,7 @@ SETTINGS = {  # name -> (render options, reference getter)
 AUDIO_TOL = 1e-3  # audio decoded from our own latents (fixture README §8)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm() -> Iterator[Callable[[Any], EngineSupervisor]]:
-    """Engine backends kept loaded across this module's renders, one per set of engine options
-    (a render with other options, e.g. ``--device cpu`` vs auto, gets its own)."""
-    engines: dict[str, EngineSupervisor] = {}
-
-    def engines_for(options: Any) -> EngineSupervisor:
-        key = repr(options)
-        if key not in engines:
-            engines[key] = EngineSupervisor(options)
-        return engines[key]
-
-    global _ENGINES
-    _ENGINES = engines_for
-    try:
-        yield engines_for
-    finally:
-        _ENGINES = None
-        for supervisor in engines.values():
-            supervisor.shutdown(graceful=0.5)
-
-
-_ENGINES: Callable[[Any], EngineSupervisor] | None = None
-
-
-def cli_main(argv: list[str]) -> int:
-    """``jasco-bridge ARGV`` in-process (``bridge.cli.main``), rendering on the module's warm engine."""
-    return main(argv, engines=_ENGINES) if argv and argv[0] == "render" else main(argv)
+cli_main = WARM.render  # jasco-bridge ARGV in-process, on the warm engines
 
 
 @pytest.fixture(scope="module")

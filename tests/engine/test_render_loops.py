@@ -1,7 +1,7 @@
 """``jasco-bridge render --bpm B --bars N --loop 0|1``: loops and one-shot phrases longer than the window.
 
 In-process through ``bridge.cli.main`` on the conformance fixture (the same path as the
-console script), with one Euler step so each render stays short. (``render --from`` of a loop:
+console script; the engine stays loaded between renders, ``engine_testlib.WARM``), with one Euler step so each render stays short. (``render --from`` of a loop:
 tests/bridge/test_e2e_loops.py.)
 """
 
@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.cli import main as cli_main
+from engine_testlib import WARM
+
+cli_main = WARM.render  # jasco-bridge ARGV in-process (bridge.cli.main), on warm engines shared with test_render_cli
 
 FAST = ["--solver", "euler", "--steps", "1", "--normalize", "none", "--sample-rate", "48000", "--seed", "4"]
 
