@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -76,6 +77,10 @@ def test_ports_come_from_the_table() -> None:
     from core.params import param
 
     assert (DEFAULT_PORT, DEFAULT_REPLY_PORT) == (param("port").default, param("reply_port").default)
+    in_text = [f"{path}:{n.lineno}" for path, tree in FILES.items() for n in ast.walk(tree)
+               if isinstance(n, ast.Constant) and isinstance(n.value, str)
+               and re.search(rf"\b({DEFAULT_PORT}|{DEFAULT_REPLY_PORT})\b", n.value)]
+    assert not in_text, f"write the ports from core.defaults into texts too: {in_text}"
 
 
 def test_one_value_per_limit_name() -> None:

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from bridge import protocol
-from core.defaults import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REPLY_PORT
+from core.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT
 from bridge.osc import MAX_PACKET_IN, MAX_PACKET_OUT
 from core.requests import MAX_SESSION_NOTES
 
@@ -91,8 +91,8 @@ def render_markdown() -> str:
         "## Example session",
         "",
         "```",
-        "→ /jasco/hello 9001",
-        "← /jasco/hello \"0.1.0\" \"facebook/jasco-chords-drums-400M\"",
+        f"→ /jasco/hello {DEFAULT_REPLY_PORT}",
+        f"← /jasco/hello \"0.1.0\" \"{DEFAULT_MODEL}\"",
         "→ /jasco/prompt \"lo-fi hip hop, dusty drums, warm rhodes\"",
         "→ /jasco/tempo 90. 4 4",
         "→ /jasco/chords Cmaj7 0. Am9 4. Fmaj7 8. G7 12.",
@@ -107,8 +107,9 @@ def render_markdown() -> str:
         "← /jasco/done j1 /Users/me/Music/jasco-bridge/20250101-120000_lo-fi-hip-hop_s0.wav 10.667 90.",
         "```",
         "",
-        "From a shell with liblo's tools: `oscdump 9001` in one terminal, then "
-        "`oscsend localhost 9000 /jasco/chords sfsf C 0 Am 4` and `oscsend localhost 9000 /jasco/generate`.",
+        f"From a shell with liblo's tools: `oscdump {DEFAULT_REPLY_PORT}` in one terminal, then "
+        f"`oscsend localhost {DEFAULT_PORT} /jasco/chords sfsf C 0 Am 4` and "
+        f"`oscsend localhost {DEFAULT_PORT} /jasco/generate`.",
         "",
         "## Messages to the server",
         "",
