@@ -512,7 +512,7 @@ def test_a_blocking_read_has_a_deadline_and_can_be_cancelled(make_worker, tmp_pa
         start = time.monotonic()
         name, args = listener.final(w.submit(_request(steps=1), listener), timeout=10)
         assert name == "error" and args[0] == "render_failed" and "longer than 1 s" in args[1]
-        assert 0.9 < time.monotonic() - start < 5
+        assert time.monotonic() - start > 0.9  # the deadline, not the read: a FIFO without a writer never ends
         job = w.submit(_request(steps=1), listener)
         deadline = time.monotonic() + 5
         while w.status().state != "rendering" and time.monotonic() < deadline:
