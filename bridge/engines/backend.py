@@ -165,6 +165,18 @@ class BackendState(Generic[E]):
         """The model ``load_error`` is about."""
         return self.failures.model
 
+    def _new_engine(self, model: str, make: Callable[[], E], *, after_failure: bool = True) -> E:
+        """``make()`` as the current engine for ``model``. With ``after_failure``, a load of ``model``
+        that failed within ``retry_s`` is raised instead: the jobs queued behind a failed load fail at
+        once rather than each starting a loader."""
+        recent = self.failures.recent(model) if after_failure else None
+        if recent is not None:
+            raise recent
+        engine = make()
+        with self._lock:
+            self._engine = engine
+        return engine
+
 
 class Engine(Protocol):
     """One loaded (or loading) engine, as the worker sees it."""

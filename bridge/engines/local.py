@@ -331,13 +331,7 @@ class EngineSupervisor(BackendState[EngineProcess]):
             with self._lock:
                 self._engine = engine = None
         if engine is None:
-            recent = self.failures.recent(model)
-            if recent is not None:
-                # Jobs queued behind a failed load fail at once instead of each spawning a loader.
-                raise recent
-            engine = EngineProcess(model, self.options)
-            with self._lock:
-                self._engine = engine
+            engine = self._new_engine(model, lambda: EngineProcess(model, self.options))
         if engine.ready:
             return engine
         deadline = engine.started + self.load_timeout

@@ -33,15 +33,8 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from bridge.engines.backend import (
-    DEFAULT_STALL_TIMEOUT,
-    POLL_S,
-    BackendState,
-    RunControl,
-    coded,
-    positive_seconds,
-    settle,
-)
+from bridge.engines.backend import (DEFAULT_STALL_TIMEOUT, POLL_S, BackendState, RunControl, coded,
+                                    positive_seconds, settle)
 from core import wire, wire_frames
 from core.errors import (
     BadConfig,
@@ -242,12 +235,7 @@ class RemoteEngines(BackendState[RemoteEngine]):
         """The remote engine, once ``/info`` answered and it serves ``model``."""
         engine = self.engine
         if engine is None or engine.model != model:
-            recent = self.failures.recent(model) if engine is None else None
-            if recent is not None:
-                raise recent
-            engine = RemoteEngine(model, self.options)
-            with self._lock:
-                self._engine = engine
+            engine = self._new_engine(model, lambda: RemoteEngine(model, self.options), after_failure=engine is None)
         if engine.ready:
             return engine
         if wait_s is not None and time.monotonic() - engine.last_probe < PROBE_INTERVAL_S:
