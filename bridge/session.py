@@ -350,7 +350,7 @@ def map_chords(groups: Sequence[tuple[str, float]], vocab: Any) -> tuple[TypedCh
     (the ``chord_order`` parameter says how the engine reads them)."""
     if vocab is None:
         raise VocabularyError("no chord vocabulary: start the server with --vocab PATH to use chords")
-    from midi.symbols import map_symbol
+    from midi.symbol_mapping import map_symbol
 
     out = []
     for text, beat in groups:
@@ -365,7 +365,7 @@ def map_each_chord(groups: Sequence[tuple[str, float]], vocab: Any
     (in the order given) and, separately, each symbol that is not a chord with its error."""
     if vocab is None:
         raise VocabularyError("no chord vocabulary: start the server with --vocab PATH to use chords")
-    from midi.symbols import map_each_symbol
+    from midi.symbol_mapping import map_each_symbol
 
     good: list[TypedChord] = []
     bad: list[tuple[str, float, BadChord]] = []

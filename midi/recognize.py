@@ -60,7 +60,7 @@ from core.errors import BadValue
 from midi.meter import Meter
 from midi.notes import Note, coerce_notes, note_arrays
 from midi.notes import check_positive as _check_positive
-from midi.symbols import ChordMapping
+from midi.symbol_mapping import ChordMapping
 from midi.templates import PRESENT, Templates, best, classify_pitches, features, templates
 
 PC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -556,7 +556,7 @@ def recognize(
     for a tempo map). Times in the result are relative to ``loop_start``. Muted and
     velocity-0 notes are ignored. ``sustain``: pedal-down (start, end) intervals in beats.
     ``meter``: ``(start_beat, beats_per_bar[, pulse])`` changes (absolute beats; a MIDI
-    file's time signatures, see :attr:`midi.files.MidiClip.meter`), else ``beats_per_bar``
+    file's time signatures, see :attr:`midi.midi_file.MidiClip.meter`), else ``beats_per_bar``
     throughout.
     """
     t = templates(tuple(vocab.labels))  # type: ignore[attr-defined]

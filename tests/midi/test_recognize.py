@@ -9,7 +9,7 @@ import pytest
 from core.errors import BadNotes, BadValue, VocabularyError
 from midi.notes import Note, notes_from_live_json
 from midi.recognize import Progression, classify, recognize
-from midi.symbols import VocabEntry, analyse_vocabulary
+from midi.symbol_mapping import VocabEntry, analyse_vocabulary
 from midi.vocab import ChordVocabulary
 
 

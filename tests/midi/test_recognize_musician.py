@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core.errors import BadValue
-from midi.files import progression_from_midi_file, read_midi
+from midi.file_chords import progression_from_midi_file
+from midi.midi_file import read_midi
 from midi.meter import Meter
 from midi.notes import Note
 from midi.recognize import classify, recognize

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import BadChord
-from midi.symbols import ChordMapping, analyse_vocabulary, map_symbol, map_symbols, parse_symbol
+from midi.symbol_grammar import parse_symbol
+from midi.symbol_mapping import ChordMapping, analyse_vocabulary, map_symbol, map_symbols
 from midi.vocab import ChordVocabulary
 
 # (typed, label, exact)
@@ -205,7 +206,7 @@ def test_commas_separate_symbols(vocab: ChordVocabulary) -> None:
 
 
 def test_one_bad_symbol_is_reported_and_the_rest_map(vocab: ChordVocabulary) -> None:
-    from midi.symbols import map_each_symbol
+    from midi.symbol_mapping import map_each_symbol
 
     results = map_each_symbol("Cmaj7 Hm7 | F#m7b5/A, Xq7 G7", vocab)
     assert [r.input for r in results] == ["Cmaj7", "Hm7", "F#m7b5/A", "Xq7", "G7"]
@@ -230,7 +231,7 @@ def test_the_parser_never_crashes_on_any_string(vocab: ChordVocabulary) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from midi.symbols import map_each_symbol
+    from midi.symbol_mapping import map_each_symbol
 
     alphabet = st.sampled_from(list("ABCDEFGabcdefgHhMmNXoø°Δ∆0123456789#b♭♯+-/():,.|[]* ")
                                + ["maj", "min", "dim", "aug", "sus", "add", "omit", "no", "alt", "6/9"])
