@@ -19,6 +19,11 @@ An optional chord in parentheses ``(Am7)`` is the chord; a lower-case bass is a 
 Spaces inside a symbol carry no meaning (``C Major``, ``a minor``, ``Bb m7``, ``C / E``), and
 ``+``/``-`` before an extension alter it (``C7+9`` = ``C7#9``; ``C7+`` alone is ``C7#5``).
 
+Typed signs are read as the signs they stand for (:func:`_normalise`): ``^`` is the
+triangle ``Δ`` (iReal Pro: ``C^7``, ``C-^7``), ``º`` (the ordinal sign) is ``°``, a typographic
+minus ``−`` or dash ``–`` is ``-``; ``add(b9)`` is ``addb9``; and a ``/`` inside parentheses
+lists alterations (``C7(b9/#11)`` = ``C7(b9,#11)``, ``C(6/9)`` = ``C6/9``): it is never a bass.
+
 Harte syntax (``C:maj7``, ``C:min/b3``, ``C:(1,b3,5)``, ``C:7(b9)``) is the same grammar
 after the colon; a Harte degree list replaces the quality (``*3`` omits a degree).
 
@@ -63,7 +68,7 @@ QUALITIES: tuple[tuple[str, tuple[int, ...], tuple[str, ...]], ...] = (
     ("min6", (0, 3, 7, 9), ("m6", "min6", "-6", "mi6")),
     ("aug7", (0, 4, 8, 10), ("aug7", "+7", "7#5", "7+5", "7(#5)", "7+", "7aug", "7(+5)")),
     ("augmaj7", (0, 4, 8, 11), ("maj7#5", "augmaj7", "+maj7", "maj7+5", "M7#5", "Δ7#5", "+M7", "maj7(#5)",
-                                "M7+5", "ma7#5", "Δ#5", "M7(#5)")),
+                                "M7+5", "ma7#5", "Δ#5", "M7(#5)", "maj7+", "M7+", "Δ7+", "Δ+")),
     ("7b5", (0, 4, 6, 10), ("7b5", "7-5", "7(b5)")),
     ("min7#5", (0, 3, 8, 10), ("m7#5", "m7+5", "-7#5", "-7+5", "mi7#5", "mi7+5", "min7#5", "min7+5", "m7(#5)",
                                "-7(#5)", "mi7(#5)", "m7(+5)", "m7aug5")),
@@ -366,6 +371,25 @@ def _read_quality(s: str, rest: str, harte: bool, quality: str, used: int) -> tu
     return intervals, bass_part
 
 
+_TYPED_SIGNS = str.maketrans({"^": "Δ", "º": "°", "−": "-", "–": "-"})
+_ADD_PARENS = re.compile(r"(add)\(([^()]*)\)", re.IGNORECASE)
+
+
+def _normalise(body: str) -> str:
+    """Typed signs as the signs they stand for (see the module doc): ``^`` -> ``Δ``,
+    ``º`` -> ``°``, ``−``/``–`` -> ``-``, ``add(b9)`` -> ``addb9``, a ``/`` inside parentheses
+    -> ``,`` (an alteration list, not a bass)."""
+    body = _ADD_PARENS.sub(r"\1\2", body.translate(_TYPED_SIGNS))
+    if "(" not in body or "/" not in body:
+        return body
+    out: list[str] = []
+    depth = 0
+    for ch in body:
+        depth += (ch == "(") - (ch == ")")
+        out.append("," if ch == "/" and depth > 0 else ch)
+    return "".join(out)
+
+
 def parse_symbol(text: str) -> ChordSymbol:
     """Parse one chord symbol. Raises :class:`BadChord` only for text that is not a chord."""
     if not isinstance(text, str):
@@ -379,7 +403,7 @@ def parse_symbol(text: str) -> ChordSymbol:
     if not _balanced(s):
         raise BadChord(f"{s!r} is not a chord: unbalanced parentheses")
     s = _strip_optional(s)
-    body = "".join(s.split())  # "C Major", "a minor", "Bb m7", "C / E": spaces carry no meaning
+    body = _normalise("".join(s.split()))  # "C Major", "a minor", "Bb m7", "C / E": spaces carry no meaning
     if s.upper() in NO_CHORD or body.upper() in NO_CHORD:
         return ChordSymbol(text=raw, root_pc=None, no_chord=True)
     if body.upper() in UNKNOWN_CHORD:
