@@ -74,6 +74,7 @@ NEW_BASS = 0.4       # a change where a chord is struck over a new bass costs th
 LOW_INSIDE = 0.2     # fit lost per beat by a span whose short onset bass is undercut by a lower note
 HELD_BASS = 1.5      # a bass note this long (beats) counts again wherever it sounds
 LINE_NOTE = 0.75     # a lowest note this long (beats) or longer is a note of the bass line
+PEDAL_MAX = 8.0      # a pedal held down longer than this (beats) is not pedalling the harmony: ignored
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,11 @@ def apply_sustain(notes: Sequence[Note], pedal: Sequence[tuple[float, float]]) -
     """Hold notes released while the sustain pedal is down until the pedal comes up.
 
     ``pedal``: (down, up) intervals in beats. A held note never runs past the next onset
-    of the same pitch (the re-struck key cuts it)."""
+    of the same pitch (the re-struck key cuts it). A pedal held down longer than
+    ``PEDAL_MAX`` beats is not pedalling the harmony and is ignored: a pianist changes the
+    pedal with the chords, while in transcribed MIDI (POP909) CC64 hovers above 64 for a whole
+    song and would make one chord of it."""
+    pedal = [p for p in pedal if p[1] - p[0] <= PEDAL_MAX]
     if not pedal:
         return tuple(notes)
     downs = np.array([p[0] for p in pedal], np.float64)
