@@ -74,6 +74,12 @@ NEW_BASS = 0.4       # a change where a chord is struck over a new bass costs th
 LOW_INSIDE = 0.2     # fit lost per beat by a span whose short onset bass is undercut by a lower note
 HELD_BASS = 1.5      # a bass note this long (beats) counts again wherever it sounds
 LINE_NOTE = 0.75     # a lowest note this long (beats) or longer is a note of the bass line
+MELODY_ONLY = 0.5    # a tone only the top voice sings in a span counts this much (a melody note)
+# the metre prior: what a change costs (x switch_penalty) on a bar line, the middle of an even
+# bar, a beat, and between beats (meter levels 0..4, see midi.meter)
+METRE_COST = (1.0, 1.0, 1.5, 2.0, 2.0)
+BASS_HELD = 4.0      # a change under a bass note held over the boundary costs this much more ...
+BASS_REGISTER = 55   # ... when it sounds below G3 (a bass, not the lowest voice of a pad)
 PEDAL_MAX = 8.0      # a pedal held down longer than this (beats) is not pedalling the harmony: ignored
 
 
@@ -233,6 +239,7 @@ class _Cells:
     rest: np.ndarray          # [n] bool
     weights: np.ndarray       # [n, 12] weighted note-beats per pitch class (a held bass counted again)
     low_extra: np.ndarray     # [n, 12] what the cell's bass (not held) adds when it is the span's bass
+    top: np.ndarray           # [n, 12] the part of ``weights`` sung by a top voice over an accompaniment
     bass: np.ndarray          # [n] lowest MIDI pitch (NO_BASS: none)
     line: np.ndarray          # [n] bass line: that pitch when its note lasts a beat or more, else NO_BASS
     full: np.ndarray          # [n, 12] pitch classes heard in full cells (>= 3 pitch classes), x cell length
@@ -273,7 +280,7 @@ def _change_costs(bounds: np.ndarray, hits: np.ndarray, o: _Options) -> np.ndarr
     """A chord change costs least on a bar line or half bar, more on a beat, most between
     beats, unless a chord is struck there (or a rest begins or ends)."""
     level = o.meter.level(bounds + o.lo, o.tol)
-    cost = np.where(level <= 1, 1.0, np.where(level == 2, 1.5, 2.0))
+    cost = np.asarray(METRE_COST, np.float64)[level]
     if len(hits):
         struck = _nearest_distance(bounds, np.unique(hits)) <= o.tol
         cost[struck] = np.minimum(cost[struck], 1.0)
@@ -343,6 +350,12 @@ def _make_cells(c: _Clip, rests: np.ndarray, o: _Options) -> _Cells:
     struck_high = np.full(n + 1, -1, np.int64)
     np.maximum.at(struck_high, at[on_bound], pitch[on_bound])
     change_cost = change_cost + HOLD * o.switch_penalty * ((held_n >= 2) & (struck_high < held_low))
+    # the bass prior: a chord seldom changes over a bass note that goes on sounding
+    if BASS_HELD != 1.0:
+        bass_over = np.zeros(n + 1, bool)
+        bass_over[1:n] = ((held_low[1:n] == cell_bass[1:]) & (held_low[1:n] == cell_bass[:-1])
+                          & (held_low[1:n] < BASS_REGISTER))
+        change_cost = np.where(bass_over, BASS_HELD * change_cost, change_cost)
     # a chord struck over a new bass note is a new harmonic event (C/E then C/G)
     new_bass = np.zeros(n + 1, bool)
     new_bass[1:n] = (cell_bass[1:] != cell_bass[:-1]) & (cell_bass[1:] < NO_BASS)
@@ -364,7 +377,17 @@ def _make_cells(c: _Clip, rests: np.ndarray, o: _Options) -> _Cells:
     low_extra = np.zeros((n, 12))
     moving = is_low & ~held
     np.add.at(low_extra, (cell[moving], pitch[rep][moving] % 12), extra[moving])
-    return _Cells(bounds, change_cost, rest_cell, weights, low_extra, cell_bass, line, present * full_len[:, None],
+    # a top voice: a note struck alone that is the highest sounding in its onset cell, over a
+    # lower note held into that cell (a melody over its accompaniment; not an arpeggio's top)
+    cell_top = np.full(n, -1, np.int16)
+    np.maximum.at(cell_top, cell[good], pitch[rep][good])
+    s_sorted = np.sort(start)
+    alone = (np.searchsorted(s_sorted, start + tol, side="right") - np.searchsorted(s_sorted, start - tol)) == 1
+    top_note = alone & (pitch >= cell_top[i0]) & (held_low[i0] < pitch)
+    is_top = top_note[rep]
+    top = np.zeros((n, 12))
+    np.add.at(top, (cell[is_top], pitch[rep][is_top] % 12), (overlap * c.weight[rep])[is_top])
+    return _Cells(bounds, change_cost, rest_cell, weights, low_extra, top, cell_bass, line, present * full_len[:, None],
                   full_len)
 
 
@@ -382,6 +405,7 @@ def _score_spans(cells: _Cells, t: Templates, o: _Options) -> _SpanTable:
     zeros12 = np.zeros((1, 12))
     cum = np.concatenate((zeros12, np.cumsum(cells.weights, axis=0)))
     cum_low = np.concatenate((zeros12, np.cumsum(cells.low_extra, axis=0)))
+    cum_top = np.concatenate((zeros12, np.cumsum(cells.top, axis=0)))
     onset_pc = np.where(cells.bass < NO_BASS, cells.bass % 12, 0).astype(np.int64)
     cum_full = np.concatenate((zeros12, np.cumsum(cells.full, axis=0)))
     cum_full_len = np.concatenate(([0.0], np.cumsum(cells.full_len)))
@@ -406,6 +430,12 @@ def _score_spans(cells: _Cells, t: Templates, o: _Options) -> _SpanTable:
         v = cum[ln:] - cum[:m]
         pc = onset_pc[:m]
         v[ii, pc] += cum_low[ii + ln, pc] - cum_low[ii, pc]   # the span's bass counts again
+        if MELODY_ONLY < 1.0:
+            # a tone only the melody sings in the span (the accompaniment under it never plays it)
+            # is a melody note: a passing, neighbour or added tone, not the harmony's
+            vt = cum_top[ln:] - cum_top[:m]
+            only = (v - vt) <= PRESENT * v.sum(axis=1, keepdims=True)
+            v = v - (1.0 - MELODY_ONLY) * vt * only
         span = bounds[ln:] - bounds[:m]
         valid = np.ones(m, bool)
         if ln > 1:
