@@ -29,10 +29,21 @@ The method, one named step each (all numpy, no per-note Python work in the hot p
    sounding at its onset and its lowest note (a quarter each), and from how long each note of
    the bass line (lowest notes of ``LINE_NOTE`` beats or more) sounds (a half): so a walking bass does not
    make an inversion, and C/E then C/G are two labels when the vocabulary has both.
-5. **Segmentation** (:func:`_segment`). A dynamic programme picks the cut of the cells into
-   spans that maximises ``sum(fit * span_beats) - sum(change costs)``. Because a span's
-   notes are pooled over its cells, broken chords and arpeggios are recognised as the chord
-   they outline, while block chords change exactly where they are struck; a full cell (three
+   *Melody-only tones*: a top voice (a note struck alone, the highest in its cell, over a lower
+   note held into it) sings tones the accompaniment under it may not play; a tone of the span
+   that the accompaniment plays for at most ``ACCOMP_SHARE`` of it counts ``MELODY_ONLY`` (a
+   passing, neighbour or added melody note, not the harmony's 6th or 7th).
+5. **Segmentation** (:func:`_segment`). The sequence model: a Viterbi search over the cells
+   (a semi-Markov one: its states are spans of cells, each with its best template) picks the
+   cut of the whole clip into spans that maximises ``sum(fit * span_beats) - sum(change
+   costs)``, no greedy choice anywhere. Its terms, each named: the *template scores* (step 4);
+   the *change penalty* ``switch_penalty``; the *metre prior* ``METRE_COST`` (a change is
+   cheapest on a bar line or half bar); the *bass prior* (a change under a bass note below G3
+   held over the boundary costs ``BASS_HELD`` x more; a chord struck over a new bass ``NEW_BASS``
+   x less; a held chord over a moving bass ``HOLD`` x more). Because a span's
+   notes are pooled over its cells (the ear's memory of an arpeggio: every note struck while
+   the harmony holds counts for the whole span, however short), broken chords and arpeggios
+   are recognised as the chord they outline, while block chords change exactly where they are struck; a full cell (three
    or more pitch classes) must be complete in the span's chord, so a new chord that shares
    tones with the previous one is a new chord; and a broken chord whose short onset bass is
    undercut by a lower note inside the span loses ``LOW_INSIDE`` per beat (Am then F broken
@@ -74,7 +85,8 @@ NEW_BASS = 0.4       # a change where a chord is struck over a new bass costs th
 LOW_INSIDE = 0.2     # fit lost per beat by a span whose short onset bass is undercut by a lower note
 HELD_BASS = 1.5      # a bass note this long (beats) counts again wherever it sounds
 LINE_NOTE = 0.75     # a lowest note this long (beats) or longer is a note of the bass line
-MELODY_ONLY = 0.5    # a tone only the top voice sings in a span counts this much (a melody note)
+MELODY_ONLY = 0.5    # a tone only the top voice sings in a span counts this much (a melody note) ...
+ACCOMP_SHARE = 0.03  # ... when what the accompaniment plays of it is at most this share of the span
 # the metre prior: what a change costs (x switch_penalty) on a bar line, the middle of an even
 # bar, a beat, and between beats (meter levels 0..4, see midi.meter)
 METRE_COST = (1.0, 1.0, 1.5, 2.0, 2.0)
@@ -434,7 +446,7 @@ def _score_spans(cells: _Cells, t: Templates, o: _Options) -> _SpanTable:
             # a tone only the melody sings in the span (the accompaniment under it never plays it)
             # is a melody note: a passing, neighbour or added tone, not the harmony's
             vt = cum_top[ln:] - cum_top[:m]
-            only = (v - vt) <= PRESENT * v.sum(axis=1, keepdims=True)
+            only = (v - vt) <= ACCOMP_SHARE * v.sum(axis=1, keepdims=True)
             v = v - (1.0 - MELODY_ONLY) * vt * only
         span = bounds[ln:] - bounds[:m]
         valid = np.ones(m, bool)
