@@ -1,6 +1,6 @@
 """Typed chord symbols -> a request's chord events: the helpers every front end builds requests with.
 
-``map_chords`` / ``map_each_chord`` map symbols to the model's vocabulary (``midi.symbols``),
+``map_chords`` / ``map_each_chord`` map symbols to the model's vocabulary (``midi.symbol_mapping``),
 ``typed_events`` places them at a tempo, and ``fill_loop`` repeats a progression shorter than a
 loop. The OSC session (``bridge.session``), live MIDI and ``jasco-bridge render`` all use these,
 so a chord typed anywhere becomes the same events.
@@ -70,7 +70,7 @@ def map_chords(groups: Sequence[tuple[str, float]], vocab: Any) -> tuple[TypedCh
     (the ``chord_order`` parameter says how the engine reads them)."""
     if vocab is None:
         raise VocabularyError("no chord vocabulary: start the server with --vocab PATH to use chords")
-    from midi.symbols import map_symbol
+    from midi.symbol_mapping import map_symbol
 
     out = []
     for text, beat in groups:
@@ -85,7 +85,7 @@ def map_each_chord(groups: Sequence[tuple[str, float]], vocab: Any
     (in the order given) and, separately, each symbol that is not a chord with its error."""
     if vocab is None:
         raise VocabularyError("no chord vocabulary: start the server with --vocab PATH to use chords")
-    from midi.symbols import map_each_symbol
+    from midi.symbol_mapping import map_each_symbol
 
     good: list[TypedChord] = []
     bad: list[tuple[str, float, BadChord]] = []

@@ -25,7 +25,7 @@ from torch import nn
 
 from core.errors import BadChord, BadValue
 from core.params import param
-from midi.symbols import map_symbol
+from midi.symbol_mapping import map_symbol
 from midi.vocab import ChordVocabulary
 
 NO_CHORD = "N"
@@ -49,7 +49,7 @@ class ChordsConditioner(nn.Module):
 
 def suggest(label: str, vocab: ChordVocabulary, n: int = 3) -> list[str]:
     """Nearest vocabulary labels to an unknown one: the chord-symbol mapper's answer
-    (``midi.symbols``: same notes, then reduced extensions), a case slip, then spelling neighbours."""
+    (``midi.symbol_mapping``: same notes, then reduced extensions), a case slip, then spelling neighbours."""
     labels = list(vocab.labels)
     try:
         mapped = [map_symbol(label, vocab).label]

@@ -138,7 +138,7 @@ def frames_from_midi_file(
 
     ``channel`` (0..15) or ``track`` select the line; by default every non-drum note counts
     and the highest sounding one wins."""
-    from midi.files import read_midi
+    from midi.midi_file import read_midi
 
     clip = read_midi(path)
     notes = clip.select(channel=channel, track=track)

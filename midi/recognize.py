@@ -29,10 +29,21 @@ The method, one named step each (all numpy, no per-note Python work in the hot p
    sounding at its onset and its lowest note (a quarter each), and from how long each note of
    the bass line (lowest notes of ``LINE_NOTE`` beats or more) sounds (a half): so a walking bass does not
    make an inversion, and C/E then C/G are two labels when the vocabulary has both.
-5. **Segmentation** (:func:`_segment`). A dynamic programme picks the cut of the cells into
-   spans that maximises ``sum(fit * span_beats) - sum(change costs)``. Because a span's
-   notes are pooled over its cells, broken chords and arpeggios are recognised as the chord
-   they outline, while block chords change exactly where they are struck; a full cell (three
+   *Melody-only tones*: a top voice (a note struck alone, the highest in its cell, over a lower
+   note held into it) sings tones the accompaniment under it may not play; a tone of the span
+   that the accompaniment plays for at most ``ACCOMP_SHARE`` of it counts ``MELODY_ONLY`` (a
+   passing, neighbour or added melody note, not the harmony's 6th or 7th).
+5. **Segmentation** (:func:`_segment`). The sequence model: a Viterbi search over the cells
+   (a semi-Markov one: its states are spans of cells, each with its best template) picks the
+   cut of the whole clip into spans that maximises ``sum(fit * span_beats) - sum(change
+   costs)``, no greedy choice anywhere. Its terms, each named: the *template scores* (step 4);
+   the *change penalty* ``switch_penalty``; the *metre prior* ``METRE_COST`` (a change is
+   cheapest on a bar line or half bar); the *bass prior* (a change under a bass note below G3
+   held over the boundary costs ``BASS_HELD`` x more; a chord struck over a new bass ``NEW_BASS``
+   x less; a held chord over a moving bass ``HOLD`` x more). Because a span's
+   notes are pooled over its cells (the ear's memory of an arpeggio: every note struck while
+   the harmony holds counts for the whole span, however short), broken chords and arpeggios
+   are recognised as the chord they outline, while block chords change exactly where they are struck; a full cell (three
    or more pitch classes) must be complete in the span's chord, so a new chord that shares
    tones with the previous one is a new chord; and a broken chord whose short onset bass is
    undercut by a lower note inside the span loses ``LOW_INSIDE`` per beat (Am then F broken
@@ -60,7 +71,7 @@ from core.errors import BadValue
 from midi.meter import Meter
 from midi.notes import Note, coerce_notes, note_arrays
 from midi.notes import check_positive as _check_positive
-from midi.symbols import ChordMapping
+from midi.symbol_mapping import ChordMapping
 from midi.templates import PRESENT, Templates, best, classify_pitches, features, templates
 
 PC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -74,6 +85,14 @@ NEW_BASS = 0.4       # a change where a chord is struck over a new bass costs th
 LOW_INSIDE = 0.2     # fit lost per beat by a span whose short onset bass is undercut by a lower note
 HELD_BASS = 1.5      # a bass note this long (beats) counts again wherever it sounds
 LINE_NOTE = 0.75     # a lowest note this long (beats) or longer is a note of the bass line
+MELODY_ONLY = 0.5    # a tone only the top voice sings in a span counts this much (a melody note) ...
+ACCOMP_SHARE = 0.03  # ... when what the accompaniment plays of it is at most this share of the span
+# the metre prior: what a change costs (x switch_penalty) on a bar line, the middle of an even
+# bar, a beat, and between beats (meter levels 0..4, see midi.meter)
+METRE_COST = (1.0, 1.0, 1.5, 2.0, 2.0)
+BASS_HELD = 4.0      # a change under a bass note held over the boundary costs this much more ...
+BASS_REGISTER = 55   # ... when it sounds below G3 (a bass, not the lowest voice of a pad)
+PEDAL_MAX = 8.0      # a pedal held down longer than this (beats) is not pedalling the harmony: ignored
 
 
 @dataclass(frozen=True)
@@ -104,7 +123,11 @@ def apply_sustain(notes: Sequence[Note], pedal: Sequence[tuple[float, float]]) -
     """Hold notes released while the sustain pedal is down until the pedal comes up.
 
     ``pedal``: (down, up) intervals in beats. A held note never runs past the next onset
-    of the same pitch (the re-struck key cuts it)."""
+    of the same pitch (the re-struck key cuts it). A pedal held down longer than
+    ``PEDAL_MAX`` beats is not pedalling the harmony and is ignored: a pianist changes the
+    pedal with the chords, while in transcribed MIDI (POP909) CC64 hovers above 64 for a whole
+    song and would make one chord of it."""
+    pedal = [p for p in pedal if p[1] - p[0] <= PEDAL_MAX]
     if not pedal:
         return tuple(notes)
     downs = np.array([p[0] for p in pedal], np.float64)
@@ -228,6 +251,7 @@ class _Cells:
     rest: np.ndarray          # [n] bool
     weights: np.ndarray       # [n, 12] weighted note-beats per pitch class (a held bass counted again)
     low_extra: np.ndarray     # [n, 12] what the cell's bass (not held) adds when it is the span's bass
+    top: np.ndarray           # [n, 12] the part of ``weights`` sung by a top voice over an accompaniment
     bass: np.ndarray          # [n] lowest MIDI pitch (NO_BASS: none)
     line: np.ndarray          # [n] bass line: that pitch when its note lasts a beat or more, else NO_BASS
     full: np.ndarray          # [n, 12] pitch classes heard in full cells (>= 3 pitch classes), x cell length
@@ -268,7 +292,7 @@ def _change_costs(bounds: np.ndarray, hits: np.ndarray, o: _Options) -> np.ndarr
     """A chord change costs least on a bar line or half bar, more on a beat, most between
     beats, unless a chord is struck there (or a rest begins or ends)."""
     level = o.meter.level(bounds + o.lo, o.tol)
-    cost = np.where(level <= 1, 1.0, np.where(level == 2, 1.5, 2.0))
+    cost = np.asarray(METRE_COST, np.float64)[level]
     if len(hits):
         struck = _nearest_distance(bounds, np.unique(hits)) <= o.tol
         cost[struck] = np.minimum(cost[struck], 1.0)
@@ -338,6 +362,12 @@ def _make_cells(c: _Clip, rests: np.ndarray, o: _Options) -> _Cells:
     struck_high = np.full(n + 1, -1, np.int64)
     np.maximum.at(struck_high, at[on_bound], pitch[on_bound])
     change_cost = change_cost + HOLD * o.switch_penalty * ((held_n >= 2) & (struck_high < held_low))
+    # the bass prior: a chord seldom changes over a bass note that goes on sounding
+    if BASS_HELD != 1.0:
+        bass_over = np.zeros(n + 1, bool)
+        bass_over[1:n] = ((held_low[1:n] == cell_bass[1:]) & (held_low[1:n] == cell_bass[:-1])
+                          & (held_low[1:n] < BASS_REGISTER))
+        change_cost = np.where(bass_over, BASS_HELD * change_cost, change_cost)
     # a chord struck over a new bass note is a new harmonic event (C/E then C/G)
     new_bass = np.zeros(n + 1, bool)
     new_bass[1:n] = (cell_bass[1:] != cell_bass[:-1]) & (cell_bass[1:] < NO_BASS)
@@ -359,7 +389,17 @@ def _make_cells(c: _Clip, rests: np.ndarray, o: _Options) -> _Cells:
     low_extra = np.zeros((n, 12))
     moving = is_low & ~held
     np.add.at(low_extra, (cell[moving], pitch[rep][moving] % 12), extra[moving])
-    return _Cells(bounds, change_cost, rest_cell, weights, low_extra, cell_bass, line, present * full_len[:, None],
+    # a top voice: a note struck alone that is the highest sounding in its onset cell, over a
+    # lower note held into that cell (a melody over its accompaniment; not an arpeggio's top)
+    cell_top = np.full(n, -1, np.int16)
+    np.maximum.at(cell_top, cell[good], pitch[rep][good])
+    s_sorted = np.sort(start)
+    alone = (np.searchsorted(s_sorted, start + tol, side="right") - np.searchsorted(s_sorted, start - tol)) == 1
+    top_note = alone & (pitch >= cell_top[i0]) & (held_low[i0] < pitch)
+    is_top = top_note[rep]
+    top = np.zeros((n, 12))
+    np.add.at(top, (cell[is_top], pitch[rep][is_top] % 12), (overlap * c.weight[rep])[is_top])
+    return _Cells(bounds, change_cost, rest_cell, weights, low_extra, top, cell_bass, line, present * full_len[:, None],
                   full_len)
 
 
@@ -377,6 +417,7 @@ def _score_spans(cells: _Cells, t: Templates, o: _Options) -> _SpanTable:
     zeros12 = np.zeros((1, 12))
     cum = np.concatenate((zeros12, np.cumsum(cells.weights, axis=0)))
     cum_low = np.concatenate((zeros12, np.cumsum(cells.low_extra, axis=0)))
+    cum_top = np.concatenate((zeros12, np.cumsum(cells.top, axis=0)))
     onset_pc = np.where(cells.bass < NO_BASS, cells.bass % 12, 0).astype(np.int64)
     cum_full = np.concatenate((zeros12, np.cumsum(cells.full, axis=0)))
     cum_full_len = np.concatenate(([0.0], np.cumsum(cells.full_len)))
@@ -401,6 +442,12 @@ def _score_spans(cells: _Cells, t: Templates, o: _Options) -> _SpanTable:
         v = cum[ln:] - cum[:m]
         pc = onset_pc[:m]
         v[ii, pc] += cum_low[ii + ln, pc] - cum_low[ii, pc]   # the span's bass counts again
+        if MELODY_ONLY < 1.0:
+            # a tone only the melody sings in the span (the accompaniment under it never plays it)
+            # is a melody note: a passing, neighbour or added tone, not the harmony's
+            vt = cum_top[ln:] - cum_top[:m]
+            only = (v - vt) <= ACCOMP_SHARE * v.sum(axis=1, keepdims=True)
+            v = v - (1.0 - MELODY_ONLY) * vt * only
         span = bounds[ln:] - bounds[:m]
         valid = np.ones(m, bool)
         if ln > 1:
@@ -556,7 +603,7 @@ def recognize(
     for a tempo map). Times in the result are relative to ``loop_start``. Muted and
     velocity-0 notes are ignored. ``sustain``: pedal-down (start, end) intervals in beats.
     ``meter``: ``(start_beat, beats_per_bar[, pulse])`` changes (absolute beats; a MIDI
-    file's time signatures, see :attr:`midi.files.MidiClip.meter`), else ``beats_per_bar``
+    file's time signatures, see :attr:`midi.midi_file.MidiClip.meter`), else ``beats_per_bar``
     throughout.
     """
     t = templates(tuple(vocab.labels))  # type: ignore[attr-defined]

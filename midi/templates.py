@@ -35,7 +35,7 @@ from typing import Iterable
 import numpy as np
 
 from core.errors import VocabularyError
-from midi.symbols import VocabEntry, analyse_vocabulary
+from midi.symbol_mapping import VocabEntry, analyse_vocabulary
 
 ALPHA = 1.0          # weight of note-beats on tones outside the chord
 TOLERATED = 0.4      # ... on tolerated tensions of a voicing template

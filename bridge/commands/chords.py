@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise BadValue("give either a MIDI file or --symbols TEXT (not both)")
     vocab = ChordVocabulary.resolve(explicit=args.vocab, model_dir=args.model_dir)
     if args.symbols is not None:
-        from midi.symbols import map_symbols
+        from midi.symbol_mapping import map_symbols
 
         mappings = map_symbols(args.symbols, vocab)
         if not mappings:
@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
                 tag = "exact" if m.exact else "nearest"
                 print(f"{m.input:<{width}}  {m.label:<10} {tag:<7}  {m.reason}")
         return 0
-    from midi.files import channel_index, progression_from_midi_file
+    from midi.file_chords import progression_from_midi_file
+    from midi.midi_file import channel_index
 
     _warn_if_melody(args.file, channel_index(args.channel))
     prog = progression_from_midi_file(
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _warn_if_melody(path: str, channel: int | None) -> None:
     """A warning on stderr when the file sounds one note at a time: the chords are then guesses."""
-    from midi.files import read_midi
+    from midi.midi_file import read_midi
     from midi.notes import is_one_note_at_a_time, together_share
 
     notes = read_midi(path).select(channel=channel)

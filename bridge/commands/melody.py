@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from midi.files import channel_index
+    from midi.midi_file import channel_index
     from midi.melody import melody_from_midi_file
 
     out = Path(args.out).expanduser()

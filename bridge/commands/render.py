@@ -127,7 +127,7 @@ def parse_chords(text: str) -> tuple[tuple[str, float], ...]:
 
 def _check_symbols(chords: Sequence[tuple[str, float]]) -> None:
     """Refuse what is not a chord symbol at all, before any model loads."""
-    from midi.symbols import parse_symbol
+    from midi.symbol_grammar import parse_symbol
 
     for text, _ in chords:
         if text not in ("N", "UNK"):

@@ -9,7 +9,8 @@ import mido
 import pytest
 
 from core.errors import BadMidi, NotFound
-from midi.files import progression_from_midi_file, read_midi
+from midi.file_chords import progression_from_midi_file
+from midi.midi_file import read_midi
 from midi.vocab import ChordVocabulary
 
 Writer = Callable[..., Path]

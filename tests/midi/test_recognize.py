@@ -9,7 +9,7 @@ import pytest
 from core.errors import BadNotes, BadValue, VocabularyError
 from midi.notes import Note, notes_from_live_json
 from midi.recognize import Progression, classify, recognize
-from midi.symbols import VocabEntry, analyse_vocabulary
+from midi.symbol_mapping import VocabEntry, analyse_vocabulary
 from midi.vocab import ChordVocabulary
 
 
@@ -189,6 +189,20 @@ def test_sustain_pedal_joins_a_broken_chord(vocab: ChordVocabulary) -> None:
     assert "N" in recognize(sparse, bpm=120.0, vocab=vocab).labels
     held = recognize(sparse, bpm=120.0, vocab=vocab, sustain=[(0.0, 3.95), (4.0, 8.0)])
     assert held.beats == (("C", 0.0), ("Am", 4.0))
+
+
+def test_a_pedal_left_down_for_many_bars_does_not_make_one_chord(vocab: ChordVocabulary) -> None:
+    """A pianist changes the pedal with the chords; a pedal down longer than PEDAL_MAX beats
+    (transcribed MIDI, POP909) is ignored, so C then Am stay two chords (issue 27)."""
+    from midi.recognize import PEDAL_MAX, apply_sustain
+
+    notes = [Note(p, b, 0.5) for b in (0.0, 1.0, 2.0, 3.0) for p in (48, 52, 55)] + \
+            [Note(p, b, 0.5) for b in (4.0, 5.0, 6.0, 7.0) for p in (45, 48, 52)]
+    long_pedal = [(0.0, 2 * PEDAL_MAX)]
+    assert apply_sustain(notes, long_pedal) == tuple(notes)
+    assert recognize(notes, bpm=120.0, vocab=vocab, sustain=long_pedal).labels == ("C", "Am")
+    held = apply_sustain(notes, [(0.0, 3.9)])
+    assert held[0].start + held[0].duration == pytest.approx(1.0)   # a real pedal still holds to the re-strike
 
 
 def test_tempo_map_function(vocab: ChordVocabulary) -> None:

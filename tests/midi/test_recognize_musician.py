@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core.errors import BadValue
-from midi.files import progression_from_midi_file, read_midi
+from midi.file_chords import progression_from_midi_file
+from midi.midi_file import read_midi
 from midi.meter import Meter
 from midi.notes import Note
 from midi.recognize import classify, recognize
@@ -123,7 +124,7 @@ def test_meter_changes_in_a_midi_file_move_the_bar_lines(tmp_path: Path, vocab: 
 
 # --- the corpus --------------------------------------------------------------------------------
 # Per-category accuracy reached on tests/midi/corpus (bench/midi.py prints it); it must not drop.
-FLOORS = {"block": 0.985, "arpeggio": 0.90, "melody-on-top": 0.98, "walking bass": 0.905, "four-part": 0.96,
+FLOORS = {"block": 0.985, "arpeggio": 0.90, "melody-on-top": 0.98, "walking bass": 0.91, "four-part": 0.96,
           "symbols": 1.0}
 
 

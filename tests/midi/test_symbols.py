@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import BadChord
-from midi.symbols import ChordMapping, analyse_vocabulary, map_symbol, map_symbols, parse_symbol
+from midi.symbol_grammar import parse_symbol
+from midi.symbol_mapping import ChordMapping, analyse_vocabulary, map_symbol, map_symbols
 from midi.vocab import ChordVocabulary
 
 # (typed, label, exact)
@@ -205,7 +206,7 @@ def test_commas_separate_symbols(vocab: ChordVocabulary) -> None:
 
 
 def test_one_bad_symbol_is_reported_and_the_rest_map(vocab: ChordVocabulary) -> None:
-    from midi.symbols import map_each_symbol
+    from midi.symbol_mapping import map_each_symbol
 
     results = map_each_symbol("Cmaj7 Hm7 | F#m7b5/A, Xq7 G7", vocab)
     assert [r.input for r in results] == ["Cmaj7", "Hm7", "F#m7b5/A", "Xq7", "G7"]
@@ -230,10 +231,10 @@ def test_the_parser_never_crashes_on_any_string(vocab: ChordVocabulary) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from midi.symbols import map_each_symbol
+    from midi.symbol_mapping import map_each_symbol
 
-    alphabet = st.sampled_from(list("ABCDEFGabcdefgHhMmNXoø°Δ∆0123456789#b♭♯+-/():,.|[]* ")
-                               + ["maj", "min", "dim", "aug", "sus", "add", "omit", "no", "alt", "6/9"])
+    alphabet = st.sampled_from(list("ABCDEFGabcdefgHhMmNXoø°Δ∆0123456789#b♭♯+-/():,.|[]* ^º−–")
+                               + ["maj", "min", "dim", "aug", "sus", "add", "omit", "no", "alt", "6/9", "add("])
     chordish = st.lists(alphabet, max_size=12).map("".join)
 
     @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
@@ -255,3 +256,18 @@ def test_the_parser_never_crashes_on_any_string(vocab: ChordVocabulary) -> None:
             assert (r.mapping is None) != (r.error is None)
 
     check()
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("C^7", "Cmaj7"), ("C^", "Cmaj7"), ("C-^7", "Cm"),          # iReal Pro's ^ is the triangle
+    ("Cº", "Cdim"), ("Cº7", "Cdim"),                              # the ordinal sign typed for °
+    ("C−7", "Cm7"), ("C–7", "Cm7"),                               # a typographic minus or dash
+    ("Cadd(b9)", "C"), ("Cadd(#11)", "C"),                        # add with a parenthesised alteration
+    ("C7(b9/#11)", "C7"), ("C(6/9)", "C6"), ("Cm(6/9)", "Cm6"),   # '/' inside parentheses: no bass
+    ("Cmaj7+", "Caug"),                                           # maj7 with a raised fifth
+])
+def test_long_tail_symbols_map_by_the_written_rule(vocab: ChordVocabulary, text: str, label: str) -> None:
+    """Symbols real charts print that the grammar refused before round three (issue 27)."""
+    m = map_symbol(text, vocab)
+    assert m.label == label, m.reason
+    assert parse_symbol(text).bass_pc is None

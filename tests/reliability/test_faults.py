@@ -195,9 +195,9 @@ def test_exceptions_inside_the_render(rig: tuple[Server, Path, Path], peer: Peer
 
 
 def test_midi_files_that_are_not_midi(tmp_path: Path, chords_pkl: Path) -> None:
-    """The OSC protocol takes notes, not MIDI files: files go through ``jasco-bridge chords`` and ``midi.files``."""
+    """The OSC protocol takes notes, not MIDI files: files go through ``jasco-bridge chords`` and ``midi.file_chords``."""
     from core.errors import BadMidi, JascoError
-    from midi.files import progression_from_midi_file
+    from midi.file_chords import progression_from_midi_file
     from midi.vocab import ChordVocabulary
 
     vocab = ChordVocabulary.load(chords_pkl)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from midi.symbols import map_symbol
+from midi.symbol_mapping import map_symbol
 
 from .realise import REALISERS
 from .songs import ARPEGGIO, BLOCK, FOUR_PART, MELODY, SONGS, WALKING, Song

@@ -17,7 +17,7 @@ import zlib
 from typing import Callable, Sequence
 
 from midi.notes import Note
-from midi.symbols import ChordSymbol, parse_symbol
+from midi.symbol_grammar import ChordSymbol, parse_symbol
 
 from .songs import ARPEGGIO, BLOCK, FOUR_PART, MELODY, WALKING, Song
 

@@ -4,7 +4,7 @@ Each :class:`Song` is one section (the chord changes only: chord progressions ar
 musical facts). ``bars`` is lead-sheet text: ``|`` between bars, chords inside a bar share
 it evenly (``| Dm7 G7 |`` is two beats each in 4/4). Symbols are written the way the chart
 or the record has them (``D7#11``, ``E7#9``, ``F5``, ``Bdim7``, ``C/E``); the label a
-musician expects is the vocabulary's name for it (``midi.symbols.map_symbol``).
+musician expects is the vocabulary's name for it (``midi.symbol_mapping.map_symbol``).
 ``styles`` lists the realisations that fit the piece (see ``realise.py``).
 """
 

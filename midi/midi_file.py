@@ -1,12 +1,10 @@
-"""Standard MIDI files (via mido): notes in beats and seconds, tempo map, meter, sustain.
+"""Reading standard MIDI files (via mido): notes in beats and seconds, tempo map, meter, sustain.
 
 ``read_midi(path)`` returns a :class:`MidiClip`: every note (with its channel and track),
 the tempo map (so ``beats_to_seconds`` honours tempo changes), the time signatures and
-the sustain pedal (CC64 >= 64 = down) per channel. ``progression_from_midi_file`` runs
-chord recognition on it: drums (channel 10) are left out, the pedal holds notes, the
-bars follow every time signature (a meter change after the first one moves the bar lines
-from there on), seconds come from the tempo map unless ``bpm`` overrides it. A file that is
-not MIDI raises :class:`BadMidi` naming the file.
+the sustain pedal (CC64 >= 64 = down) per channel. A file that is not MIDI raises
+:class:`BadMidi` naming the file. Recognising the chords of a file is
+:mod:`midi.file_chords`.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ import numpy as np
 
 from core.errors import BadMidi, BadValue, NotFound, TooLarge
 from midi.notes import MAX_NOTES, Note
-from midi.recognize import Progression, apply_sustain, recognize
+from midi.recognize import apply_sustain
 
 logger = logging.getLogger(__name__)
 
@@ -220,32 +218,4 @@ def read_midi(path: str | Path) -> MidiClip:
         time_signatures=tuple((tk / tpb, num, den) for tk, num, den in sigs),
         sustain=tuple((ch, d / tpb, u / tpb) for ch, d, u in sorted(pedal)),
         length_beats=last_tick / tpb,
-    )
-
-
-def progression_from_midi_file(
-    path: str | Path,
-    vocab: object,
-    bpm: float | None = None,
-    *,
-    channel: int | None = None,
-    track: int | None = None,
-    sustain: bool = True,
-    **options: Any,
-) -> Progression:
-    """Recognise the chords of a MIDI file. Seconds follow the file's tempo map unless ``bpm``
-    is given; ``options`` go to :func:`midi.recognize.recognize` (quantize, resolution...)."""
-    clip = read_midi(path)
-    notes: Sequence[Note] = clip.select(channel=channel, track=track)
-    if sustain:
-        notes = clip.sustained(notes)  # type: ignore[arg-type]
-    if "beats_per_bar" not in options:   # (an explicit bar length overrides the file's meter)
-        options["beats_per_bar"] = clip.beats_per_bar
-        options.setdefault("meter", clip.meter)
-    return recognize(
-        notes,
-        bpm=bpm,
-        vocab=vocab,
-        seconds_of=None if bpm is not None else clip.beats_to_seconds,
-        **options,
     )
