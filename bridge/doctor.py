@@ -209,7 +209,7 @@ def check_vocabulary() -> Check:
         official = ChordVocabulary.official()
     except VocabularyError as err:
         return Check("chord vocabulary", FAIL, str(err),
-                     "restore assets/chord_vocabulary.tsv (git checkout assets/), or pass --vocab PATH")
+                     "reinstall jasco-bridge (pip install --force-reinstall --no-deps jasco-bridge; in a checkout: git checkout assets/), or pass --vocab PATH")
     sha = (official.sha256 or "?")[:12]
     return Check("chord vocabulary", OK,
                  f"official: {len(official)} labels from {official.source} (upstream chord_to_index_mapping.pkl, "
