@@ -290,7 +290,6 @@ def all_checks(args: argparse.Namespace) -> list[Callable[[], Check]]:
         check_module("soundfile", "audio files", "pip install soundfile"),
         check_module("soxr", "resampling", "pip install soxr"),
         check_module("pyloudnorm", "loudness normalisation", "pip install pyloudnorm"),
-        check_module("pythonosc", "OSC", "pip install python-osc"),
         check_module("mido", "MIDI files", "pip install mido"),
         check_portaudio,
         check_midi,
