@@ -55,8 +55,8 @@ class Everyday:
 # Adding a command is one line here.
 EVERYDAY = (
     Everyday(("chords", "--symbols", "Cmaj7 Am7"), says=("Cmaj7", "Am7", "exact")),
-    Everyday(("render", "--model", "tiny", "--prompt", "lofi piano", "--bpm", "120", "--chords", "C@0 Am@4 F@8 G@12",
-              "--out", "clip.wav"), files=("clip.wav", "clip.json")),
+    Everyday(("render", "--model", "tiny", "--preset", "draft", "--bars", "1", "--prompt", "lofi piano", "--bpm", "120",
+              "--chords", "C@0 Am@2", "--out", "clip.wav"), files=("clip.wav", "clip.json")),
     Everyday(("doctor",), says=("[  ok] chord vocabulary  official: 194 labels", "0 problem(s) to fix")),
 )
 
@@ -236,7 +236,9 @@ def test_serve_answers_and_renders_one_generate(installed: Installed) -> None:
                 except socket.timeout:
                     continue
             _send(sock, port, "/jasco/prompt", "lofi piano")
-            _send(sock, port, "/jasco/chords", "C", 0.0, "Am", 4.0)
+            _send(sock, port, "/jasco/chords", "C", 0.0, "Am", 2.0)
+            _send(sock, port, "/jasco/set", "preset", "draft")  # the fewest evaluations: this checks the route
+            _send(sock, port, "/jasco/set", "bars", 1)
             _send(sock, port, "/jasco/generate", "wheel")
             deadline = time.monotonic() + 240
             while True:
