@@ -11,6 +11,10 @@ that period as a periodic signal (FFT, ``scipy.signal.resample``) to exactly the
 samples at ``sample_rate``: no cut, no fade, and the last sample flows into the first.
 The period is at most one frame (20 ms) longer than the bars, so the content is sped up by
 at most ``1/L`` (0.03 % for 8 bars at 90 bpm).
+
+soxr, scipy and pyloudnorm are imported where they are used: ``serve`` imports this module
+before it answers its first ping, and scipy.signal alone takes about a second to import
+(``bench/startup.py``).
 """
 
 from __future__ import annotations
@@ -21,9 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyloudnorm
-import scipy.signal
-import soxr
 
 from core.errors import BadValue, OutputError
 from core.requests import RenderRequest
@@ -34,6 +35,8 @@ PEAK_DBFS = -1.0
 
 def resample(audio: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     """soxr (HQ: 20-bit precision, linear phase) resampling of ``[C, S]``; identity when the rates are equal."""
+    import soxr  # the DSP libraries load at the first clip, not before serve answers its first ping
+
     audio = np.asarray(audio, dtype=np.float32)
     if src_rate == dst_rate:
         return audio.copy()
@@ -68,6 +71,8 @@ def periodic_resample(audio: np.ndarray, samples: int) -> np.ndarray:
     x = np.asarray(audio, dtype=np.float64)
     if samples == x.shape[-1]:
         return np.asarray(audio, dtype=np.float32).copy()
+    import scipy.signal  # ~1 s of imports: at the first looped clip, not at start
+
     return np.ascontiguousarray(scipy.signal.resample(x, samples, axis=-1), dtype=np.float32)
 
 
@@ -157,6 +162,8 @@ def _integrated_loudness(audio: np.ndarray, rate: int) -> float | None:
     None when shorter than one 400 ms gating block."""
     if audio.shape[-1] < 0.4 * rate:  # pyloudnorm needs one whole 400 ms block
         return None
+    import pyloudnorm  # pulls in scipy.signal: at the first loudness measure, not at start
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pyloudnorm warns on silence; -inf is handled by the caller
         return float(pyloudnorm.Meter(rate).integrated_loudness(np.asarray(audio, dtype=np.float64).T))

@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 TINY_FORMAT = "v1"
 TINY_ALIASES = ("tiny",)  # model names that mean "the embedded default"
 EXPORT_VERSION = "1.4.0a2"  # the audiocraft version string the official exports carry
+BUILD_LOCK_TIMEOUT_S = 600.0  # a build takes seconds; waiting longer means a stuck builder: say so, never hang
 ENCODEC_DIRNAME = "encodec_32khz_tiny"
 T5_DIRNAME = "t5-base"
 README_FIRST_LINE = "# RANDOM test model: it MAKES NOISE, not music (jasco-bridge embedded tiny JASCO)"
@@ -202,18 +203,15 @@ def build_tiny_model(
 # =============================================================================
 @contextlib.contextmanager
 def _build_lock(path: Path) -> Iterator[None]:
-    """An exclusive inter-process lock (fcntl where available; else no lock, rename stays atomic)."""
+    """An exclusive inter-process lock on every system (filelock: fcntl on POSIX, msvcrt on Windows)."""
+    from filelock import FileLock, Timeout
+
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: the atomic rename alone protects readers
-        yield
-        return
-    with open(path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
+        with FileLock(str(path), timeout=BUILD_LOCK_TIMEOUT_S):
             yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    except Timeout as exc:
+        raise OutputError(f"another process has been building the tiny model for over {BUILD_LOCK_TIMEOUT_S:g} s "
+                          f"(lock {path}); let it finish or remove a stale lock file") from exc
 
 
 def _swap_into_place(tmp: Path, final: Path) -> None:

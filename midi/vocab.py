@@ -9,7 +9,11 @@ header names the upstream file and its sha256 (a test checks the table against
 that pickle entry by entry). Sources, in order: an explicit path, a file in the
 model folder, the shipped table. Nothing is downloaded. Pickles are read with a
 restricted unpickler that admits only dict/str/int (a pickle that names any
-global is refused), and a plain JSON object ``{label: index}`` is accepted too.
+global is refused); a plain JSON object ``{label: index}`` and a table in the shipped
+table's format (``.tsv``) are accepted too.
+
+The shipped table is package data of the ``assets`` package, found through
+``importlib.resources`` wherever jasco-bridge is installed (a checkout, a wheel, pipx).
 
 The null index (``len(vocab)``) means "no chord condition"; the embedding table
 of a model has ``len(vocab) + 1`` rows.
@@ -24,6 +28,8 @@ import logging
 import os
 import pickle
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -38,7 +44,8 @@ OFFICIAL_URL = (
     "https://raw.githubusercontent.com/facebookresearch/audiocraft/main/assets/"
     "chord_to_index_mapping.pkl"
 )
-SHIPPED_TABLE = Path(__file__).resolve().parent.parent / "assets" / "chord_vocabulary.tsv"
+ASSETS_PACKAGE = "assets"  # a data package: chord table, example MIDI files
+TABLE_NAME = "chord_vocabulary.tsv"
 MAX_VOCAB_BYTES = 1 << 20  # a vocabulary is a few KB; refuse anything absurd
 
 
@@ -70,11 +77,31 @@ def _check_mapping(obj: object, source: str) -> dict[str, int]:
     return out
 
 
+def shipped_table() -> Traversable:
+    """The official table shipped with jasco-bridge (package data of ``assets``)."""
+    try:
+        return resources.files(ASSETS_PACKAGE).joinpath(TABLE_NAME)
+    except ModuleNotFoundError as exc:
+        raise VocabularyError(f"the '{ASSETS_PACKAGE}' package holding {TABLE_NAME} is not installed; "
+                              "reinstall jasco-bridge or pass --vocab PATH") from exc
+
+
+def _looks_like_table(data: bytes) -> bool:
+    """The shipped table's format: ``#`` provenance lines, then the ``index<TAB>label`` header."""
+    return data.startswith((b"#", b"index\t"))
+
+
 def load_mapping_bytes(data: bytes, source: str) -> dict[str, int]:
-    """Parse a pickle (restricted) or JSON vocabulary from bytes."""
+    """Parse a pickle (restricted), JSON or table (``.tsv``, the shipped format) vocabulary from bytes."""
     if len(data) > MAX_VOCAB_BYTES:
         raise VocabularyError(f"{source}: {len(data)} bytes is too large for a chord vocabulary")
     stripped = data.lstrip()
+    if _looks_like_table(stripped):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise VocabularyError(f"{source}: a chord table must be UTF-8 text ({exc})") from exc
+        return parse_table(text, source)[0]
     if stripped[:1] == b"{":
         try:
             obj = json.loads(data.decode("utf-8"))
@@ -125,7 +152,7 @@ class ChordVocabulary:
     @classmethod
     def official(cls, table: str | os.PathLike[str] | None = None) -> "ChordVocabulary":
         """The official checkpoints' vocabulary, from the table shipped in ``assets/``."""
-        path = Path(table) if table is not None else SHIPPED_TABLE
+        path: Traversable = Path(table) if table is not None else shipped_table()
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -185,10 +212,15 @@ class ChordVocabulary:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("JASCO_BRIDGE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "jasco-bridge"
-    )
-    return Path(base)
+    """``$JASCO_BRIDGE_CACHE``, else the system's cache folder for jasco-bridge (platformdirs):
+    ``$XDG_CACHE_HOME/jasco-bridge`` or ``~/.cache/jasco-bridge`` on Linux,
+    ``~/Library/Caches/jasco-bridge`` on macOS, ``%LOCALAPPDATA%\\jasco-bridge\\Cache`` on Windows."""
+    explicit = os.environ.get("JASCO_BRIDGE_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("jasco-bridge", appauthor=False))
 
 
 def parse_table(text: str, source: str) -> tuple[dict[str, int], dict[str, str]]:

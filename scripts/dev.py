@@ -9,9 +9,13 @@
 
 Setup is idempotent (every step already done is skipped):
 
+What is installed depends on the command: ``run`` installs what running the bridge needs
+(the project, its ``audition`` extra, and on Debian/Ubuntu ``libportaudio2 libsndfile1``);
+``test`` and ``setup`` add the test and Ray extras and the tools the tests talk to.
+
 1. System packages, only where this script knows the package manager:
-   - Debian/Ubuntu (apt): ``liblo-tools jackd2 libportaudio2 nodejs libsndfile1`` are
-     installed when we are root or have sudo; a held apt/dpkg lock is waited for (with a
+   - Debian/Ubuntu (apt): ``liblo-tools jackd2 libportaudio2 nodejs libsndfile1`` (``run``: only
+     ``libportaudio2 libsndfile1``) are installed when we are root or have sudo; a held apt/dpkg lock is waited for (with a
      message) up to ``JASCO_APT_LOCK_WAIT`` seconds (default 600).
    - macOS (Homebrew) and Windows (winget): NOT installed by this script; it prints the one
      command to run. On those systems the Python wheels bring PortAudio, libsndfile and the
@@ -25,7 +29,8 @@ Setup is idempotent (every step already done is skipped):
 3. torch (``JASCO_TORCH_SPEC``, default ``torch==2.13.0``; ``JASCO_TORCH_INDEX`` = a pip index
    URL for the build, e.g. https://download.pytorch.org/whl/cpu for the small CPU build on
    Linux; PyPI's macOS and Windows wheels are CPU builds (macOS: with MPS) already), then the
-   project with its extras ``test,audition`` in editable mode. A stamp file in the venv
+   project in editable mode with its extras (``run``: ``audition``; ``test``/``setup``:
+   ``test,audition,remote``). A stamp file in the venv
    records what was installed; it is redone only when pyproject.toml or the spec changes.
 
 ``--dry-run`` prints the plan and changes nothing; ``--platform linux|darwin|windows``
@@ -53,6 +58,8 @@ DEFAULT_TORCH_SPEC = "torch==2.13.0"
 EXTRAS = ("test", "audition", "remote")
 OFFICIAL_MODEL = "facebook/jasco-chords-drums-400M"
 APT_PACKAGES = ("liblo-tools", "jackd2", "libportaudio2", "nodejs", "libsndfile1")
+APT_PURPOSE = {"liblo-tools": "liblo tools", "jackd2": "JACK 2", "libportaudio2": "PortAudio", "nodejs": "Node.js",
+               "libsndfile1": "libsndfile"}
 BREW_PACKAGES = ("liblo", "jack", "node")
 WINGET_PACKAGES = ("OpenJS.NodeJS.LTS",)
 WINDOWS_NOT_PACKAGED = ("liblo's oscsend/oscdump (their tests are skipped) and a JACK server (the live-MIDI "
@@ -64,6 +71,25 @@ _APT_LOCK_RE = re.compile(r"Could not get lock|Unable to acquire the dpkg fronte
                           r"Unable to lock (the )?(administration )?directory|is another process using it",
                           re.IGNORECASE)
 SYSTEMS = ("linux", "darwin", "windows")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What one command installs: the project's extras and the system packages per package manager."""
+
+    extras: tuple[str, ...]
+    apt: tuple[str, ...]
+    brew: tuple[str, ...]
+    winget: tuple[str, ...]
+
+
+# run: what the bridge needs (PortAudio for --audition, libsndfile); test/setup: also the test tools
+# (python-osc, pytest, Ray for the remote tests) and the peers the tests talk to (liblo, JACK, Node).
+NEEDS = {
+    "run": Needs(extras=("audition",), apt=("libportaudio2", "libsndfile1"), brew=(), winget=()),
+    "test": Needs(extras=EXTRAS, apt=APT_PACKAGES, brew=BREW_PACKAGES, winget=WINGET_PACKAGES),
+}
+NEEDS["setup"] = NEEDS["test"]
 
 
 def log(message: str) -> None:
@@ -117,17 +143,19 @@ class Step:
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    extras: tuple[str, ...] = EXTRAS  # what the pip steps install (recorded in the stamp)
 
 
 def system_package_steps(system: str, missing_apt: Sequence[str] | None, *, have_apt: bool, is_root: bool,
-                         have_sudo: bool, have_brew: bool, have_winget: bool) -> list[Step]:
+                         have_sudo: bool, have_brew: bool, have_winget: bool,
+                         needs: Needs = NEEDS["test"]) -> list[Step]:
     """What to do about system packages on ``system`` (``missing_apt``: None = unknown, not Debian)."""
     if system == "linux":
         if missing_apt is not None and not missing_apt:
             return []
         if not have_apt or missing_apt is None:
             return [Step("not a Debian/Ubuntu system: install these (or their equivalents) yourself: "
-                         + " ".join(APT_PACKAGES) + " (liblo tools, JACK 2, PortAudio, Node.js, libsndfile)",
+                         + " ".join(needs.apt) + f" ({', '.join(APT_PURPOSE[p] for p in needs.apt)})",
                          kind="note")]
         if not is_root and not have_sudo:
             return [Step(f"missing {' '.join(missing_apt)} and no root/sudo: install them, then run again",
@@ -138,11 +166,15 @@ def system_package_steps(system: str, missing_apt: Sequence[str] | None, *, have
             Step("", (*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing_apt), "apt"),
         ]
     if system == "darwin":
-        cmd = "brew install " + " ".join(BREW_PACKAGES)
+        if not needs.brew:
+            return []
+        cmd = "brew install " + " ".join(needs.brew)
         where = "" if have_brew else " (Homebrew: https://brew.sh)"
         return [Step(f"macOS: the bridge needs no system packages; for the full test suite run: {cmd}{where}",
                      kind="note")]
-    cmd = " ".join(f"winget install {p}" for p in WINGET_PACKAGES)
+    if not needs.winget:
+        return []
+    cmd = " ".join(f"winget install {p}" for p in needs.winget)
     where = "" if have_winget else " (winget comes with Windows' App Installer)"
     return [Step(f"Windows: the bridge needs no system packages; for the device tests run: {cmd}{where}; "
                  f"not packaged for Windows: {WINDOWS_NOT_PACKAGED}", kind="note")]
@@ -217,26 +249,31 @@ def stamp_path(venv: Path) -> Path:
     return venv / ".jasco-installed"
 
 
-def make_plan(system: str, settings: Settings, *, probe: bool) -> Plan:
-    """The setup plan for ``system``; ``probe`` = look at this machine (else assume nothing is done)."""
-    want = install_stamp((ROOT / "pyproject.toml").read_bytes(), settings.torch_spec, settings.torch_index, EXTRAS)
+def make_plan(system: str, settings: Settings, *, probe: bool, command: str = "test") -> Plan:
+    """The setup plan of ``command`` for ``system``; ``probe`` = look at this machine (else assume nothing is done).
+
+    A venv set up for ``test`` also serves ``run`` (its extras include run's)."""
+    needs = NEEDS[command]
+    pyproject = (ROOT / "pyproject.toml").read_bytes()
+    enough = {install_stamp(pyproject, settings.torch_spec, settings.torch_index, n.extras)
+              for n in NEEDS.values() if set(needs.extras) <= set(n.extras)}
     if probe:
         venv_ok = venv_bin(settings.venv, "python", system).exists()
         stamp = stamp_path(settings.venv)
-        stamp_ok = stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == want
-        missing = missing_debian_packages(APT_PACKAGES) if system == "linux" else None
+        stamp_ok = stamp.is_file() and stamp.read_text(encoding="utf-8").strip() in enough
+        missing = missing_debian_packages(needs.apt) if system == "linux" else None
         is_root = hasattr(os, "geteuid") and os.geteuid() == 0
         facts = dict(have_apt=shutil.which("apt-get") is not None, is_root=is_root,
                      have_sudo=shutil.which("sudo") is not None, have_brew=shutil.which("brew") is not None,
                      have_winget=shutil.which("winget") is not None)
     else:
         venv_ok = stamp_ok = False
-        missing = list(APT_PACKAGES) if system == "linux" else None
+        missing = list(needs.apt) if system == "linux" else None
         facts = dict(have_apt=system == "linux", is_root=False, have_sudo=True, have_brew=True, have_winget=True)
-    steps = system_package_steps(system, missing, **facts)
+    steps = system_package_steps(system, missing, **facts, needs=needs)
     steps += python_steps(settings.venv, system, settings.python, venv_ok=venv_ok, stamp_ok=stamp_ok,
-                          torch_spec=settings.torch_spec, torch_index=settings.torch_index, extras=EXTRAS)
-    return Plan(tuple(steps))
+                          torch_spec=settings.torch_spec, torch_index=settings.torch_index, extras=needs.extras)
+    return Plan(tuple(steps), needs.extras)
 
 
 # --- doing it -----------------------------------------------------------------------------
@@ -289,7 +326,8 @@ def execute(plan: Plan, settings: Settings) -> None:
         done = subprocess.run(list(step.argv))
         if done.returncode != 0:
             raise SetupError(f"{' '.join(step.argv)} failed (exit {done.returncode})")
-    want = install_stamp((ROOT / "pyproject.toml").read_bytes(), settings.torch_spec, settings.torch_index, EXTRAS)
+    want = install_stamp((ROOT / "pyproject.toml").read_bytes(), settings.torch_spec, settings.torch_index,
+                         plan.extras)
     if any(step.kind == "pip" for step in plan.steps):
         stamp_path(settings.venv).write_text(want + "\n", encoding="utf-8")
 
@@ -333,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--platform only goes with --dry-run")
     system = args.platform or here
     settings = Settings.from_env(os.environ)
-    plan = make_plan(system, settings, probe=system == here)
+    plan = make_plan(system, settings, probe=system == here, command=args.command)
     if args.dry_run:
         for step in plan.steps:
             print(f"{step.kind:5} {step.say}" + (f"\n      $ {' '.join(step.argv)}" if step.argv else ""))

@@ -5,7 +5,9 @@
 - nothing imports ``bridge`` (but ``bridge`` itself);
 - ``core``, ``midi`` and ``bridge`` never import torch (or anything that pulls it in: ``engine``);
 - no import cycle between any two files of the project (lazy imports inside functions count);
-- the packages the tests import are the real ones, not a test folder of the same name.
+- the packages the tests import are the real ones, not a test folder of the same name;
+- ``assets`` and ``max_for_live`` are data packages (files read through importlib.resources): their
+  Python files (generators of that data) import nothing of the project's code.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "midi", "engine", "bridge")
 ALLOWED = {"core": set(), "midi": {"core"}, "engine": {"core", "midi"}, "bridge": {"core", "midi"}}
 NO_TORCH = ("core", "midi", "bridge")
+DATA_PACKAGES = ("assets", "max_for_live")
 
 
 def _modules() -> dict[str, Path]:
@@ -119,3 +122,11 @@ def test_every_command_is_a_module_of_bridge_commands_named_after_it() -> None:
     assert [c.module for c in COMMANDS] == [f"bridge.commands.{c.name.replace('-', '_')}" for c in COMMANDS]
     on_disk = {p.stem for p in (REPO / "bridge" / "commands").glob("*.py") if p.stem != "__init__"}
     assert on_disk == {c.module.rsplit(".", 1)[1] for c in COMMANDS}
+
+
+@pytest.mark.parametrize("path", sorted(p for pkg in DATA_PACKAGES for p in (REPO / pkg).rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_data_packages_import_nothing_of_the_project(path: Path) -> None:
+    module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+    bad = sorted(imp for imp in _imports(path, module) if imp.split(".")[0] in PACKAGES)
+    assert not bad, f"{path.relative_to(REPO)} is data (or makes data) and may not import {bad}"

@@ -37,12 +37,47 @@ def dry_run(tmp_path: Path, *args: str, via_bash: bool = False) -> str:
 
 
 def test_dry_run_on_windows_plans_the_scripts_folder_and_prints_winget(tmp_path: Path) -> None:
-    out = dry_run(tmp_path, "run", "--platform", "windows", "--port", "9100")
+    out = dry_run(tmp_path, "test", "--platform", "windows")
     assert "winget install OpenJS.NodeJS.LTS" in out and "apt-get" not in out
     assert str(Path("venv") / "Scripts" / "python.exe") in out
-    assert "jasco-bridge.exe serve --model" in out and "--demo --port 9100" in out
     assert "-m venv" in out and "torch==2.13.0" in out and "-e .[test,audition,remote]" in out
+    run = dry_run(tmp_path, "run", "--platform", "windows", "--port", "9100")
+    assert "jasco-bridge.exe serve --model" in run and "--demo --port 9100" in run
+    assert "winget" not in run and "-e .[audition]" in run  # running needs no Node, no test tools
     assert not (tmp_path / "venv").exists()  # a dry run changes nothing
+
+
+@pytest.mark.parametrize("system", ["linux", "darwin", "windows"])
+def test_run_installs_what_running_needs_and_test_adds_the_test_tools(tmp_path: Path, system: str) -> None:
+    run = dry_run(tmp_path, "run", "--platform", system)
+    test = dry_run(tmp_path, "test", "--platform", system)
+    assert "-e .[audition]" in run and "-e .[test,audition,remote]" in test
+    for tool in ("jackd2", "nodejs", "liblo-tools", "brew install", "winget install", "remote", "test,"):
+        assert tool not in run, f"run plans {tool!r} on {system}:\n{run}"
+    settings = dev.Settings(venv=tmp_path / "venv", torch_spec="torch==2.13.0", torch_index="", apt_lock_wait_s=1.0,
+                            python=sys.executable)
+    apt = {command: [s.argv for s in dev.make_plan(system, settings, probe=False, command=command).steps
+                     if s.kind == "apt"] for command in ("run", "test")}
+    if system == "linux":  # a bare Debian: what each command would install
+        assert apt["run"][-1][-2:] == ("libportaudio2", "libsndfile1")
+        assert apt["test"][-1][-5:] == dev.APT_PACKAGES
+    else:
+        assert apt == {"run": [], "test": []}
+
+
+def test_a_venv_set_up_for_the_tests_also_serves_run(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    settings = dev.Settings(venv=venv, torch_spec="torch==2.13.0", torch_index="", apt_lock_wait_s=1.0,
+                            python=sys.executable)
+    pyproject = (REPO / "pyproject.toml").read_bytes()
+    dev.stamp_path(venv).write_text(dev.install_stamp(pyproject, "torch==2.13.0", "", dev.EXTRAS) + "\n")
+    assert not [s for s in dev.make_plan("linux", settings, probe=True, command="run").steps if s.kind == "pip"]
+    dev.stamp_path(venv).write_text(dev.install_stamp(pyproject, "torch==2.13.0", "", ("audition",)) + "\n")
+    assert not [s for s in dev.make_plan("linux", settings, probe=True, command="run").steps if s.kind == "pip"]
+    test_plan = dev.make_plan("linux", settings, probe=True, command="test")
+    assert [s for s in test_plan.steps if s.kind == "pip"] and test_plan.extras == dev.EXTRAS
 
 
 def test_dry_run_on_macos_prints_brew_and_uses_bin(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbols", metavar="TEXT", help='chord symbols to map, e.g. "Cmaj9 Ab7#9 F#m7b5/A"')
     parser.add_argument("--bpm", type=float, default=None, help="tempo (default: the file's tempo map)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--vocab", metavar="PATH", default=None, help="chord vocabulary (.pkl or .json)")
+    parser.add_argument("--vocab", metavar="PATH", default=None, help="chord vocabulary (.pkl, .json or .tsv)")
     parser.add_argument("--model-dir", metavar="DIR", default=None, help="look for the vocabulary here")
     parser.add_argument("--quantize", type=float, default=None, metavar="BEATS", help="snap notes to this grid")
     parser.add_argument("--resolution", type=float, default=1.0, metavar="BEATS",

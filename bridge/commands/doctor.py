@@ -209,7 +209,7 @@ def check_vocabulary() -> Check:
         official = ChordVocabulary.official()
     except VocabularyError as err:
         return Check("chord vocabulary", FAIL, str(err),
-                     "restore assets/chord_vocabulary.tsv (git checkout assets/), or pass --vocab PATH")
+                     "reinstall jasco-bridge (pip install --force-reinstall --no-deps jasco-bridge; in a checkout: git checkout assets/), or pass --vocab PATH")
     sha = (official.sha256 or "?")[:12]
     return Check("chord vocabulary", OK,
                  f"official: {len(official)} labels from {official.source} (upstream chord_to_index_mapping.pkl, "
@@ -290,7 +290,6 @@ def all_checks(args: argparse.Namespace) -> list[Callable[[], Check]]:
         check_module("soundfile", "audio files", "pip install soundfile"),
         check_module("soxr", "resampling", "pip install soxr"),
         check_module("pyloudnorm", "loudness normalisation", "pip install pyloudnorm"),
-        check_module("pythonosc", "OSC", "pip install python-osc"),
         check_module("mido", "MIDI files", "pip install mido"),
         check_portaudio,
         check_midi,

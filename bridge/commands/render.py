@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--model", default=None,
                    help=f"hub id, local folder, or 'tiny' / 'tiny:chords_drums_melody' (embedded random models "
                         f"that make noise); default {DEFAULT_MODEL}")
-    m.add_argument("--vocab", type=Path, default=None, help="chord vocabulary file (.pkl or .json)")
+    m.add_argument("--vocab", type=Path, default=None, help="chord vocabulary file (.pkl, .json or .tsv)")
     m.add_argument("--t5", type=Path, default=None, help="folder of the T5 text encoder (overrides the checkpoint's)")
     m.add_argument("--compression", type=Path, default=None, help="folder of the EnCodec compression model")
     m.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps or auto (default auto)")

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip-dir", type=Path, default=None, help=f"folder for rendered clips (default {default_clip_dir()})")
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"hub id, local folder, or 'tiny' (the embedded noise model); default {DEFAULT_MODEL}")
-    parser.add_argument("--vocab", type=Path, default=None, help="chord vocabulary (chord_to_index_mapping.pkl or .json)")
+    parser.add_argument("--vocab", type=Path, default=None, help="chord vocabulary (chord_to_index_mapping.pkl, .json, or a .tsv table like the shipped one)")
     parser.add_argument("--allow", nargs="+", default=[], metavar="IP",
                         help="client addresses or networks allowed to connect (needed with a non-loopback --host)")
     parser.add_argument("--allow-model-download", action="store_true",

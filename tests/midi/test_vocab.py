@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 
 from core.errors import BadChord, VocabularyError
-from midi.vocab import JSON_FILENAME, OFFICIAL_FILENAME, OFFICIAL_SHA256, SHIPPED_TABLE, ChordVocabulary, parse_table
+from midi.vocab import JSON_FILENAME, OFFICIAL_FILENAME, OFFICIAL_SHA256, ChordVocabulary, parse_table, shipped_table
 
 
 def test_official_vocabulary(vocab: ChordVocabulary, chords_pkl: Path) -> None:
@@ -61,7 +61,7 @@ def test_json_vocabulary_and_resolution_order(tmp_path: Path, chords_pkl: Path) 
     model = tmp_path / "model"
     model.mkdir()
     # an empty model folder: the shipped official table
-    assert ChordVocabulary.resolve(model_dir=model).source == str(SHIPPED_TABLE)
+    assert ChordVocabulary.resolve(model_dir=model).source == str(shipped_table())
     # a vocabulary in the model folder overrides it, and an explicit path overrides both
     (model / JSON_FILENAME).write_text(json.dumps({"N": 0, "C": 1, "UNK": 2}))
     assert ChordVocabulary.resolve(model_dir=model).labels == ("N", "C", "UNK")
@@ -83,7 +83,7 @@ def test_bad_vocabulary_files(tmp_path: Path, payload: bytes) -> None:
 
 def test_the_shipped_table_is_the_upstream_pickle_entry_by_entry(chords_pkl: Path, vocab: ChordVocabulary) -> None:
     """assets/chord_vocabulary.tsv: every label and index of audiocraft's pickle, with its provenance."""
-    mapping, provenance = parse_table(SHIPPED_TABLE.read_text(encoding="utf-8"), str(SHIPPED_TABLE))
+    mapping, provenance = parse_table(shipped_table().read_text(encoding="utf-8"), str(shipped_table()))
     upstream = dict(vocab.mapping)  # the pickle, read by the restricted unpickler
     assert len(mapping) == len(upstream) == 194
     for label, index in upstream.items():
@@ -92,7 +92,7 @@ def test_the_shipped_table_is_the_upstream_pickle_entry_by_entry(chords_pkl: Pat
     assert provenance["upstream-file"] == OFFICIAL_FILENAME == chords_pkl.name
     assert provenance["upstream-sha256"] == OFFICIAL_SHA256 == hashlib.sha256(chords_pkl.read_bytes()).hexdigest()
     # rows are in index order, one per line, exactly as a person reads them
-    rows = [line for line in SHIPPED_TABLE.read_text(encoding="utf-8").splitlines() if line[:1].isdigit()]
+    rows = [line for line in shipped_table().read_text(encoding="utf-8").splitlines() if line[:1].isdigit()]
     assert rows == [f"{i}\t{label}" for i, label in enumerate(vocab.labels)]
 
 
@@ -104,7 +104,7 @@ def test_the_default_needs_no_network(monkeypatch: pytest.MonkeyPatch, chords_pk
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     v = ChordVocabulary.resolve()
-    assert v.source == str(SHIPPED_TABLE) and v.sha256 == OFFICIAL_SHA256
+    assert v.source == str(shipped_table()) and v.sha256 == OFFICIAL_SHA256
     assert v.labels == ChordVocabulary.load(chords_pkl).labels
     assert v.index("N") == 0 and v.index("UNK") == 193 and v.null_index == 194
 
@@ -123,3 +123,21 @@ def test_a_damaged_table_is_refused(tmp_path: Path, text: str, match: str) -> No
         ChordVocabulary.official(path)
     with pytest.raises(VocabularyError, match="cannot read"):
         ChordVocabulary.official(tmp_path / "missing.tsv")
+
+
+def test_the_shipped_table_format_is_accepted_as_a_vocabulary_file(tmp_path: Path) -> None:
+    """``--vocab`` takes the project's own ``.tsv`` table (a copy, or an edited one), not only .pkl/.json."""
+    copy = tmp_path / "my_vocabulary.tsv"
+    copy.write_bytes(shipped_table().read_bytes())
+    v = ChordVocabulary.load(copy)
+    assert dict(v.mapping) == dict(ChordVocabulary.official().mapping) and v.source == str(copy)
+    small = tmp_path / "small.tsv"
+    small.write_text("index\tlabel\n0\tN\n1\tC\n2\tUNK\n", encoding="utf-8")
+    assert ChordVocabulary.load(small).labels == ("N", "C", "UNK")
+    for bad in ("index\tlabel\n0\tN\n0\tC\n", "# only a comment\n", "index\tlabel\nzero\tN\n"):
+        small.write_text(bad, encoding="utf-8")
+        with pytest.raises(VocabularyError):
+            ChordVocabulary.load(small)
+    small.write_bytes(b"index\tlabel\n0\t\xff\n")
+    with pytest.raises(VocabularyError, match="UTF-8"):
+        ChordVocabulary.load(small)
