@@ -39,6 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("doctor", "bridge.commands.doctor", "check the environment and say what to fix"),
     Command("osc-docs", "bridge.commands.osc_docs", "print the OSC address table as Markdown"),
     Command("params", "bridge.commands.params", "print the parameter table (Markdown, JSON, or the device's limits)"),
+    Command("device", "bridge.commands.device", "build the Max for Live device file, or install it into Live's User Library"),
 )
 
 

@@ -340,6 +340,13 @@ def convert_setting(name: str, value: Any) -> Any:
 
 
 # --- error codes --------------------------------------------------------------------
+# Codes the server answers with job "" to a /jasco/generate that starts no job: a client waiting for
+# that generate's job stops waiting (the device's jasco_wire.js carries this list, generated).
+GENERATE_REFUSED: tuple[str, ...] = tuple(cls.code for cls in (
+    errors.QueueFull, errors.VocabularyError, errors.ModelUnavailable, errors.ModelLoadError,
+    errors.EnvironmentProblem, errors.Forbidden))
+
+
 def error_codes() -> dict[str, str]:
     """Every stable code with its description (both declared on the class, in ``core.errors``)."""
     return {code: cls.description for code, cls in errors.all_codes().items()}

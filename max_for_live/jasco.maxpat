@@ -24,13 +24,14 @@
 		"openinpresentation": 1,
 		"devicewidth": 700.0,
 		"default_fontsize": 10.0,
-		"default_fontname": "Arial Bold",
+		"default_fontname": "Ableton Sans Medium",
 		"gridsize": [
 			8.0,
 			8.0
 		],
 		"description": "JASCO: type a prompt, press Generate, get an audio clip in time with the song (needs jasco-bridge serve running).",
 		"tags": "jasco ai music generation osc",
+		"is_mpe": 1,
 		"boxes": [
 			{
 				"box": {
@@ -48,6 +49,10 @@
 						89.0,
 						22.0
 					],
+					"saved_object_attributes": {
+						"filename": "jasco.js",
+						"parameter_enable": 0
+					},
 					"text": "js jasco.js",
 					"varname": "jasco_js"
 				}
@@ -248,7 +253,8 @@
 							"parameter_longname": "JASCO state",
 							"parameter_shortname": "State",
 							"parameter_type": 3,
-							"parameter_invisible": 1
+							"parameter_invisible": 1,
+							"parameter_modmode": 0
 						}
 					},
 					"text": "pattr jasco_state",
@@ -275,6 +281,7 @@
 			},
 			{
 				"box": {
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-13",
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -292,12 +299,20 @@
 						50.0,
 						16.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Prompt"
 				}
 			},
 			{
 				"box": {
+					"annotation": "The music in words, e.g. 'warm lofi piano with vinyl crackle'; saved with the set. Return or Generate sends it.",
+					"annotation_name": "Prompt",
 					"bangmode": 0,
+					"fontname": "Ableton Sans Medium",
 					"fontsize": 11.0,
 					"hint": "Describe the music: 'warm lofi piano with vinyl crackle'. Return or Generate sends it.",
 					"id": "obj-14",
@@ -326,6 +341,14 @@
 						300.0,
 						38.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						},
+						"bgcolor": {
+							"expression": "themecolor.live_control_bg"
+						}
+					},
 					"varname": "prompt",
 					"wordwrap": 1
 				}
@@ -350,6 +373,7 @@
 			},
 			{
 				"box": {
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-16",
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -367,11 +391,19 @@
 						46.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Chords"
 				}
 			},
 			{
 				"box": {
+					"annotation": "where the chords come from",
+					"annotation_name": "Chords",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-17",
 					"maxclass": "live.menu",
 					"numinlets": 1,
@@ -410,7 +442,8 @@
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
 								0
-							]
+							],
+							"parameter_modmode": 0
 						}
 					},
 					"varname": "chords"
@@ -436,6 +469,7 @@
 			},
 			{
 				"box": {
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-19",
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -453,11 +487,19 @@
 						46.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Drums"
 				}
 			},
 			{
 				"box": {
+					"annotation": "The audio track whose clip (scene below) is the drum loop; none for no drums.",
+					"annotation_name": "Drums track",
+					"fontname": "Ableton Sans Medium",
 					"fontsize": 10.0,
 					"id": "obj-20",
 					"items": [
@@ -484,6 +526,14 @@
 						100.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						},
+						"bgcolor": {
+							"expression": "themecolor.live_control_bg"
+						}
+					},
 					"varname": "drums_track"
 				}
 			},
@@ -507,6 +557,9 @@
 			},
 			{
 				"box": {
+					"annotation": "scene (clip slot) of the drum loop on the drums track",
+					"annotation_name": "Drums scene",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-22",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
@@ -540,7 +593,8 @@
 							"parameter_initial": [
 								1.0
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "drums_scene"
@@ -566,6 +620,7 @@
 			},
 			{
 				"box": {
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-24",
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -583,11 +638,19 @@
 						46.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Target"
 				}
 			},
 			{
 				"box": {
+					"annotation": "where finished clips go",
+					"annotation_name": "Target",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-25",
 					"maxclass": "live.menu",
 					"numinlets": 1,
@@ -626,7 +689,8 @@
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
 								0
-							]
+							],
+							"parameter_modmode": 0
 						}
 					},
 					"varname": "target"
@@ -652,6 +716,9 @@
 			},
 			{
 				"box": {
+					"annotation": "The audio track that receives the clips.",
+					"annotation_name": "Target track",
+					"fontname": "Ableton Sans Medium",
 					"fontsize": 10.0,
 					"id": "obj-27",
 					"maxclass": "umenu",
@@ -675,6 +742,14 @@
 						110.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						},
+						"bgcolor": {
+							"expression": "themecolor.live_control_bg"
+						}
+					},
 					"varname": "target_track"
 				}
 			},
@@ -698,6 +773,9 @@
 			},
 			{
 				"box": {
+					"annotation": "Render a clip from the prompt, chords and drums with jasco-bridge; it lands on the target.",
+					"annotation_name": "Generate",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-29",
 					"maxclass": "live.text",
 					"mode": 0,
@@ -729,10 +807,11 @@
 							"parameter_mmin": 0.0,
 							"parameter_mmax": 1,
 							"parameter_enum": [
-								"val1",
-								"val2"
+								"off",
+								"on"
 							],
-							"parameter_invisible": 2
+							"parameter_invisible": 2,
+							"parameter_modmode": 0
 						}
 					},
 					"text": "Generate",
@@ -759,6 +838,9 @@
 			},
 			{
 				"box": {
+					"annotation": "Cancel everything this device has queued or rendering.",
+					"annotation_name": "Cancel",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-31",
 					"maxclass": "live.text",
 					"mode": 0,
@@ -790,10 +872,11 @@
 							"parameter_mmin": 0.0,
 							"parameter_mmax": 1,
 							"parameter_enum": [
-								"val1",
-								"val2"
+								"off",
+								"on"
 							],
-							"parameter_invisible": 2
+							"parameter_invisible": 2,
+							"parameter_modmode": 0
 						}
 					},
 					"text": "Cancel",
@@ -820,6 +903,9 @@
 			},
 			{
 				"box": {
+					"annotation": "Read the track list again (it also follows Live on its own).",
+					"annotation_name": "Tracks",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-33",
 					"maxclass": "live.text",
 					"mode": 0,
@@ -851,10 +937,11 @@
 							"parameter_mmin": 0.0,
 							"parameter_mmax": 1,
 							"parameter_enum": [
-								"val1",
-								"val2"
+								"off",
+								"on"
 							],
-							"parameter_invisible": 2
+							"parameter_invisible": 2,
+							"parameter_modmode": 0
 						}
 					},
 					"text": "Tracks",
@@ -881,6 +968,9 @@
 			},
 			{
 				"box": {
+					"annotation": "Copy the chosen take's seed into the seed box and turn Lock on.",
+					"annotation_name": "Lock seed",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-35",
 					"maxclass": "live.text",
 					"mode": 0,
@@ -912,10 +1002,11 @@
 							"parameter_mmin": 0.0,
 							"parameter_mmax": 1,
 							"parameter_enum": [
-								"val1",
-								"val2"
+								"off",
+								"on"
 							],
-							"parameter_invisible": 2
+							"parameter_invisible": 2,
+							"parameter_modmode": 0
 						}
 					},
 					"text": "Lock seed",
@@ -983,6 +1074,14 @@
 						300.0,
 						6.0
 					],
+					"saved_attribute_attributes": {
+						"bgcolor": {
+							"expression": "themecolor.live_control_bg"
+						},
+						"knobcolor": {
+							"expression": "themecolor.live_control_selection"
+						}
+					},
 					"size": 101.0,
 					"thickness": 100.0,
 					"varname": "progress"
@@ -990,6 +1089,7 @@
 			},
 			{
 				"box": {
+					"fontname": "Ableton Sans Medium",
 					"fontsize": 9.0,
 					"id": "obj-39",
 					"lines": 1,
@@ -1016,11 +1116,20 @@
 						15.0
 					],
 					"readonly": 1,
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						},
+						"bgcolor": {
+							"expression": "themecolor.live_control_bg"
+						}
+					},
 					"varname": "status"
 				}
 			},
 			{
 				"box": {
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-40",
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -1038,11 +1147,19 @@
 						40.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Model"
 				}
 			},
 			{
 				"box": {
+					"annotation": "the model to ask the bridge for",
+					"annotation_name": "Model",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-41",
 					"maxclass": "live.menu",
 					"numinlets": 1,
@@ -1084,7 +1201,8 @@
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
 								0
-							]
+							],
+							"parameter_modmode": 0
 						}
 					},
 					"varname": "model"
@@ -1110,6 +1228,7 @@
 			},
 			{
 				"box": {
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-43",
 					"maxclass": "comment",
 					"numinlets": 1,
@@ -1127,12 +1246,142 @@
 						40.0,
 						18.0
 					],
-					"text": "Solver"
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
+					"text": "Quality"
 				}
 			},
 			{
 				"box": {
+					"annotation": "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); draft / normal = few-evaluation solvers (measured error vs reference in bench/engine.py); reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol",
+					"annotation_name": "Quality",
+					"fontname": "Ableton Sans Medium",
 					"id": "obj-44",
+					"maxclass": "live.menu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						220.0,
+						420.0,
+						70.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						352.0,
+						21.0,
+						70.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Quality",
+							"parameter_shortname": "Quality",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 3,
+							"parameter_enum": [
+								"none",
+								"draft",
+								"normal",
+								"reference"
+							],
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							],
+							"parameter_modmode": 0
+						}
+					},
+					"varname": "preset"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-45",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						220.0,
+						447.0,
+						110.0,
+						22.0
+					],
+					"text": "prepend preset"
+				}
+			},
+			{
+				"box": {
+					"annotation": "Shows Solver and Steps, which apply when Quality is none.",
+					"annotation_name": "Expert",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-46",
+					"maxclass": "live.text",
+					"mode": 1,
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						300.0,
+						420.0,
+						40.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						426.0,
+						21.0,
+						40.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Expert",
+							"parameter_shortname": "Expert",
+							"parameter_type": 2,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 1,
+							"parameter_enum": [
+								"off",
+								"on"
+							],
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							],
+							"parameter_invisible": 1,
+							"parameter_modmode": 0
+						}
+					},
+					"text": "Expert",
+					"texton": "Expert",
+					"varname": "expert"
+				}
+			},
+			{
+				"box": {
+					"annotation": "ODE solver (dopri5 is audiocraft's default; euler, midpoint, heun, rk4 are fixed-step)",
+					"annotation_name": "Solver",
+					"fontname": "Ableton Sans Medium",
+					"hidden": 1,
+					"id": "obj-47",
 					"maxclass": "live.menu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -1150,7 +1399,7 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						352.0,
+						626.0,
 						21.0,
 						70.0,
 						15.0
@@ -1172,7 +1421,8 @@
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
 								4
-							]
+							],
+							"parameter_modmode": 0
 						}
 					},
 					"varname": "solver"
@@ -1180,7 +1430,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-45",
+					"id": "obj-48",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1198,7 +1448,11 @@
 			},
 			{
 				"box": {
-					"id": "obj-46",
+					"annotation": "steps of the fixed-step solvers (evaluations per step: euler 1, midpoint 2, heun 2, rk4 4)",
+					"annotation_name": "Steps",
+					"fontname": "Ableton Sans Medium",
+					"hidden": 1,
+					"id": "obj-49",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1215,8 +1469,8 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						426.0,
-						21.0,
+						626.0,
+						40.0,
 						40.0,
 						15.0
 					],
@@ -1231,7 +1485,8 @@
 							"parameter_initial": [
 								16.0
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "steps"
@@ -1239,7 +1494,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-47",
+					"id": "obj-50",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1257,7 +1512,73 @@
 			},
 			{
 				"box": {
-					"id": "obj-48",
+					"fontname": "Ableton Sans Medium",
+					"hidden": 1,
+					"id": "obj-51",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1326.0,
+						740.0,
+						28.0,
+						14.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						668.0,
+						40.0,
+						28.0,
+						14.0
+					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
+					"text": "Steps"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-52",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						"int"
+					],
+					"patching_rect": [
+						300.0,
+						440.0,
+						40.0,
+						22.0
+					],
+					"text": "== 0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-53",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						300.0,
+						480.0,
+						110.0,
+						22.0
+					],
+					"text": "prepend hidden"
+				}
+			},
+			{
+				"box": {
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-54",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1274,12 +1595,20 @@
 						30.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Seed"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-49",
+					"annotation": "random seed: the same seed and inputs give the same clip",
+					"annotation_name": "Seed",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-55",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1312,7 +1641,8 @@
 							"parameter_initial": [
 								-1.0
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "seed"
@@ -1320,7 +1650,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-50",
+					"id": "obj-56",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1338,7 +1668,9 @@
 			},
 			{
 				"box": {
-					"id": "obj-51",
+					"annotation": "1: use the seed box for every press (takes count up from it); 0: a fresh random seed for every take",
+					"annotation_name": "Lock seed",
+					"id": "obj-57",
 					"maxclass": "live.toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1370,7 +1702,8 @@
 							"parameter_initial": [
 								0
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "lock_seed"
@@ -1378,7 +1711,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-52",
+					"id": "obj-58",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1396,7 +1729,8 @@
 			},
 			{
 				"box": {
-					"id": "obj-53",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-59",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1413,12 +1747,20 @@
 						30.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Lock"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-54",
+					"annotation": "classifier-free guidance weight of all conditions",
+					"annotation_name": "CFG all",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-60",
 					"maxclass": "live.dial",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1451,7 +1793,8 @@
 							"parameter_initial": [
 								5.0
 							],
-							"parameter_unitstyle": 1
+							"parameter_unitstyle": 1,
+							"parameter_modmode": 2
 						}
 					},
 					"varname": "cfg_all"
@@ -1459,7 +1802,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-55",
+					"id": "obj-61",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1477,7 +1820,10 @@
 			},
 			{
 				"box": {
-					"id": "obj-56",
+					"annotation": "extra guidance weight of the text prompt alone",
+					"annotation_name": "CFG text",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-62",
 					"maxclass": "live.dial",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1510,7 +1856,8 @@
 							"parameter_initial": [
 								0.0
 							],
-							"parameter_unitstyle": 1
+							"parameter_unitstyle": 1,
+							"parameter_modmode": 2
 						}
 					},
 					"varname": "cfg_txt"
@@ -1518,7 +1865,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-57",
+					"id": "obj-63",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1536,7 +1883,8 @@
 			},
 			{
 				"box": {
-					"id": "obj-58",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-64",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1553,12 +1901,20 @@
 						80.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Bars (0 = clip)"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-59",
+					"annotation": "clip length in bars at the session tempo (at most 180 s; longer clips than the model's 10 s window are rendered in overlapping windows)",
+					"annotation_name": "Bars",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-65",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1591,7 +1947,8 @@
 							"parameter_initial": [
 								0
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "bars"
@@ -1599,7 +1956,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-60",
+					"id": "obj-66",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1617,7 +1974,9 @@
 			},
 			{
 				"box": {
-					"id": "obj-61",
+					"annotation": "with bars: a seamless loop of exactly the bars asked (its end flows into its start, no fade); 0 = a one-shot phrase (cut to the bars, faded out)",
+					"annotation_name": "Loop",
+					"id": "obj-67",
 					"maxclass": "live.toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1649,7 +2008,8 @@
 							"parameter_initial": [
 								1
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "loop"
@@ -1657,7 +2017,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-62",
+					"id": "obj-68",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1675,7 +2035,8 @@
 			},
 			{
 				"box": {
-					"id": "obj-63",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-69",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1692,12 +2053,18 @@
 						30.0,
 						14.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Loop"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-64",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-70",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1714,12 +2081,20 @@
 						110.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Bridge / reply port"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-65",
+					"annotation": "UDP port the bridge listens on",
+					"annotation_name": "Bridge port",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-71",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1753,7 +2128,8 @@
 								9000.0
 							],
 							"parameter_unitstyle": 0,
-							"parameter_invisible": 1
+							"parameter_invisible": 1,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "port"
@@ -1761,7 +2137,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-66",
+					"id": "obj-72",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1779,7 +2155,10 @@
 			},
 			{
 				"box": {
-					"id": "obj-67",
+					"annotation": "UDP port replies go to unless a client says /jasco/hello",
+					"annotation_name": "Reply port",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-73",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1813,7 +2192,8 @@
 								9001.0
 							],
 							"parameter_unitstyle": 0,
-							"parameter_invisible": 1
+							"parameter_invisible": 1,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "reply_port"
@@ -1821,7 +2201,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-68",
+					"id": "obj-74",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1839,7 +2219,8 @@
 			},
 			{
 				"box": {
-					"id": "obj-69",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-75",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1856,12 +2237,20 @@
 						36.0,
 						16.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Takes"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-70",
+					"annotation": "variations rendered by one press of Generate, each with its own seed, placed in consecutive free slots",
+					"annotation_name": "Takes",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-76",
 					"maxclass": "live.numbox",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1894,7 +2283,8 @@
 							"parameter_initial": [
 								1
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "takes"
@@ -1902,7 +2292,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-71",
+					"id": "obj-77",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1920,7 +2310,9 @@
 			},
 			{
 				"box": {
-					"id": "obj-72",
+					"annotation": "1: the takes of the next press replace the last press's takes in their slots",
+					"annotation_name": "Replace last take",
+					"id": "obj-78",
 					"maxclass": "live.toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1952,7 +2344,8 @@
 							"parameter_initial": [
 								0
 							],
-							"parameter_unitstyle": 0
+							"parameter_unitstyle": 0,
+							"parameter_modmode": 4
 						}
 					},
 					"varname": "replace_last"
@@ -1960,7 +2353,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-73",
+					"id": "obj-79",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1978,7 +2371,8 @@
 			},
 			{
 				"box": {
-					"id": "obj-74",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-80",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1995,13 +2389,21 @@
 						70.0,
 						16.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Replace last"
 				}
 			},
 			{
 				"box": {
+					"annotation": "Every finished take with its seed and where it went, newest first; Lock seed recalls the chosen one.",
+					"annotation_name": "Takes",
+					"fontname": "Ableton Sans Medium",
 					"fontsize": 9.0,
-					"id": "obj-75",
+					"id": "obj-81",
 					"maxclass": "umenu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2023,12 +2425,20 @@
 						150.0,
 						18.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						},
+						"bgcolor": {
+							"expression": "themecolor.live_control_bg"
+						}
+					},
 					"varname": "take_choice"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-76",
+					"id": "obj-82",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2046,7 +2456,8 @@
 			},
 			{
 				"box": {
-					"id": "obj-77",
+					"fontname": "Ableton Sans Medium",
+					"id": "obj-83",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2063,13 +2474,19 @@
 						300.0,
 						14.0
 					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
 					"text": "Last clip (drag from Live's browser if it could not be placed)"
 				}
 			},
 			{
 				"box": {
+					"fontname": "Ableton Sans Medium",
 					"fontsize": 9.0,
-					"id": "obj-78",
+					"id": "obj-84",
 					"lines": 2,
 					"maxclass": "textedit",
 					"numinlets": 1,
@@ -2094,6 +2511,14 @@
 						22.0
 					],
 					"readonly": 1,
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						},
+						"bgcolor": {
+							"expression": "themecolor.live_control_bg"
+						}
+					},
 					"varname": "path",
 					"wordwrap": 1
 				}
@@ -2571,11 +2996,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-46",
+						"obj-47",
 						0
 					],
 					"destination": [
-						"obj-47",
+						"obj-48",
 						0
 					]
 				}
@@ -2583,7 +3008,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-47",
+						"obj-48",
 						0
 					],
 					"destination": [
@@ -2619,36 +3044,60 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-46",
+						0
+					],
+					"destination": [
+						"obj-52",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-52",
+						0
+					],
+					"destination": [
+						"obj-53",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-53",
+						0
+					],
+					"destination": [
+						"obj-47",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-53",
+						0
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-53",
+						0
+					],
+					"destination": [
 						"obj-51",
 						0
-					],
-					"destination": [
-						"obj-52",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-52",
-						0
-					],
-					"destination": [
-						"obj-1",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-54",
-						0
-					],
-					"destination": [
-						"obj-55",
-						0
 					]
 				}
 			},
@@ -2659,7 +3108,7 @@
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-56",
 						0
 					]
 				}
@@ -2671,7 +3120,7 @@
 						0
 					],
 					"destination": [
-						"obj-57",
+						"obj-1",
 						0
 					]
 				}
@@ -2680,6 +3129,18 @@
 				"patchline": {
 					"source": [
 						"obj-57",
+						0
+					],
+					"destination": [
+						"obj-58",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-58",
 						0
 					],
 					"destination": [
@@ -2691,23 +3152,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-59",
-						0
-					],
-					"destination": [
-						"obj-60",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-60",
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-61",
 						0
 					]
 				}
@@ -2719,7 +3168,7 @@
 						0
 					],
 					"destination": [
-						"obj-62",
+						"obj-1",
 						0
 					]
 				}
@@ -2728,6 +3177,18 @@
 				"patchline": {
 					"source": [
 						"obj-62",
+						0
+					],
+					"destination": [
+						"obj-63",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-63",
 						0
 					],
 					"destination": [
@@ -2787,23 +3248,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-70",
-						0
-					],
-					"destination": [
-						"obj-71",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-71",
 						0
 					],
 					"destination": [
-						"obj-1",
+						"obj-72",
 						0
 					]
 				}
@@ -2815,7 +3264,7 @@
 						0
 					],
 					"destination": [
-						"obj-73",
+						"obj-1",
 						0
 					]
 				}
@@ -2824,6 +3273,18 @@
 				"patchline": {
 					"source": [
 						"obj-73",
+						0
+					],
+					"destination": [
+						"obj-74",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-74",
 						0
 					],
 					"destination": [
@@ -2835,11 +3296,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-75",
+						"obj-76",
 						0
 					],
 					"destination": [
-						"obj-76",
+						"obj-77",
 						0
 					]
 				}
@@ -2847,7 +3308,55 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-77",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-78",
+						0
+					],
+					"destination": [
+						"obj-79",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-79",
+						0
+					],
+					"destination": [
+						"obj-1",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-81",
+						0
+					],
+					"destination": [
+						"obj-82",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-82",
 						0
 					],
 					"destination": [
@@ -2887,7 +3396,7 @@
 						2
 					],
 					"destination": [
-						"obj-78",
+						"obj-84",
 						0
 					]
 				}
@@ -2923,7 +3432,7 @@
 						5
 					],
 					"destination": [
-						"obj-75",
+						"obj-81",
 						0
 					]
 				}
@@ -2935,7 +3444,7 @@
 						6
 					],
 					"destination": [
-						"obj-49",
+						"obj-55",
 						0
 					]
 				}
@@ -2947,7 +3456,7 @@
 						7
 					],
 					"destination": [
-						"obj-51",
+						"obj-57",
 						0
 					]
 				}

@@ -13,47 +13,61 @@ var fail = util.fail,
     S = util.S,
     msg = util.msg;
 
+var WIRE = require("./jasco_wire");   // generated from bridge/protocol.py
+
+// The address of a message the bridge accepts: one the bridge's table does not have is an
+// error when the script loads (a renamed address cannot go unnoticed).
+function bridgeAddress(address) {
+    if (!WIRE.messages.hasOwnProperty(address)) {
+        throw new Error("jasco_wire.js: the bridge has no message " + address);
+    }
+    return address;
+}
+
 var ADDR = {
-    hello: "/jasco/hello",
-    reset: "/jasco/reset",
-    tempo: "/jasco/tempo",
-    notesClear: "/jasco/notes/clear",
-    notesAdd: "/jasco/notes/add",
-    notesLoop: "/jasco/notes/loop",
-    prompt: "/jasco/prompt",
-    set: "/jasco/set",
-    drums: "/jasco/drums",
-    drumsClear: "/jasco/drums/clear",
-    generate: "/jasco/generate",
-    cancel: "/jasco/cancel",
+    hello: bridgeAddress("/jasco/hello"),
+    reset: bridgeAddress("/jasco/reset"),
+    tempo: bridgeAddress("/jasco/tempo"),
+    notesClear: bridgeAddress("/jasco/notes/clear"),
+    notesAdd: bridgeAddress("/jasco/notes/add"),
+    notesLoop: bridgeAddress("/jasco/notes/loop"),
+    prompt: bridgeAddress("/jasco/prompt"),
+    set: bridgeAddress("/jasco/set"),
+    drums: bridgeAddress("/jasco/drums"),
+    drumsClear: bridgeAddress("/jasco/drums/clear"),
+    generate: bridgeAddress("/jasco/generate"),
+    cancel: bridgeAddress("/jasco/cancel"),
     probe: "/jasco/probe"          // the device's own: sent to its reply port to see that it owns it
 };
 
-// Replies the device understands: address -> argument types it needs (more
-// are allowed: /jasco/done may carry the seed used as a fifth argument).
-// "*" accepts int, float or string (Max may hand a numeric-looking symbol
-// over as a number).
-var REPLIES = {
-    "/jasco/hello": ["*", "*"],
-    "/jasco/queued": ["*", "n"],
-    "/jasco/started": ["*"],
-    "/jasco/progress": ["*", "n"],
-    "/jasco/done": ["*", "*", "n", "n"],
-    "/jasco/error": ["*", "*", "*"],
-    "/jasco/cancelled": ["*"],
-    "/jasco/status": ["*", "n", "*", "*"],
-    "/jasco/drums/loaded": ["*", "n", "n"],
-    "/jasco/chords/mapped": [],
-    "/jasco/pong": [],
-    "/jasco/probe": ["*"]
-};
+// Trailing reply arguments the device does without (an older bridge sends /jasco/done without
+// the seed; the clip is then named without it).
+var MAY_LACK = {"/jasco/done": 1};
 
-var MAX_PACKET_BYTES = 8192;       // every packet must be strictly smaller
-var NOTES_PER_PACKET = 60;         // 240 atoms: stays under Max's 256-atom message habit
-var MAX_NUMERATOR = 32;            // the bridge's limit for /jasco/tempo's numerator
+// Replies the device understands: address -> argument types it needs, from the bridge's reply
+// table (a string is "*": Max may hand a numeric-looking symbol over as a number; a number is
+// "n"; a repeated group needs nothing). More arguments are allowed.
+var REPLIES = (function () {
+    var out = {}, address, args, i, need;
+    for (address in WIRE.replies) {
+        if (WIRE.replies.hasOwnProperty(address)) {
+            args = WIRE.replies[address].args;
+            need = [];
+            for (i = 0; i < args.length - (MAY_LACK[address] || 0); i++) {
+                need.push(args[i] === "i" || args[i] === "f" ? "n" : "*");
+            }
+            out[address] = need;
+        }
+    }
+    out["/jasco/probe"] = ["*"];
+    return out;
+})();
+
+var MAX_PACKET_BYTES = WIRE.max_packet_out;   // every packet strictly smaller, as the bridge's own
+var NOTES_PER_PACKET = Math.min(60, WIRE.max_notes_per_packet);   // 240 atoms: under Max's 256-atom habit
+var MAX_NUMERATOR = WIRE.max_numerator;       // the bridge's limit for /jasco/tempo's numerator
 // Codes with job "" that refuse a /jasco/generate itself (no job will follow).
-var GENERATE_REFUSED = ["queue_full", "vocab_unavailable", "model_unavailable", "model_load_failed",
-                        "environment", "forbidden"];
+var GENERATE_REFUSED = WIRE.generate_refused;
 
 // Split notes into /jasco/notes/add messages, each packet strictly smaller than
 // maxBytes and holding at most notesPerPacket notes.

@@ -8,7 +8,10 @@
 var JASCO_PARAMS = require("./jasco_params");
 var JASCO_DEVICE_PARAMS = require("./jasco_device_params");
 
-var MAX_PROMPT_CHARS = 1000;       // the bridge's limit: a longer prompt is refused here, with a message
+var JASCO_WIRE = require("./jasco_wire");
+
+// the bridge's limit (bridge/protocol.py): a longer prompt is refused here, with a message
+var MAX_PROMPT_CHARS = JASCO_WIRE.max_prompt_chars;
 
 // The table entry of a setting: the render parameters first, then the device's own.
 function paramSpec(name) {
@@ -28,6 +31,7 @@ var TABLE_NAME = {model: "model_menu"};
 var CHOICES = {
     target: paramSpec("target").choices,
     chords: paramSpec("chords").choices,
+    preset: paramSpec("preset").choices,
     solver: paramSpec("solver").choices,
     model: paramSpec("model_menu").choices
 };
@@ -43,7 +47,7 @@ var SETTINGS = (function () {
         take_choice: ["i", 0, 0, 100000],
         bridge_host: ["s", "127.0.0.1", 1, 255]
     };
-    var names = ["model", "solver", "steps", "cfg_all", "cfg_txt", "seed", "lock_seed", "takes", "replace_last",
+    var names = ["model", "preset", "solver", "steps", "cfg_all", "cfg_txt", "seed", "lock_seed", "takes", "replace_last",
                  "bars", "loop", "target", "chords", "drums_scene", "port", "reply_port"];
     var i, spec;
     for (i = 0; i < names.length; i++) {
@@ -62,8 +66,8 @@ var SETTINGS = (function () {
 })();
 
 // Settings sent with /jasco/set as they are, in this order (bars, loop and model follow,
-// then each take's seed).
-var RENDER_SETTINGS = ["solver", "steps", "cfg_all", "cfg_txt"];
+// then each take's seed). preset is the Quality menu: any preset but none replaces solver and steps.
+var RENDER_SETTINGS = ["preset", "solver", "steps", "cfg_all", "cfg_txt"];
 
 module.exports = {
     JASCO_PARAMS: JASCO_PARAMS,

@@ -1,7 +1,13 @@
 """Write the JASCO Max for Live device: ``jasco.maxpat`` (the MIDI-effect patcher) and
 ``jasco.js`` (the one JavaScript file its [js] loads), from the sources and two tables.
 
-    python max_for_live/make_patcher.py          # rewrites jasco.maxpat and jasco.js
+    python max_for_live/make_patcher.py          # rewrites every generated device file
+
+One command refreshes them all, in dependency order: ``jasco_params.js`` (from
+core/params.py), ``jasco_wire.js`` (from bridge/protocol.py), ``jasco.maxpat``,
+``jasco.js`` (the bundle) and ``jasco-bridge.amxd`` (the device Live loads; unfrozen,
+its script beside it). ``jasco-bridge device build --frozen`` makes the frozen copy
+with the script inside (``bridge/device_file.py`` holds the container format).
 
 The patcher is generated so that its wiring is declared once and readable here:
 the UI controls (each a Live parameter where it should be saved with the set),
@@ -29,17 +35,37 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:      # run as a script: the repository's packages
+    sys.path.insert(0, str(HERE.parent))
+
+from bridge import device_file, device_wire, params_cli  # noqa: E402
+
 OUTPUT = HERE / "jasco.maxpat"
+DEVICE = HERE / "jasco-bridge.amxd"
+PARAMS_JS = HERE / "jasco_params.js"
+WIRE_JS = HERE / "jasco_wire.js"
 
 BUNDLE = HERE / "jasco.js"
 JS_FILE = BUNDLE.name
 # The bundle: modules (name, file) loaded in this order, then the glue at top level.
 MODULES = tuple((name, name + ".js") for name in (
-    "jasco_params", "jasco_device_params", "jasco_util", "jasco_settings", "jasco_protocol", "jasco_notes",
+    "jasco_params", "jasco_device_params", "jasco_wire", "jasco_util", "jasco_settings", "jasco_protocol", "jasco_notes",
     "jasco_place", "jasco_core"))
 GLUE = "jasco_device.js"
 BRIDGE_HOST = "127.0.0.1"
 DEVICE_WIDTH = 700.0
+# Live's font (Max for Live Production Guidelines, "Fonts": Ableton Sans is included in Max)
+FONT = "Ableton Sans Medium"
+# Dynamic colours that follow Live's theme (Cycling '74, "Dynamic Colors": the Live category
+# follows the active Live theme; saved as "themecolor.live_<name>" expressions, as in
+# maxdevtools' test devices). live.* objects follow the theme by default; the Max objects
+# the device shows get these.
+THEME: dict[str, dict[str, str]] = {
+    "comment": {"textcolor": "live_control_fg"},
+    "textedit": {"textcolor": "live_control_fg", "bgcolor": "live_control_bg"},
+    "umenu": {"textcolor": "live_control_fg", "bgcolor": "live_control_bg"},
+    "slider": {"bgcolor": "live_control_bg", "knobcolor": "live_control_selection"},
+}
 
 # The js object's display outlet goes through this [route]; order = route outlets.
 ROUTE = ("status", "progress", "path", "target_tracks", "drums_tracks", "take_list", "seed", "lock_seed",
@@ -48,6 +74,9 @@ ROUTE = ("status", "progress", "path", "target_tracks", "drums_tracks", "take_li
 # Live parameter types and unit styles (Max for Live's parameter attributes).
 TYPE_FLOAT, TYPE_INT, TYPE_ENUM, TYPE_BLOB = 0, 1, 2, 3
 UNIT_INT, UNIT_FLOAT = 0, 1
+# Clip modulation modes (parameter_modmode). Guidelines, "Modulation": Bipolar for Float, Absolute
+# for Int; Live modulates only Int and Float parameters (Cycling '74, "Automation").
+MOD_NONE, MOD_UNIPOLAR, MOD_BIPOLAR, MOD_ADDITIVE, MOD_ABSOLUTE = 0, 1, 2, 3, 4
 LIVE_INT_RANGE = (0, 255)          # Live's native integer parameters hold 0..255 only
 VISIBLE, STORED_ONLY, HIDDEN = 0, 1, 2
 
@@ -62,13 +91,16 @@ def read_table(path: Path) -> dict[str, dict[str, Any]]:
     return dict(value)
 
 
-PARAMS = read_table(HERE / "jasco_params.js")
+PARAMS = read_table(PARAMS_JS)
 DEVICE_PARAMS = read_table(HERE / "jasco_device_params.js")
 
 
 def spec(name: str) -> dict[str, Any]:
     """A setting's table entry: the render parameters first, then the device's own (as jasco_core.js)."""
     return PARAMS[name] if name in PARAMS else DEVICE_PARAMS[name]
+
+# the classes that show text (each gets Live's font)
+TEXT_CLASSES = ("comment", "textedit", "umenu", "live.menu", "live.numbox", "live.dial", "live.text")
 
 # (maxclass, numinlets, numoutlets, outlettype)
 CLASSES: dict[str, tuple[int, int, list[str]]] = {
@@ -129,6 +161,15 @@ class Patch:
             present: tuple[float, float, float, float] | None = None, **attrs: Any) -> str:
         inlets, outlets, types = io if io is not None else CLASSES[maxclass]
         box_id = f"obj-{len(self.boxes) + 1}"
+        if present is not None:
+            # what the musician sees: Live's font and theme-following colours
+            if maxclass in TEXT_CLASSES:
+                attrs.setdefault("fontname", FONT)
+            if maxclass in THEME:
+                saved = dict(attrs.get("saved_attribute_attributes", {}))
+                for attr, colour in THEME[maxclass].items():
+                    saved[attr] = {"expression": f"themecolor.{colour}"}
+                attrs["saved_attribute_attributes"] = saved
         self.boxes.append(Box(box_id, maxclass, inlets, outlets, types, rect, text, varname, present, attrs))
         return box_id
 
@@ -151,11 +192,13 @@ class Patch:
             "openinpresentation": 1,
             "devicewidth": DEVICE_WIDTH,
             "default_fontsize": 10.0,
-            "default_fontname": "Arial Bold",
+            "default_fontname": FONT,
             "gridsize": [8.0, 8.0],
             "description": "JASCO: type a prompt, press Generate, get an audio clip in time with the song "
                            "(needs jasco-bridge serve running).",
             "tags": "jasco ai music generation osc",
+            # a MIDI effect passes MPE through as it comes (Guidelines' checklist: "is_mpe" active)
+            "is_mpe": 1,
             "boxes": [b.to_json() for b in self.boxes],
             "lines": [{"patchline": {"source": [s, o], "destination": [d, i]}} for s, o, d, i in self.lines],
             # What Freeze Device embeds: the one script [js] loads (it requires nothing).
@@ -188,6 +231,12 @@ def parameter(longname: str, shortname: str, ptype: int, *, mmin: float = 0.0, m
         valueof["parameter_unitstyle"] = unitstyle
     if invisible is not None:
         valueof["parameter_invisible"] = invisible
+    if ptype == TYPE_FLOAT:
+        valueof["parameter_modmode"] = MOD_ABSOLUTE if unitstyle == UNIT_INT else MOD_BIPOLAR
+    elif ptype == TYPE_INT:
+        valueof["parameter_modmode"] = MOD_ABSOLUTE
+    else:
+        valueof["parameter_modmode"] = MOD_NONE   # Live modulates Int and Float parameters only
     return {"parameter_enable": 1, "saved_attribute_attributes": {"valueof": valueof}}
 
 
@@ -213,11 +262,23 @@ def live_parameter(table_name: str, longname: str, shortname: str, *, invisible:
                      unitstyle=UNIT_INT, invisible=invisible)
 
 
+# setting -> its table entry, where the names differ
+TABLE_NAMES = {"model": "model_menu"}
+# Info View text of the buttons (no table entry)
+BUTTON_INFO = {
+    "generate": "Render a clip from the prompt, chords and drums with jasco-bridge; it lands on the target.",
+    "cancel": "Cancel everything this device has queued or rendering.",
+    "refresh": "Read the track list again (it also follows Live on its own).",
+    "recall": "Copy the chosen take's seed into the seed box and turn Lock on.",
+}
+
+
 def build() -> Patch:
     p = Patch()
 
     # --- engine room (patching view only) --------------------------------------
-    js = p.obj(f"js {JS_FILE}", (420.0, 520.0), 2, 2, varname="jasco_js")
+    js = p.obj(f"js {JS_FILE}", (420.0, 520.0), 2, 2, varname="jasco_js",
+               saved_object_attributes={"filename": JS_FILE, "parameter_enable": 0})
     send = p.obj(f"udpsend {BRIDGE_HOST} {spec('port')['default']}", (420.0, 640.0), 1, 0, [],
                  varname="jasco_udpsend")
     recv = p.obj(f"udpreceive {spec('reply_port')['default']}", (700.0, 400.0), 1, 1, varname="jasco_udpreceive")
@@ -254,9 +315,16 @@ def build() -> Patch:
         p.add("comment", (present[0] + 700.0, present[1] + 700.0, present[2], present[3]), text=text,
               present=present)
 
+    def info(title: str, text: str) -> dict[str, str]:
+        """Live's Info View text of a control (Guidelines, "Info Text": Annotation Name and Annotation)."""
+        return {"annotation_name": title, "annotation": text}
+
     def control(maxclass: str, name: str, rect: tuple[float, float, float, float],
                 present: tuple[float, float, float, float], **attrs: Any) -> str:
         """A UI control named ``name`` whose output reaches [js] as the setting ``name <value>``."""
+        if "annotation" not in attrs:
+            valueof = attrs["saved_attribute_attributes"]["valueof"]
+            attrs.update(info(valueof["parameter_longname"], spec(TABLE_NAMES.get(name, name))["help"]))
         box = p.add(maxclass, rect, varname=name, present=present, **attrs)
         pre = p.obj(f"prepend {name}", (rect[0], rect[1] + rect[3] + 12.0), 1, 1)
         p.connect(box, 0, pre, 0)
@@ -264,18 +332,20 @@ def build() -> Patch:
         return box
 
     def number(name: str, longname: str, shortname: str, rect: tuple[float, float, float, float],
-               present: tuple[float, float, float, float], **kw: Any) -> str:
+               present: tuple[float, float, float, float], *, invisible: int | None = None,
+               **attrs: Any) -> str:
         """A live.numbox for the table entry ``name`` (a Live parameter, saved with the set)."""
-        return control("live.numbox", name, rect, present, **live_parameter(name, longname, shortname, **kw))
+        return control("live.numbox", name, rect, present, **attrs,
+                       **live_parameter(name, longname, shortname, invisible=invisible))
 
     def toggle(name: str, longname: str, shortname: str, rect: tuple[float, float, float, float],
                present: tuple[float, float, float, float]) -> str:
         return control("live.toggle", name, rect, present, **live_parameter(name, longname, shortname))
 
     def menu(name: str, table_name: str, rect: tuple[float, float, float, float],
-             present: tuple[float, float, float, float]) -> str:
-        return control("live.menu", name, rect, present,
-                       **live_parameter(table_name, name.capitalize(), name.capitalize()))
+             present: tuple[float, float, float, float], title: str | None = None, **attrs: Any) -> str:
+        title = title or name.capitalize()
+        return control("live.menu", name, rect, present, **attrs, **live_parameter(table_name, title, title))
 
     def button(name: str, label: str, rect: tuple[float, float, float, float],
                present: tuple[float, float, float, float]) -> tuple[str, str]:
@@ -283,7 +353,8 @@ def build() -> Patch:
         (parameter_invisible 2): not automatable and not stored, so neither automation nor
         loading a set presses it."""
         box = p.add("live.text", rect, varname=name, present=present, text=label, mode=0,
-                    **parameter(name.capitalize(), name.capitalize(), TYPE_ENUM, enum=("val1", "val2"),
+                    **info(label, BUTTON_INFO[name]),
+                    **parameter(name.capitalize(), name.capitalize(), TYPE_ENUM, enum=("off", "on"),
                                 invisible=HIDDEN))
         message = p.add("message", (rect[0], rect[1] + 80.0, 60.0, 22.0), text=name)
         p.connect(message, 0, js, 0)
@@ -293,6 +364,8 @@ def build() -> Patch:
     labelled("Prompt", (4.0, 2.0, 50.0, 16.0))
     # outputmode 1: the text leaves as one symbol ("text warm, lofi"), commas and numbers intact
     prompt = control("textedit", "prompt", (20.0, 120.0, 300.0, 40.0), (4.0, 18.0, 300.0, 38.0),
+                     **info("Prompt", "The music in words, e.g. 'warm lofi piano with vinyl crackle'; saved "
+                            "with the set. Return or Generate sends it."),
                      lines=2, wordwrap=1, bangmode=0, outputmode=1, keymode=1, fontsize=11.0,
                      hint="Describe the music: 'warm lofi piano with vinyl crackle'. Return or Generate sends it.")
 
@@ -301,13 +374,15 @@ def build() -> Patch:
 
     labelled("Drums", (4.0, 80.0, 46.0, 18.0))
     drums_track = control("umenu", "drums_track", (460.0, 120.0, 100.0, 22.0), (52.0, 79.0, 100.0, 18.0),
-                          items=["none"], fontsize=10.0)
+                          items=["none"], fontsize=10.0,
+                          **info("Drums track", "The audio track whose clip (scene below) is the drum loop; "
+                                 "none for no drums."))
     number("drums_scene", "Drums scene", "Scene", (580.0, 120.0, 40.0, 15.0), (156.0, 80.0, 36.0, 15.0))
 
     labelled("Target", (4.0, 100.0, 46.0, 18.0))
     menu("target", "target", (20.0, 220.0, 90.0, 15.0), (52.0, 101.0, 80.0, 15.0))
     target_track = control("umenu", "target_track", (140.0, 220.0, 120.0, 22.0), (136.0, 99.0, 110.0, 18.0),
-                           fontsize=10.0)
+                           fontsize=10.0, **info("Target track", "The audio track that receives the clips."))
 
     generate, gen_msg = button("generate", "Generate", (20.0, 320.0, 80.0, 20.0), (4.0, 122.0, 80.0, 18.0))
     for name, label, rect, present in (("cancel", "Cancel", (120.0, 320.0, 60.0, 20.0), (88.0, 122.0, 60.0, 18.0)),
@@ -331,9 +406,24 @@ def build() -> Patch:
     labelled("Model", (312.0, 2.0, 40.0, 18.0))
     menu("model", "model_menu", (20.0, 460.0, 180.0, 15.0), (352.0, 3.0, 200.0, 15.0))
 
-    labelled("Solver", (312.0, 20.0, 40.0, 18.0))
-    menu("solver", "solver", (220.0, 460.0, 70.0, 15.0), (352.0, 21.0, 70.0, 15.0))
-    number("steps", "Steps", "Steps", (300.0, 460.0, 40.0, 15.0), (426.0, 21.0, 40.0, 15.0))
+    # Quality: the table's speed/quality presets, for everyone; Solver and Steps fold away behind
+    # Expert (they apply with Quality "none" only: a preset replaces them)
+    labelled("Quality", (312.0, 20.0, 40.0, 18.0))
+    menu("preset", "preset", (220.0, 420.0, 70.0, 15.0), (352.0, 21.0, 70.0, 15.0), title="Quality")
+    expert = p.add("live.text", (300.0, 420.0, 40.0, 15.0), varname="expert", present=(426.0, 21.0, 40.0, 15.0),
+                   text="Expert", texton="Expert", mode=1,
+                   **info("Expert", "Shows Solver and Steps, which apply when Quality is none."),
+                   **parameter("Expert", "Expert", TYPE_ENUM, enum=("off", "on"), initial=0, invisible=STORED_ONLY))
+    solver = menu("solver", "solver", (220.0, 460.0, 70.0, 15.0), (626.0, 21.0, 70.0, 15.0), hidden=1)
+    steps = number("steps", "Steps", "Steps", (300.0, 460.0, 40.0, 15.0), (626.0, 40.0, 40.0, 15.0), hidden=1)
+    steps_label = p.add("comment", (1326.0, 740.0, 28.0, 14.0), text="Steps", present=(668.0, 40.0, 28.0, 14.0),
+                        hidden=1)
+    folded = p.obj("== 0", (300.0, 440.0), 2, 1, ["int"])
+    hide = p.obj("prepend hidden", (300.0, 480.0), 1, 1)
+    p.connect(expert, 0, folded, 0)
+    p.connect(folded, 0, hide, 0)
+    for box in (solver, steps, steps_label):
+        p.connect(hide, 0, box, 0)
     labelled("Seed", (470.0, 20.0, 30.0, 18.0))
     seed = number("seed", "Seed", "Seed", (360.0, 460.0, 70.0, 15.0), (500.0, 21.0, 70.0, 15.0))
     lock = toggle("lock_seed", "Lock seed", "Lock", (440.0, 460.0, 15.0, 15.0), (574.0, 21.0, 15.0, 15.0))
@@ -360,7 +450,8 @@ def build() -> Patch:
     toggle("replace_last", "Replace last take", "Replace", (380.0, 640.0, 15.0, 15.0), (386.0, 92.0, 15.0, 15.0))
     labelled("Replace last", (404.0, 91.0, 70.0, 16.0))
     takes_menu = control("umenu", "take_choice", (420.0, 640.0, 150.0, 22.0), (478.0, 90.0, 150.0, 18.0),
-                         fontsize=9.0)
+                         fontsize=9.0, **info("Takes", "Every finished take with its seed and where it went, "
+                                              "newest first; Lock seed recalls the chosen one."))
 
     labelled("Last clip (drag from Live's browser if it could not be placed)", (312.0, 112.0, 300.0, 14.0))
     path = p.add("textedit", (340.0, 700.0, 280.0, 30.0), varname="path", present=(312.0, 127.0, 384.0, 22.0),
@@ -410,10 +501,22 @@ def render_bundle() -> str:
     return "".join(parts)
 
 
+def render_device() -> bytes:
+    """jasco-bridge.amxd: the patcher as a Max MIDI Effect, unfrozen (jasco.js stays beside it)."""
+    return device_file.write_plain(build().to_json(), device_file.MIDI_EFFECT)
+
+
 def main(argv: list[str]) -> int:
+    """Every generated device file, tables first (the patcher and the bundle are built from them)."""
+    global PARAMS
+    PARAMS_JS.write_text(params_cli.render_js(), encoding="utf-8")
+    WIRE_JS.write_text(device_wire.render_js(), encoding="utf-8")
+    PARAMS = read_table(PARAMS_JS)
     OUTPUT.write_text(render(), encoding="utf-8")
     BUNDLE.write_text(render_bundle(), encoding="utf-8")
-    print(f"wrote {OUTPUT} and {BUNDLE}")
+    DEVICE.write_bytes(render_device())
+    for path in (PARAMS_JS, WIRE_JS, OUTPUT, BUNDLE, DEVICE):
+        print(f"wrote {path}")
     return 0
 
 

@@ -99,6 +99,7 @@ def expected_generate(reply_port: int, notes: list[tuple[int, float, float, int]
         out.append(("/jasco/notes/loop", "ff", (0.0, loop_length)))
     out += [
         ("/jasco/prompt", "s", (PROMPT,)),
+        ("/jasco/set", "ss", ("preset", param("preset").default)),   # Quality: none = Solver and Steps apply
         ("/jasco/set", "ss", ("solver", "euler")),
         ("/jasco/set", "si", ("steps", 8)),
         ("/jasco/set", "sf", ("cfg_all", 4.5)),

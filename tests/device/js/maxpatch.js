@@ -149,7 +149,8 @@ class PatchInstance {
       self.values.set(param.parameter_longname, x);
       return x;
     };
-    if (param && box.maxclass !== "live.text") {
+    const button = box.maxclass === "live.text" && box.mode === 0;   // momentary; mode 1 is a toggle
+    if (param && !button) {
       const stored = (self.opts.stored || {})[param.parameter_longname];
       const initial = param.parameter_initial_enable ? param.parameter_initial[0] : (param.parameter_mmin ?? 0);
       const restored = stored !== undefined;
@@ -220,6 +221,8 @@ class PatchInstance {
         o.close = () => self.opts.network.close(o.holder);
       } else if (cls === "pattr") {
         o.receive = (inlet, atoms) => { o.value = setParam(atoms); emit(0, atoms); };
+      } else if (cls === "==") {
+        o.receive = (inlet, atoms) => emit(0, [Number(atoms[0]) === Number(words[1]) ? 1 : 0]);
       } else if (cls === "midiin" || cls === "midiout") {
         // MIDI passes through; not exercised here
       } else {
@@ -246,7 +249,7 @@ class PatchInstance {
         display(atoms);
       };
       o.user = (atoms) => { o.index = Number(atoms[0]); emit(0, [o.index]); };
-    } else if (param && box.maxclass === "live.text") {
+    } else if (param && button) {
       o.user = () => emit(0, [1]);                                  // a momentary button
     } else if (param) {                                              // live.menu, live.numbox, live.dial, live.toggle
       o.receive = (inlet, atoms) => {
@@ -257,6 +260,13 @@ class PatchInstance {
     } else if (box.maxclass === "slider") {
       o.receive = (inlet, atoms) => display(atoms);
     }
+    // a UI object takes its box attribute "hidden" as a message (hidden in a locked patcher)
+    o.hidden = box.hidden === 1;
+    const receive = o.receive;
+    o.receive = (inlet, atoms) => {
+      if (atoms[0] === "hidden") { o.hidden = Number(atoms[1]) === 1; display(atoms); }
+      else receive(inlet, atoms);
+    };
     return o;
   }
 
