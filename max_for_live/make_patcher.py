@@ -38,7 +38,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:      # run as a script: the repository's packages
     sys.path.insert(0, str(HERE.parent))
 
-from bridge import device_file, device_wire, params_cli  # noqa: E402
+from bridge import device_file, device_wire  # noqa: E402
+from bridge.commands import params as params_cli  # noqa: E402
 
 OUTPUT = HERE / "jasco.maxpat"
 DEVICE = HERE / "jasco-bridge.amxd"
