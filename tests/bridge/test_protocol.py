@@ -79,7 +79,7 @@ def test_parse_tempo_with_and_without_time_signature() -> None:
         ("/jasco/hello", [("f", 9001.5)], BadValue, "whole number"),
         ("/jasco/hello", [("b", b"xx")], BadArguments, "reply_port"),
         ("/jasco/prompt", [("s", "x" * 1001)], TooLarge, "1000"),
-        ("/jasco/prompt", [("i", 3)], BadArguments, "string"),
+        ("/jasco/prompt", [("N", None)], BadArguments, "text"),  # a word may be a number (808), not nil
         ("/jasco/notes/add", [("i", 60), ("f", 0.0), ("f", 1.0)], BadArguments, "groups of 4"),
         ("/jasco/notes/add", [], BadArguments, "notes/add"),
         ("/jasco/notes/add", [("i", 128), ("f", 0.0), ("f", 1.0), ("i", 100)], BadValue, "pitch"),
