@@ -534,7 +534,7 @@
 							"parameter_longname": "Drums scene",
 							"parameter_shortname": "Scene",
 							"parameter_type": 0,
-							"parameter_mmin": 1.0,
+							"parameter_mmin": 0.0,
 							"parameter_mmax": 999.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
@@ -1307,7 +1307,7 @@
 							"parameter_shortname": "Seed",
 							"parameter_type": 0,
 							"parameter_mmin": -1.0,
-							"parameter_mmax": 2147483647.0,
+							"parameter_mmax": 16777216.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
 								-1.0

@@ -26,6 +26,7 @@ var ADDR = {
     drumsClear: "/jasco/drums/clear",
     generate: "/jasco/generate",
     cancel: "/jasco/cancel",
+    status: "/jasco/status",       // the heartbeat while a job runs, and the connection check
     probe: "/jasco/probe"          // the device's own: sent to its reply port to see that it owns it
 };
 
@@ -35,7 +36,8 @@ var ADDR = {
 // over as a number).
 var REPLIES = {
     "/jasco/hello": ["*", "*"],
-    "/jasco/queued": ["*", "n"],
+    "/jasco/queued": ["*", "n"],         // + the generate's tag (bridge 0.2+): whose job it is
+    "/jasco/note": ["*", "*"],
     "/jasco/started": ["*"],
     "/jasco/progress": ["*", "n"],
     "/jasco/done": ["*", "*", "n", "n"],
@@ -109,8 +111,12 @@ function buildGenerateMessages(request, maxBytes, notesPerPacket) {
         p = request.params[i];
         out.push(msg(ADDR.set, [S(p[0]), {type: p[1], value: p[2]}]));
     }
-    if (request.drums) {
-        out.push(msg(ADDR.drums, [S(request.drums)]));
+    var drums = typeof request.drums === "string" ? {path: request.drums, region: null} : request.drums;
+    if (drums && drums.region) {
+        // only the region that plays (an Arrangement clip's markers), in seconds of the file
+        out.push(msg(ADDR.drums, [S(drums.path), F(drums.region[0]), F(drums.region[1])]));
+    } else if (drums) {
+        out.push(msg(ADDR.drums, [S(drums.path)]));
     } else {
         out.push(msg(ADDR.drumsClear));
     }

@@ -49,6 +49,7 @@ ROUTE = ("status", "progress", "path", "target_tracks", "drums_tracks", "take_li
 TYPE_FLOAT, TYPE_INT, TYPE_ENUM, TYPE_BLOB = 0, 1, 2, 3
 UNIT_INT, UNIT_FLOAT = 0, 1
 LIVE_INT_RANGE = (0, 255)          # Live's native integer parameters hold 0..255 only
+FLOAT32_EXACT_INT = 2**24          # a Live parameter holds a 32-bit float: whole numbers are exact up to here
 VISIBLE, STORED_ONLY, HIDDEN = 0, 1, 2
 
 
@@ -203,6 +204,8 @@ def live_parameter(table_name: str, longname: str, shortname: str, *, invisible:
         return parameter(longname, shortname, TYPE_INT, mmin=0, mmax=1, initial=int(bool(entry["default"])),
                          unitstyle=UNIT_INT, invisible=invisible)
     low, high, default = entry["lo"], entry["hi"], entry["default"]
+    if entry["type"] == "int":
+        high = min(high, FLOAT32_EXACT_INT)   # (a larger seed would come back as another number)
     if entry["type"] == "float":
         return parameter(longname, shortname, TYPE_FLOAT, mmin=float(low), mmax=float(high), initial=float(default),
                          unitstyle=UNIT_FLOAT, invisible=invisible)

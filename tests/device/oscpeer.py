@@ -99,6 +99,14 @@ class Listener:
 Script = Callable[[str, dict[str, Any]], list[bytes]]
 
 
+def with_tag(dgram: bytes, tag: str) -> bytes:
+    """A script's ``/jasco/queued job position`` as the bridge sends it: with the generate's tag."""
+    packet = decode(dgram)
+    if packet.address != "/jasco/queued" or len(packet.values) != 2:
+        return dgram
+    return build("/jasco/queued", ("s", packet.values[0]), ("i", int(packet.values[1])), ("s", tag))
+
+
 @dataclass
 class FakeBridge:
     """Answers like jasco-bridge: /jasco/hello registers the reply port; each
@@ -136,8 +144,9 @@ class FakeBridge:
         elif packet.address == "/jasco/generate":
             assert self.reply_port is not None, "generate before hello"
             self.jobs += 1
+            tag = str(packet.values[0]) if packet.values else ""
             for dgram in self.script(f"job-{self.jobs}", self.state):
-                self.listener.send(dgram, self.reply_port)
+                self.listener.send(with_tag(dgram, tag), self.reply_port)
 
     def close(self) -> None:
         self.listener.close()

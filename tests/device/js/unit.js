@@ -24,6 +24,11 @@ const baseSpec = () => ({
   ],
 });
 
+// The bridge's /jasco/queued for the device's oldest pending take: it names the take's tag.
+function queue(d, job) {
+  d.handleReply("/jasco/queued", [job, 0, d.pendingTags()[0]]);
+}
+
 function take(target, trackId, position = 0) {
   return { press: { target, trackId, bar: 4, bars: 2, position, cursor: position, replace: null }, index: 0, prompt: "p" };
 }
@@ -183,16 +188,20 @@ const tests = {
     d.setting("chords", [2]);
     d.setting("takes", [2]);
     d.generate();
+    queue(d, "j1");
     d.handleReply("/jasco/done", ["j1", "/tmp/1a.wav", 2, 120]);
+    queue(d, "j2");
     d.handleReply("/jasco/done", ["j2", "/tmp/1b.wav", 2, 120]);
     d.setting("replace_last", [1]);
     d.generate();
+    queue(d, "j3");
     d.handleReply("/jasco/done", ["j3", "/tmp/2a.wav", 2, 120, 777]);
     assert.match(d.status(), /seed 777 in 'Audio' slot 1 \(replacing the last take\)$/);
     // the user put their own clip where take 2 was: it is not replaced
     const slot = mock.song.tracks[1].clip_slots[1];
     mock.call(slot, "delete_clip", []);
     mock.call(slot, "create_audio_clip", ["/tmp/users.wav"]);
+    queue(d, "j4");
     d.handleReply("/jasco/done", ["j4", "/tmp/2b.wav", 2, 120]);
     assert.match(d.status(), /in 'Audio' slot 3 \(the last take's clip was changed or moved: not replaced\)$/);
     assert.deepStrictEqual(mock.snapshot().tracks[1].slots.map((c) => c && c.file_path),
@@ -203,7 +212,9 @@ const tests = {
   replace_last_take_in_the_arrangement() {
     const spec = baseSpec();
     spec.tempo = 120;
-    spec.current_song_time = 32;
+    // stopped: the insert marker (Song.start_time) is at bar 9, the playhead stopped at bar 13
+    spec.start_time = 32;
+    spec.current_song_time = 50;
     spec.file_seconds = { "/tmp/long.wav": 8 };                    // four bars
     spec.default_file_seconds = 4;                                 // two bars at 120 bpm
     spec.tracks[1].arrangement = [{ name: "mine", midi: false, file_path: "/tmp/mine.wav", start_time: 40, end_time: 48 }];
@@ -212,15 +223,18 @@ const tests = {
     d.refreshTracks();
     for (const [k, v] of [["prompt", "p"], ["chords", 2], ["target", 1], ["bars", 2]]) d.setting(k, [v]);
     d.generate();
+    queue(d, "j1");
     d.handleReply("/jasco/done", ["j1", "/tmp/one.wav", 4, 120]);
     d.setting("replace_last", [1]);
     d.generate();
+    queue(d, "j2");
     d.handleReply("/jasco/done", ["j2", "/tmp/two.wav", 4, 120]);
     assert.match(d.status(), /in 'Audio' arrangement bar 9 \(replacing the last take\)$/);
     const names = () => mock.snapshot().tracks[1].arrangement.map((c) => [c.file_path, c.start_time, c.end_time]);
     assert.deepStrictEqual(names(), [["/tmp/two.wav", 32, 40], ["/tmp/mine.wav", 40, 48]]);
     // a longer take would cut into the user's clip after it: it goes to the next free place instead
     d.generate();
+    queue(d, "j3");
     d.handleReply("/jasco/done", ["j3", "/tmp/long.wav", 8, 120]);
     assert.match(d.status(), /in 'Audio' arrangement bar 13 \(the last take's clip was changed, moved or is too short: not replaced\)$/);
     assert.deepStrictEqual(names(), [["/tmp/two.wav", 32, 40], ["/tmp/mine.wav", 40, 48], ["/tmp/long.wav", 48, 64]]);
@@ -243,14 +257,19 @@ const tests = {
     const first = seeds();
     d.generate();
     const second = seeds();
-    assert.deepStrictEqual(first, [375000, 375001, 375002]);
-    assert.deepStrictEqual(second, [500000, 500001, 500002]);
-    assert.strictEqual(d.settings().seed, 500000);              // shown in the seed box
+    // drawn from 0..2^24-1: exact in a 32-bit float (Max and Live parameters hold those)
+    // (the first random number made the device's tag mark)
+    assert.deepStrictEqual(first, [8388608, 8388609, 8388610]);
+    assert.deepStrictEqual(second, [10485760, 10485761, 10485762]);
+    assert.strictEqual(d.settings().seed, 10485760);            // shown in the seed box
+    assert.ok(first.concat(second).every((v) => Math.fround(v) === v));
     d.setting("lock_seed", [1]);
     d.generate();
-    assert.deepStrictEqual(seeds(), [500000, 500001, 500002]);  // locked: the same takes again
+    assert.deepStrictEqual(seeds(), [10485760, 10485761, 10485762]);  // locked: the same takes again
     // recall a take's seed from the takes menu
+    queue(d, "j1");
     d.handleReply("/jasco/done", ["j1", "/tmp/a.wav", 2, 120]);
+    queue(d, "j2");
     d.handleReply("/jasco/done", ["j2", "/tmp/b.wav", 2, 120, 375001]);
     d.setting("lock_seed", [0]);
     d.setting("take_choice", [0]);                               // newest first
@@ -442,8 +461,8 @@ const tests = {
     const d = core.createDevice({ live, send: () => {}, ui: (...a) => ui.push(a) });
     assert.deepStrictEqual(d.handleReply("/jasco/progress", ["nobody", 0.3]), { ok: true });
     const r = d.handleReply("/jasco/done", ["nobody", "/tmp/a.wav", 1, 120]);
-    assert.strictEqual(r.placed, false);
-    assert.strictEqual(d.status(), "Done: /tmp/a.wav");
+    assert.deepStrictEqual([r.placed, r.reason], [false, "not this device's job"]);
+    assert.strictEqual(d.status(), "");                          // another device's job: not shown
     assert.strictEqual(d.handleReply("/jasco/status", ["idle", 0, "tiny", "cpu"]).ok, true);
     assert.strictEqual(d.status(), "Bridge idle, 0 queued, model tiny on cpu");
   },
