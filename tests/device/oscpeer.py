@@ -119,6 +119,10 @@ class FakeBridge:
     reply_port: int | None = None
     state: dict[str, Any] = field(default_factory=dict)
     jobs: int = 0
+    # /jasco/status: None = never answered (a bridge that died); n = the first n polls go
+    # unanswered (a bridge that stalls, then comes back) and the later ones are answered
+    answer_status_after: int | None = None
+    status_polls: int = 0
 
     def __post_init__(self) -> None:
         self.listener = Listener(self._handle)
@@ -138,6 +142,12 @@ class FakeBridge:
             self.state["prompt"] = packet.values[0]
         elif packet.address == "/jasco/set":
             self.state[packet.values[0]] = packet.values[1]
+        elif packet.address == "/jasco/status":
+            self.status_polls += 1
+            if self.answer_status_after is not None and self.status_polls > self.answer_status_after \
+                    and self.reply_port is not None:
+                self.listener.send(build("/jasco/status", ("s", "busy"), ("i", 0), ("s", "tiny"), ("s", "cpu")),
+                                   self.reply_port)
         elif packet.address == "/jasco/cancel":
             assert self.reply_port is not None
             self.listener.send(build("/jasco/cancelled", ("s", packet.values[0])), self.reply_port)
