@@ -316,7 +316,9 @@ REPLIES: tuple[Spec, ...] = (
         "The drum file was read in full and is used from now on (its sha256 goes into each clip's sidecar).",
         args=(Arg("path", "s"), Arg("seconds", "f"), Arg("sample_rate", "i")),
     ),
-    Spec("/jasco/queued", "The job is queued with `position` jobs ahead of it (0 = it starts now).", args=(Arg("job", "s"), Arg("position", "i"))),
+    Spec("/jasco/queued", "The job is queued with `position` jobs ahead of it (0 = it starts now); `tag` is the "
+         "`/jasco/generate` tag it answers, so clients that share a reply port (two devices in Live) each know "
+         "their own jobs.", args=(Arg("job", "s"), Arg("position", "i"), Arg("tag", "s"))),
     Spec("/jasco/note", "Something to know about how the job renders the session, e.g. that a shorter chord "
          "progression repeats to fill the loop (sent after `/jasco/queued`).", args=(Arg("job", "s"), Arg("text", "s"))),
     Spec("/jasco/started", "The job is rendering.", args=(Arg("job", "s"),)),

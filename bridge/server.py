@@ -85,8 +85,9 @@ class ClientListener(JobListener):
     """Sends a job's events to one reply address (called from the worker thread)."""
 
     def __init__(self, server: "BridgeServer", reply_to: Address | Callable[[], Address | None], label: str,
-                 owner: Address) -> None:
+                 owner: Address, tag: str = "") -> None:
         self._server = server
+        self._tag = tag
         self._reply_to = reply_to
         self._owner = owner
         self.label = label
@@ -99,7 +100,7 @@ class ClientListener(JobListener):
     def queued(self, job_id: str, position: int) -> None:
         self._server.registry.own(job_id, self._owner)  # before the client can learn the id
         log.info("job %s queued at %d for %s", job_id, position, self.label)
-        self._send("/jasco/queued", job_id, position)
+        self._send("/jasco/queued", job_id, position, self._tag)
 
     def started(self, job_id: str) -> None:
         log.info("job %s started", job_id)
@@ -362,7 +363,7 @@ class BridgeServer:
         st = self.worker.status()
         if st.state == "error" and getattr(st, "error", ""):
             log.debug("generate while the model is unavailable: %s", st.error)  # the job's failure is logged once
-        listener = ClientListener(self, reply_to, label, owner)
+        listener = ClientListener(self, reply_to, label, owner, tag)
         job_id = self.worker.submit(request, listener)
         for note in notes:  # e.g. a shorter progression repeats to fill the loop
             listener.note(str(job_id), note)

@@ -102,3 +102,14 @@ def test_a_drum_region_is_sent_and_used(rig: Rig, tmp_path: Path) -> None:
         assert rig.worker.requests[-1].drums_region == (1.0, 3.0)    # the last good region stays
         c.send("/jasco/drums", str(path), ("f", 1.0))
         c.expect_error("bad_args")
+
+
+def test_queued_names_the_generate_tag(rig: Rig) -> None:
+    """Two devices may share a reply port (Ableton/m4l-connection-kit issue 9): /jasco/queued
+    carries the tag of the generate it answers, so each knows its own jobs."""
+    with rig.client() as c:
+        c.send("/jasco/generate", "m4l-1.abc")
+        q = c.expect("/jasco/queued")
+        assert q.tags == "sis" and q.args[2] == "m4l-1.abc"
+        c.send("/jasco/generate")
+        assert c.expect("/jasco/queued").args[2] == ""

@@ -241,4 +241,6 @@ def test_reply_types_follow_the_table() -> None:
         protocol.reply("/jasco/done", "j1")
     with pytest.raises(ValueError):
         protocol.reply("/jasco/undeclared")
-    assert struct.unpack(">i", encode_message(*protocol.reply("/jasco/queued", "j", 3))[-4:]) == (3,)
+    # address (16 bytes) + ",sis" (8) + "j" (4), then the int
+    assert struct.unpack(">i", encode_message(*protocol.reply("/jasco/queued", "j", 3, "t"))[28:32]) == (3,)
+    assert protocol.reply("/jasco/queued", "j", 3.0, "m4l-1")[1] == [("s", "j"), ("i", 3), ("s", "m4l-1")]
