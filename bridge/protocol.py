@@ -273,7 +273,9 @@ MESSAGES: tuple[Spec, ...] = (
         "Set one render parameter for this client (see *Settings* below). `model` accepts the "
         "server's model, `tiny`, a folder with the checkpoint files, or a hub id already downloaded on "
         "the server's machine (any hub id only when the server runs with `--allow-model-download`); "
-        "others get `model_unavailable` and change nothing.",
+        "others get `model_unavailable` and change nothing. A float given for a whole-number setting must "
+        "be whole and at most 2^24 = 16777216 (a 32-bit float, what Max and Pure Data send, cannot hold every "
+        "larger whole number): otherwise `bad_value`; send larger numbers as ints.",
         args=(Arg("name", "s", max_len=64), Arg("value", "*", max_len=512)),
     ),
     Spec("/jasco/reset", "Forget this client's whole state (prompt, tempo, chords, notes, drums, settings)."),
