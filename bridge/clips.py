@@ -27,6 +27,7 @@ from bridge.dsp import process_audio
 from bridge.encoding import encode
 from bridge.jobs import pid_alive
 from bridge.sidecar import build_sidecar
+from bridge.wav_tempo import WavTempo
 from core.errors import ClipDirUnwritable
 from core.fileio import TEMP_PREFIX, fsync_dir, os_error, replace_into, unlink_quietly, write_temp
 from core.requests import RenderRequest
@@ -240,7 +241,9 @@ def write_clip(audio: np.ndarray, source_rate: int, request: RenderRequest,
     processed = process_audio(audio, source_rate, request)
     p = request.params
     fmt = p.format if target is None else target.suffix.lower().lstrip(".")
-    data = encode(processed.audio, processed.sample_rate, fmt, p.bit_depth, raw=p.normalize == "none")
+    num, den = request.time_signature
+    data = encode(processed.audio, processed.sample_rate, fmt, p.bit_depth, raw=p.normalize == "none",
+                  tempo=WavTempo(request.bpm, num, den, loop=request.is_loop))
     local = when or _dt.datetime.now()
     reservation: Path | None = None
     if target is None:

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
+from bridge.engine_input import drum_region
 from bridge.audio import AudioData, read_audio
 from bridge.backlog import Backlog
 from core.errors import JascoError
@@ -35,6 +36,7 @@ class DrumCheck:
     path: str
     token: int
     epoch: int
+    region: tuple[float, float] | None = None  # seconds of the file (an Arrangement clip's markers)
 
 
 class DrumChecker:
@@ -57,6 +59,8 @@ class DrumChecker:
     def _check(self, check: DrumCheck) -> None:
         try:
             audio = read_audio(check.path)
+            if check.region is not None:
+                drum_region(audio.samples, audio.sample_rate, check.region, check.path)
         except Exception as err:  # noqa: BLE001 - a decoder surprise is still a coded answer
             if not isinstance(err, JascoError):
                 log.exception("reading drum file %r failed", check.path)

@@ -11,14 +11,17 @@ import io
 import numpy as np
 import soundfile as sf
 
+from bridge.wav_tempo import WavTempo, add_tempo_chunks
 from core.errors import BadValue, OutputError
 
 _SUBTYPES = {("wav", 16): "PCM_16", ("wav", 24): "PCM_24", ("flac", 16): "PCM_16", ("flac", 24): "PCM_24"}
 _SF_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}
 
 
-def encode(audio: np.ndarray, rate: int, fmt: str, bit_depth: int = 24, *, raw: bool = False) -> bytes:
-    """Encode ``[C, S]`` float32 in memory (``raw``: float WAV, samples untouched)."""
+def encode(audio: np.ndarray, rate: int, fmt: str, bit_depth: int = 24, *, raw: bool = False,
+           tempo: WavTempo | None = None) -> bytes:
+    """Encode ``[C, S]`` float32 in memory (``raw``: float WAV, samples untouched; ``tempo``: a WAV
+    file's ACID and ``smpl`` chunks)."""
     if fmt not in _SF_FORMATS:
         raise BadValue(f"format must be wav, flac or ogg, got {fmt!r}")
     if raw and fmt == "wav":
@@ -34,4 +37,6 @@ def encode(audio: np.ndarray, rate: int, fmt: str, bit_depth: int = 24, *, raw: 
                  format=_SF_FORMATS[fmt], subtype=subtype)
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
         raise OutputError(f"could not encode {fmt}: {err}") from err
+    if tempo is not None and fmt == "wav":
+        return add_tempo_chunks(buf.getvalue(), tempo)
     return buf.getvalue()

@@ -14,12 +14,14 @@ import numpy as np
 
 from bridge.audio import read_audio
 from core import wire
+from core.errors import BadValue
 from core.grid import SAMPLE_RATE
 from core.params import SAMPLING, RenderParams
 from core.requests import RenderRequest
 from midi.melody import one_hot
 
 log = logging.getLogger(__name__)
+REGION_SLACK_S = 0.005  # a region may end this far after the file's last sample (rounding of the markers)
 
 # The RenderParams fields the engine's SamplingParams takes (marked ``sampling`` in the table).
 SAMPLING_FIELDS = tuple(p.name for p in SAMPLING)
@@ -27,6 +29,19 @@ SAMPLING_FIELDS = tuple(p.name for p in SAMPLING)
 
 def sampling(params: RenderParams) -> dict[str, Any]:
     return {name: getattr(params, name) for name in SAMPLING_FIELDS}
+
+
+def drum_region(samples: np.ndarray, rate: int, region: tuple[float, float], path: str) -> np.ndarray:
+    """The samples of ``region`` (seconds of the file): an Arrangement clip's start and end markers.
+    A region that ends after the file does is refused (``BadValue``), never silently shortened."""
+    start, end = region
+    seconds = samples.shape[-1] / rate
+    if end > seconds + REGION_SLACK_S:
+        raise BadValue(f"the drum region {start:g}..{end:g} s ends after the file does ({seconds:.3f} s): {path}")
+    first, last = int(round(start * rate)), min(samples.shape[-1], int(round(end * rate)))
+    if last <= first:
+        raise BadValue(f"the drum region {start:g}..{end:g} s of {path} holds no samples")
+    return np.ascontiguousarray(samples[..., first:last])
 
 
 def render_item(request: RenderRequest, melody: np.ndarray | None = None) -> tuple[wire.RenderItem, str | None]:
@@ -39,6 +54,8 @@ def render_item(request: RenderRequest, melody: np.ndarray | None = None) -> tup
     if request.drums_path:
         audio = read_audio(request.drums_path)
         drums, drums_rate, sha = audio.samples, audio.sample_rate, audio.sha256
+        if request.drums_region is not None:
+            drums = drum_region(drums, drums_rate, request.drums_region, request.drums_path)
         if request.drums_sha256 and request.drums_sha256 != sha:
             log.warning("drum file %s changed since it was chosen; using its current contents", request.drums_path)
     if melody is None and request.melody_frames:

@@ -28,7 +28,8 @@ from bridge.prepare import PendingGenerate, RequestPreparer
 from bridge.session import Session, normalise_path
 from bridge.transport import OscTransport, Replies
 from core import __version__
-from core.errors import BadValue, QueueFull, UnknownJob, UnsupportedFormat
+from core.errors import BadValue, QueueFull, TooLarge, UnknownJob, UnsupportedFormat
+from core.requests import MAX_PROMPT_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,10 @@ class Handlers:
             ctx.send("/jasco/error", "", code, self.server.client_text(error))
 
     def prompt(self, msg: protocol.Message, ctx: Context) -> None:
-        self._session(ctx).prompt = msg["text"]
+        text = protocol.join_words([msg["text"], *(g[0] for g in msg.groups)])
+        if len(text) > MAX_PROMPT_CHARS:
+            raise TooLarge(f"/jasco/prompt: the prompt is {len(text)} characters; the limit is {MAX_PROMPT_CHARS}")
+        self._session(ctx).prompt = text
 
     def tempo(self, msg: protocol.Message, ctx: Context) -> None:
         self._session(ctx).set_tempo(msg["bpm"], msg.get("numerator"), msg.get("denominator"))
@@ -180,13 +184,19 @@ class Handlers:
         # No file access here: the name is checked, the file is opened and read on the checker thread.
         path = normalise_path(msg["path"])
         check_audio_name(path)
+        region = None
+        if msg.get("start_s") is not None:
+            start, end = float(msg["start_s"]), float(msg["end_s"])
+            if end <= start:
+                raise BadValue(f"/jasco/drums: end_s ({end:g}) must be after start_s ({start:g})")
+            region = (start, end)
         s = self._session(ctx)
-        previous = (s.drums_path, s.drums_sha256, s.drums_token)
-        token, epoch = s.choose_drums(path)
+        previous = (s.drums_path, s.drums_sha256, s.drums_token, s.drums_region)
+        token, epoch = s.choose_drums(path, region)
         try:
-            self.server.drums.submit(DrumCheck(ctx.reply_to, path, token, epoch))
+            self.server.drums.submit(DrumCheck(ctx.reply_to, path, token, epoch, region))
         except QueueFull:
-            s.drums_path, s.drums_sha256, s.drums_token = previous
+            s.drums_path, s.drums_sha256, s.drums_token, s.drums_region = previous
             raise
 
     def drums_clear(self, msg: protocol.Message, ctx: Context) -> None:

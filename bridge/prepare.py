@@ -48,12 +48,12 @@ class Worker(Protocol):
 class RequestPreparer:
     """Frozen sessions -> requests -> the worker.
 
-    ``listener(reply_to, label, owner)`` makes the job's listener; ``vocab()`` gives the chord
+    ``listener(reply_to, label, owner, tag)`` makes the job's listener; ``vocab()`` gives the chord
     vocabulary (only called when chords must be recognised from notes); ``model`` is the server's
     default model; ``send_error(address, err)`` answers a generate whose request cannot be built.
     """
 
-    def __init__(self, worker: Worker, listener: Callable[[ReplyTo, str, Address], JobListener], *,
+    def __init__(self, worker: Worker, listener: Callable[[ReplyTo, str, Address, str], JobListener], *,
                  vocab: Callable[[], Any], model: str, send_error: Callable[[Address, JascoError], None],
                  max_pending: int = MAX_PENDING_GENERATES) -> None:
         self._worker = worker
@@ -89,7 +89,7 @@ class RequestPreparer:
         st = self._worker.status()
         if st.state == "error" and getattr(st, "error", ""):
             log.debug("generate while the model is unavailable: %s", st.error)  # the job's failure is logged once
-        listener = self._listener(reply_to, label, owner)
+        listener = self._listener(reply_to, label, owner, tag)
         job_id = self._worker.submit(request, listener)
         for note in notes:  # e.g. a shorter progression repeats to fill the loop
             listener.note(str(job_id), note)

@@ -36,6 +36,8 @@ MAX_PATH_CHARS = 4096
 MAX_TAG_CHARS = 200
 MAX_JOB_CHARS = 64
 MAX_PING_ARGS = 64
+MAX_PROMPT_WORDS = 256  # /jasco/prompt arguments after the first (each joined with a space)
+MAX_DRUM_SECONDS = 3600.0  # a drum region's bounds, in seconds of its file
 NOTES_PER_PACKET = 1024
 TYPE_NAMES = {"i": "an int", "f": "a number (int or float)", "s": "a string", "*": "an int, float or string"}
 
@@ -195,8 +197,12 @@ MESSAGES: tuple[Spec, ...] = (
     ),
     Spec(
         "/jasco/prompt",
-        "Text description of the music.",
-        args=(Arg("text", "s", max_len=MAX_PROMPT_CHARS),),
+        "Text description of the music. Several arguments are joined with single spaces (Max and Pure "
+        "Data send `/jasco/prompt warm rhodes` as two strings, and a word like `808` as a number); "
+        f"at most {MAX_PROMPT_CHARS} characters in all.",
+        args=(Arg("text", "*", max_len=MAX_PROMPT_CHARS),),
+        repeat=(Arg("more", "*", max_len=MAX_PROMPT_CHARS),),
+        max_repeat=MAX_PROMPT_WORDS,
     ),
     Spec(
         "/jasco/tempo",
@@ -250,8 +256,15 @@ MESSAGES: tuple[Spec, ...] = (
         "extension is refused at once, without looking at the file system. The file is opened, "
         "checked and read in the background (only a regular file, opened once) and answered with "
         "`/jasco/drums/loaded`, or with `/jasco/error` (missing, unsupported, corrupt, too long, damaged "
-        "or NaN samples), after which the previous good loop stays in use.",
+        "or NaN samples), after which the previous good loop stays in use. With `start_s end_s` only that "
+        "region of the file is the loop (an Arrangement clip's start and end markers); `end_s` not after "
+        "`start_s`, or a region beyond the file's end, is refused with `bad_value`.",
         args=(Arg("path", "s", max_len=MAX_PATH_CHARS),),
+        optional=(
+            Arg("start_s", "f", "where the drum region starts in the file, in seconds", lo=0, hi=MAX_DRUM_SECONDS),
+            Arg("end_s", "f", "where it ends (after start_s; beyond the file's end is refused)", lo=0,
+                hi=MAX_DRUM_SECONDS),
+        ),
         replies=("/jasco/drums/loaded",),
     ),
     Spec("/jasco/drums/clear", "No drum condition."),
@@ -260,7 +273,9 @@ MESSAGES: tuple[Spec, ...] = (
         "Set one render parameter for this client (see *Settings* below). `model` accepts the "
         "server's model, `tiny`, a folder with the checkpoint files, or a hub id already downloaded on "
         "the server's machine (any hub id only when the server runs with `--allow-model-download`); "
-        "others get `model_unavailable` and change nothing.",
+        "others get `model_unavailable` and change nothing. A float given for a whole-number setting must "
+        "be whole and at most 2^24 = 16777216 (a 32-bit float, what Max and Pure Data send, cannot hold every "
+        "larger whole number): otherwise `bad_value`; send larger numbers as ints.",
         args=(Arg("name", "s", max_len=64), Arg("value", "*", max_len=512)),
     ),
     Spec("/jasco/reset", "Forget this client's whole state (prompt, tempo, chords, notes, drums, settings)."),
@@ -303,7 +318,9 @@ REPLIES: tuple[Spec, ...] = (
         "The drum file was read in full and is used from now on (its sha256 goes into each clip's sidecar).",
         args=(Arg("path", "s"), Arg("seconds", "f"), Arg("sample_rate", "i")),
     ),
-    Spec("/jasco/queued", "The job is queued with `position` jobs ahead of it (0 = it starts now).", args=(Arg("job", "s"), Arg("position", "i"))),
+    Spec("/jasco/queued", "The job is queued with `position` jobs ahead of it (0 = it starts now); `tag` is the "
+         "`/jasco/generate` tag it answers, so clients that share a reply port (two devices in Live) each know "
+         "their own jobs.", args=(Arg("job", "s"), Arg("position", "i"), Arg("tag", "s"))),
     Spec("/jasco/note", "Something to know about how the job renders the session, e.g. that a shorter chord "
          "progression repeats to fill the loop (sent after `/jasco/queued`).", args=(Arg("job", "s"), Arg("text", "s"))),
     Spec("/jasco/started", "The job is rendering.", args=(Arg("job", "s"),)),
@@ -332,11 +349,34 @@ SETTINGS_BY_NAME: Mapping[str, P.Param] = MappingProxyType({s.name: s for s in S
 
 
 def convert_setting(name: str, value: Any) -> Any:
-    """Turn an OSC value into the typed value of setting ``name`` (``BadValue`` names it)."""
+    """Turn an OSC value into the typed value of setting ``name`` (``BadValue`` names it).
+
+    A float given for a whole-number setting must be integral and at most 2^24 in magnitude: a
+    32-bit float (what Max, Pure Data and Live parameters hold) cannot tell 16777217 from 16777216,
+    so a larger one may already be another number than the sender meant (a seed that renders
+    another clip). Such values must be sent as OSC ints."""
     setting = SETTINGS_BY_NAME.get(name)
     if setting is None:
         raise BadValue(f"unknown setting {name!r}; known: {', '.join(SETTINGS_BY_NAME)}")
+    if setting.kind is int and isinstance(value, float) and math.isfinite(value):
+        if not value.is_integer():
+            raise BadValue(f"{name} must be a whole number, got {value:g}")
+        if abs(value) > P.FLOAT32_EXACT_INT:
+            raise BadValue(f"{name} {value:.0f} was sent as a float; above {P.FLOAT32_EXACT_INT} a 32-bit float "
+                           f"cannot hold every whole number, so it may not be the number meant: send it as an int "
+                           f"(random seeds are 0..{P.MAX_RANDOM_SEED}, exact as floats)")
     return setting.parse(value)
+
+
+def join_words(values: Sequence[Any]) -> str:
+    """The words of a message sent as several arguments, joined with single spaces (numbers as written)."""
+    words = []
+    for v in values:
+        if isinstance(v, float):
+            words.append(str(int(v)) if v.is_integer() else f"{v:g}")
+        else:
+            words.append(str(v))
+    return " ".join(words)
 
 
 # --- error codes --------------------------------------------------------------------

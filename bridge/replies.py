@@ -56,6 +56,7 @@ class ClientListener(JobListener):
     reply_to: Address | Callable[[], Address | None]
     label: str
     owner: Address  # recorded as the job's owner: only it may cancel the job
+    tag: str = ""  # the generate's tag, echoed in /jasco/queued (clients sharing a reply port know their jobs)
 
     def _send(self, address: str, *values: Any) -> None:
         addr = self.reply_to() if callable(self.reply_to) else self.reply_to
@@ -65,7 +66,7 @@ class ClientListener(JobListener):
     def queued(self, job_id: str, position: int) -> None:
         self.registry.own(job_id, self.owner)  # before the client can learn the id
         log.info("job %s queued at %d for %s", job_id, position, self.label)
-        self._send("/jasco/queued", job_id, position)
+        self._send("/jasco/queued", job_id, position, self.tag)
 
     def started(self, job_id: str) -> None:
         log.info("job %s started", job_id)

@@ -272,7 +272,8 @@ class BridgeServer:
         if audio is None:  # back to the last good loop first, then say why
             self.send_error(check.client, failure or JascoError("the drum file could not be read"))
             return
-        self.send(check.client, "/jasco/drums/loaded", audio.path, audio.seconds, audio.sample_rate)
+        seconds = audio.seconds if check.region is None else min(audio.seconds, check.region[1]) - check.region[0]
+        self.send(check.client, "/jasco/drums/loaded", audio.path, seconds, audio.sample_rate)
 
     # --- generation for live MIDI and --demo (their own thread, not the OSC thread) -------------------
     def generate(

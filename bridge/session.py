@@ -92,6 +92,8 @@ class Session:
     drums_token: int = 0
     drums_epoch: int = 0
     drums_good: tuple[str, str] | None = None
+    drums_region: tuple[float, float] | None = None  # of the chosen file, in seconds; None = all of it
+    drums_good_region: tuple[float, float] | None = None
     params: RenderParams = field(default_factory=RenderParams)
     model: str | None = None  # None: the server's model
     last_seen: float = field(default_factory=time.monotonic)
@@ -108,9 +110,10 @@ class Session:
         self.drums_epoch = next(_drum_tokens)  # checks still running belong to the old state
 
     # --- drums (see bridge.drum_check: the file is read and hashed on the checker thread) ----
-    def choose_drums(self, path: str) -> tuple[int, int]:
-        """Use ``path`` from now on (its contents are still being checked); returns (token, epoch)."""
-        self.drums_path, self.drums_sha256 = path, None
+    def choose_drums(self, path: str, region: tuple[float, float] | None = None) -> tuple[int, int]:
+        """Use ``path`` (``region`` of it) from now on (its contents are still being checked); returns
+        (token, epoch)."""
+        self.drums_path, self.drums_sha256, self.drums_region = path, None, region
         self.drums_token = next(_drum_tokens)
         return self.drums_token, self.drums_epoch
 
@@ -120,14 +123,17 @@ class Session:
         if sha256 is not None:
             if epoch == self.drums_epoch:
                 self.drums_good = (path, sha256)
+                self.drums_good_region = self.drums_region if current else self.drums_good_region
             if current:
                 self.drums_sha256 = sha256
         elif current:
             self.drums_path, self.drums_sha256 = self.drums_good or (None, None)
+            self.drums_region = self.drums_good_region if self.drums_good else None
             self.drums_token = next(_drum_tokens)
 
     def clear_drums(self) -> None:
         self.drums_path = self.drums_sha256 = self.drums_good = None
+        self.drums_region = self.drums_good_region = None
         self.drums_token = next(_drum_tokens)
         self.drums_epoch = next(_drum_tokens)
 
@@ -165,7 +171,8 @@ class Session:
             key=self.key, prompt=self.prompt, bpm=self.bpm, time_signature=self.time_signature,
             chords=self.chords, notes=self.notes, notes_len=len(self.notes), loop=self.loop,
             melody=self.melody, melody_len=len(self.melody), drums_path=self.drums_path,
-            drums_sha256=self.drums_sha256, params=self.params, model=self.model, cache=self.cache)
+            drums_sha256=self.drums_sha256, params=self.params, model=self.model, cache=self.cache,
+            drums_region=self.drums_region)
 
     def melody_frames(self) -> tuple[int, ...] | None:
         return self.freeze().melody_frames()
@@ -197,6 +204,7 @@ class SessionSnapshot:
     params: RenderParams
     model: str | None
     cache: DerivedCache = field(repr=False, compare=False)
+    drums_region: tuple[float, float] | None = None
 
     @property
     def client(self) -> str:
@@ -286,6 +294,7 @@ class SessionSnapshot:
             chords=chords,
             drums_path=self.drums_path,
             drums_sha256=self.drums_sha256,
+            drums_region=self.drums_region,
             melody_frames=self.melody_frames(),
             params=self.params,
             model=self.model or default_model,

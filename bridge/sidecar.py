@@ -60,6 +60,7 @@ def build_sidecar(request: RenderRequest, processed: Processed, *, audio_file: s
         ],
         "drums_file": request.drums_path,
         "drums_sha256": drums_sha256 if drums_sha256 is not None else request.drums_sha256,
+        "drums_region": list(request.drums_region) if request.drums_region is not None else None,
         "drums_fill": p.drums_fill,
         "separate_drums": p.separate_drums,
         "melody_frames": list(request.melody_frames) if request.melody_frames is not None else None,
@@ -120,8 +121,10 @@ def request_from_sidecar(sidecar: Mapping[str, Any]) -> RenderRequest:
         chords = tuple(ChordEvent(**c) for c in raw.pop("chords", ()))
         ts = raw.pop("time_signature", (4, 4))
         melody = raw.pop("melody_frames", None)
+        region = raw.pop("drums_region", None)
         return RenderRequest(
             params=params, chords=chords, time_signature=(int(ts[0]), int(ts[1])),
+            drums_region=(float(region[0]), float(region[1])) if region is not None else None,
             melody_frames=tuple(int(v) for v in melody) if melody is not None else None, **raw,
         )
     except JascoError:

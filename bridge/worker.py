@@ -149,7 +149,9 @@ class RenderWorker:
         self.model = model
         self.device = device
         self.dtype = dtype
-        self.clip_dir = Path(clip_dir).expanduser()
+        # absolute and without symlinks: /jasco/done always names the file as the file system does, so a
+        # client comparing it with what it reads back elsewhere (Live's Clip.file_path) sees one spelling
+        self.clip_dir = Path(clip_dir).expanduser().resolve()
         self.max_queue = int(max_queue)
         self.progress_interval = float(progress_interval)
         self.read_timeout = float(read_timeout)

@@ -32,6 +32,11 @@ _TRUE = ("1", "true", "on", "yes")
 _FALSE = ("0", "false", "off", "no")
 RANDOM_SEED = -1
 MAX_SEED = 2**31 - 1
+# Random seeds are drawn from 0..MAX_RANDOM_SEED: every one survives a 32-bit float exactly (IEEE 754
+# binary32 has a 24-bit significand), so a seed recalled from Max, Pure Data or a Live parameter, which
+# hold numbers as 32-bit floats, renders the same clip. Larger seeds are accepted as ints.
+MAX_RANDOM_SEED = 2**24 - 1
+FLOAT32_EXACT_INT = 2**24  # the largest magnitude up to which a 32-bit float holds every integer
 # The longest clip: 180 s = 9000 latent frames at the models' 50 Hz (about 36 windows of 10 s at the
 # default hop). ``bars`` beyond it at the session tempo is refused with ``too_large`` (core.requests).
 MAX_CLIP_SECONDS = 180.0
@@ -169,7 +174,7 @@ def _fmt(value: Any) -> str:
 PARAMS: tuple[Param, ...] = (
     # sampling
     Param("seed", int, RANDOM_SEED, "random seed: the same seed and inputs give the same clip",
-          lo=0, hi=MAX_SEED, special=MappingProxyType({RANDOM_SEED: "a new random seed for every render"}),
+          lo=0, hi=MAX_SEED, special=MappingProxyType({RANDOM_SEED: f"a new random seed (0..{MAX_RANDOM_SEED}) for every render"}),
           sampling=True),
     Param("preset", str, "none",
           "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); "

@@ -15,7 +15,7 @@ from typing import Any
 
 from core.errors import BadValue, TooLarge
 from core.grid import FRAME_RATE, WINDOW_FRAMES, clip_frames
-from core.params import MAX_CLIP_SECONDS, MAX_SEED, RANDOM_SEED, RenderParams, param
+from core.params import MAX_CLIP_SECONDS, MAX_RANDOM_SEED, MAX_SEED, RANDOM_SEED, RenderParams, param
 
 MAX_PROMPT_CHARS = 1000
 MAX_SESSION_NOTES = 20_000
@@ -44,6 +44,8 @@ class RenderRequest:
     chords: tuple[ChordEvent, ...] = ()
     drums_path: str | None = None
     drums_sha256: str | None = None
+    # the region of the drum file that is the loop, in seconds of the file (start, end); None = all of it
+    drums_region: tuple[float, float] | None = None
     # melody: frames of MIDI note numbers at 50 Hz (0 = no note); the engine turns it into [53, T]
     melody_frames: tuple[int, ...] | None = None
     params: RenderParams = field(default_factory=RenderParams)
@@ -63,13 +65,17 @@ class RenderRequest:
         if not isinstance(self.params, RenderParams):
             raise BadValue("params must be RenderParams")
         if self.params.seed == RANDOM_SEED:  # a request is always concrete: the seed it used is recorded
-            object.__setattr__(self, "params", self.params.replace(seed=secrets.randbelow(MAX_SEED + 1)))
+            object.__setattr__(self, "params", self.params.replace(seed=secrets.randbelow(MAX_RANDOM_SEED + 1)))
         if self.clip_seconds > MAX_CLIP_SECONDS + 1e-9:
             raise TooLarge(
                 f"{self.params.bars} bars of {num}/{den} at {self.bpm:g} bpm are {self.clip_seconds:.3f} s; "
                 f"the longest clip is {MAX_CLIP_SECONDS:g} s ({int(MAX_CLIP_SECONDS * FRAME_RATE)} frames), "
                 f"at most {int(MAX_CLIP_SECONDS / self.bar_seconds + 1e-9)} bars at this tempo"
             )
+        if self.drums_region is not None:
+            start, end = self.drums_region
+            if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end):
+                raise BadValue(f"the drum region must be 0 <= start < end seconds, got {start:g}..{end:g}")
         if len(self.chords) > MAX_CHORDS:
             raise TooLarge(f"{len(self.chords)} chords; the limit is {MAX_CHORDS}")
         if len(self.tag) > 200:

@@ -27,7 +27,7 @@ var JASCO_PARAMS = {
     "unit": "",
     "choices": null,
     "special": {
-      "-1": "a new random seed for every render"
+      "-1": "a new random seed (0..16777215) for every render"
     },
     "scope": "render",
     "help": "random seed: the same seed and inputs give the same clip"
@@ -379,7 +379,7 @@ var JASCO_DEVICE_PARAMS = {
   "takes": {"type": "int", "lo": 1, "hi": 8, "default": 1, "unit": "", "choices": null, "help": "variations rendered by one press of Generate, each with its own seed, placed in consecutive free slots"},
   "lock_seed": {"type": "int", "lo": 0, "hi": 1, "default": 0, "unit": "", "choices": null, "help": "1: use the seed box for every press (takes count up from it); 0: a fresh random seed for every take"},
   "replace_last": {"type": "int", "lo": 0, "hi": 1, "default": 0, "unit": "", "choices": null, "help": "1: the takes of the next press replace the last press's takes in their slots"},
-  "drums_scene": {"type": "int", "lo": 1, "hi": 999, "default": 1, "unit": "", "choices": null, "help": "scene (clip slot) of the drum loop on the drums track"},
+  "drums_scene": {"type": "int", "lo": 0, "hi": 999, "default": 1, "unit": "", "choices": null, "help": "scene (clip slot) of the drum loop on the drums track; 0 = its Arrangement clip at the insert marker (the playhead while playing)"},
   "target": {"type": "str", "lo": null, "hi": null, "default": "session", "unit": "", "choices": ["session", "arrangement", "folder"], "help": "where finished clips go"},
   "chords": {"type": "str", "lo": null, "hi": null, "default": "selected clip", "unit": "", "choices": ["selected clip", "playing clip", "none"], "help": "where the chords come from"},
   "model_menu": {"type": "str", "lo": null, "hi": null, "default": "server default", "unit": "", "choices": ["server default", "tiny", "facebook/jasco-chords-drums-400M", "facebook/jasco-chords-drums-1B", "facebook/jasco-chords-drums-melody-400M", "facebook/jasco-chords-drums-melody-1B"], "help": "the model to ask the bridge for"}
@@ -407,7 +407,10 @@ var JASCO_WIRE = {
     },
     "/jasco/prompt": {
       "args": [
-        "s"
+        "*"
+      ],
+      "repeat": [
+        "*"
       ]
     },
     "/jasco/tempo": {
@@ -462,6 +465,10 @@ var JASCO_WIRE = {
     "/jasco/drums": {
       "args": [
         "s"
+      ],
+      "optional": [
+        "f",
+        "f"
       ]
     },
     "/jasco/drums/clear": {
@@ -528,7 +535,8 @@ var JASCO_WIRE = {
     "/jasco/queued": {
       "args": [
         "s",
-        "i"
+        "i",
+        "s"
       ]
     },
     "/jasco/note": {
@@ -726,15 +734,68 @@ function versionAtLeast(v, min) {
     return true;
 }
 
+// Two spellings of one file's path compare equal: Max's "Volume:/path" form (Cycling '74's
+// conformpath reference: https://docs.cycling74.com/reference/conformpath), backslashes,
+// doubled slashes, "." and ".." segments, and letter case (the default file systems of macOS
+// and Windows ignore it). The bridge sends absolute paths with symlinks resolved; Max's [js]
+// cannot resolve a path itself, so the spelling is all that is compared.
+function pathKey(p) {
+    var s = String(p).replace(/\\/g, "/"), m = /^([^\/:]+):(\/.*)$/.exec(s), parts, out = [], i;
+    if (m !== null && !/^[A-Za-z]$/.test(m[1])) {
+        s = m[2];          // "Macintosh HD:/Users/me/x.wav" -> "/Users/me/x.wav" (a drive letter stays)
+    }
+    parts = s.split("/");
+    for (i = 0; i < parts.length; i++) {
+        if (parts[i] === "." || (parts[i] === "" && i > 0 && i < parts.length)) {
+            continue;
+        }
+        if (parts[i] === ".." && out.length > 1) {
+            out.pop();
+            continue;
+        }
+        out.push(parts[i]);
+    }
+    return out.join("/").toLowerCase();
+}
+
+function samePath(a, b) {
+    return typeof a === "string" && typeof b === "string" && a !== "" && b !== "" && pathKey(a) === pathKey(b);
+}
+
 // --- Live adapter -------------------------------------------------------------
 // Wrap a LiveAPI constructor (Max's, or the tests' mock of it) into the small
 // path-based interface the core uses. Paths are LOM paths ("live_set tracks 0")
-// or "id N".
+// or "id N". read(path, props) reads several properties of one object through one
+// reused LiveAPI object (LiveAPI.goto, Max's LiveAPI reference:
+// https://docs.cycling74.com/apiref/js/liveapi/), so reading the whole track list costs
+// two objects however many tracks the set has, not five per track.
 function makeLiveAdapter(LiveAPICtor) {
+    var cursor = null;
     function api(path) {
         return new LiveAPICtor(path);
     }
+    function at(path) {
+        if (cursor === null || typeof cursor.goto !== "function") {
+            cursor = api(path);
+        } else {
+            cursor.goto(path);
+        }
+        return cursor;
+    }
+    function asArray(v) {
+        if (v === undefined || v === null) {
+            return [];
+        }
+        return (isArray(v)) ? v : [v];
+    }
     return {
+        read: function (path, props) {
+            var a = at(path), out = {id: parseInt(a.id, 10) || 0}, i;
+            for (i = 0; i < props.length; i++) {
+                out[props[i]] = out.id ? asArray(a.get(props[i])) : [];
+            }
+            return out;
+        },
         id: function (path) {
             var a = api(path);
             var n = parseInt(a.id, 10);
@@ -816,32 +877,36 @@ function versionString(v) {
     return v[0] + "." + v[1] + "." + v[2];
 }
 
+var TRACK_PROPS = ["name", "has_audio_input", "is_foldable", "is_frozen"];
+
+function trackInfo(live, path, index) {
+    var r = live.read ? live.read(path, TRACK_PROPS) : {
+        id: live.id(path), name: live.get(path, "name"), has_audio_input: live.get(path, "has_audio_input"),
+        is_foldable: live.get(path, "is_foldable"), is_frozen: live.get(path, "is_frozen")
+    };
+    return {
+        id: r.id,
+        index: index,
+        name: r.name.join(" "),
+        audio: Number(r.has_audio_input[0]) === 1 && Number(r.is_foldable[0]) === 0,
+        frozen: Number(r.is_frozen[0]) === 1
+    };
+}
+
 // Tracks of the set: [{id, index, name, audio, frozen}], audio = an audio
 // track that can hold audio clips (not a group, not MIDI).
 function listTracks(live) {
-    var n = live.count("live_set", "tracks"), out = [], i, path;
-    for (i = 0; i < n; i++) {
-        path = "live_set tracks " + i;
-        out.push({
-            id: live.id(path),
-            index: i,
-            name: getString(live, path, "name"),
-            audio: getNumber(live, path, "has_audio_input") === 1 &&
-                getNumber(live, path, "is_foldable") === 0,
-            frozen: getNumber(live, path, "is_frozen") === 1
-        });
+    var ids = getIds(live, "live_set", "tracks"), out = [], i;
+    for (i = 0; i < ids.length; i++) {
+        out.push(trackInfo(live, "id " + ids[i], i));
     }
     return out;
 }
 
+// One track by id (its index is its place in the song's track list), or null.
 function findTrack(live, trackId) {
-    var tracks = listTracks(live), i;
-    for (i = 0; i < tracks.length; i++) {
-        if (tracks[i].id === trackId) {
-            return tracks[i];
-        }
-    }
-    return null;
+    var index = trackId ? getIds(live, "live_set", "tracks").indexOf(trackId) : -1;
+    return index < 0 ? null : trackInfo(live, "id " + trackId, index);
 }
 
 module.exports = {
@@ -867,7 +932,9 @@ module.exports = {
     getIds: getIds,
     liveVersion: liveVersion,
     listTracks: listTracks,
-    findTrack: findTrack
+    findTrack: findTrack,
+    pathKey: pathKey,
+    samePath: samePath
 };
     });
     // ---- jasco_settings.js ----
@@ -886,6 +953,11 @@ var JASCO_WIRE = require("./jasco_wire");
 
 // the bridge's limit (bridge/protocol.py): a longer prompt is refused here, with a message
 var MAX_PROMPT_CHARS = JASCO_WIRE.max_prompt_chars;
+// Max 8 messages and Live parameters hold numbers as 32-bit floats: every whole number up to
+// 2^24 survives them, 2^24 + 1 does not. Random seeds are drawn below it (as the bridge's are:
+// core/params.py MAX_RANDOM_SEED), and the seed box takes no larger seed.
+var FLOAT32_EXACT_INT = 16777216;
+var MAX_RANDOM_SEED = FLOAT32_EXACT_INT - 1;
 
 // The table entry of a setting: the render parameters first, then the device's own.
 function paramSpec(name) {
@@ -936,6 +1008,7 @@ var SETTINGS = (function () {
             out[names[i]] = ["i", spec["default"], spec.lo, spec.hi];
         }
     }
+    out.seed[3] = Math.min(out.seed[3], FLOAT32_EXACT_INT);
     return out;
 })();
 
@@ -947,6 +1020,8 @@ module.exports = {
     JASCO_PARAMS: JASCO_PARAMS,
     JASCO_DEVICE_PARAMS: JASCO_DEVICE_PARAMS,
     MAX_PROMPT_CHARS: MAX_PROMPT_CHARS,
+    FLOAT32_EXACT_INT: FLOAT32_EXACT_INT,
+    MAX_RANDOM_SEED: MAX_RANDOM_SEED,
     paramSpec: paramSpec,
     CHOICES: CHOICES,
     SETTINGS: SETTINGS,
@@ -994,6 +1069,7 @@ var ADDR = {
     drumsClear: bridgeAddress("/jasco/drums/clear"),
     generate: bridgeAddress("/jasco/generate"),
     cancel: bridgeAddress("/jasco/cancel"),
+    status: bridgeAddress("/jasco/status"),   // the heartbeat while a job runs, and the connection check
     probe: "/jasco/probe"          // the device's own: sent to its reply port to see that it owns it
 };
 
@@ -1080,8 +1156,12 @@ function buildGenerateMessages(request, maxBytes, notesPerPacket) {
         p = request.params[i];
         out.push(msg(ADDR.set, [S(p[0]), {type: p[1], value: p[2]}]));
     }
-    if (request.drums) {
-        out.push(msg(ADDR.drums, [S(request.drums)]));
+    var drums = typeof request.drums === "string" ? {path: request.drums, region: null} : request.drums;
+    if (drums && drums.region) {
+        // only the region that plays (an Arrangement clip's markers), in seconds of the file
+        out.push(msg(ADDR.drums, [S(drums.path), F(drums.region[0]), F(drums.region[1])]));
+    } else if (drums) {
+        out.push(msg(ADDR.drums, [S(drums.path)]));
     } else {
         out.push(msg(ADDR.drumsClear));
     }
@@ -1239,10 +1319,14 @@ var EPS = util.EPS,
     getString = util.getString,
     getIds = util.getIds,
     liveVersion = util.liveVersion,
-    findTrack = util.findTrack;
+    findTrack = util.findTrack,
+    isArray = util.isArray,
+    samePath = util.samePath;
 var CHOICES = require("./jasco_settings").CHOICES;
 
 var MIN_CREATE_AUDIO_CLIP = [12, 0, 5];   // ClipSlot/Track.create_audio_clip arrived in Live 12.0.5
+var MIN_UNDO_STEP = [11, 0, 0];           // Song.begin_undo_step / end_undo_step (see placeTake)
+var SAMPLE_EPS = 0.002;                   // seconds: a warp marker this close to the file's end is at its end
 
 // Where a finished take goes, without ever touching what is already in the
 // set: session view into an empty clip slot (a new scene at the end when the
@@ -1340,14 +1424,145 @@ function takeName(prompt, take, seed) {
     return name + " \u00b7 take " + take + " \u00b7 seed " + seed;
 }
 
-// Make Live play the clip in time: warped (it follows the song tempo), looping
-// over the bars asked for, named.
-function configureClip(live, clipPath, loopLength, name) {
+// The timing a clip must have: the file lasts `seconds` at `bpm` (what /jasco/done says), so it
+// is clipBeats long; it loops over loopBeats (the bars asked for, or the whole clip).
+function clipTiming(seconds, bpm, press) {
+    var known = isNumber(seconds) && isNumber(bpm) && seconds > 0 && bpm > 0;
+    var clipBeats = known ? round6(seconds * bpm / 60) : press.bars * press.bar;
+    var loopBeats = press.bars > 0 ? round6(press.bars * press.bar) : clipBeats;
+    return {seconds: known ? seconds : clipBeats * 60 / bpm, bpm: bpm, clipBeats: clipBeats, loopBeats: loopBeats,
+            loopSeconds: round6(loopBeats * 60 / (known ? bpm : 120))};
+}
+
+// Clip.warp_markers (LOM Clip, https://docs.cycling74.com/apiref/lom/clip, Live 11+): a dict
+// {"warp_markers": [{"sample_time": s, "beat_time": b}, ...]} (Max hands it over as JSON
+// text); Live lists a "shadow" marker after the last real one, which is left out here.
+// null when Live offers none (Live 10, or the property is refused).
+function warpMarkers(live, clipPath) {
+    var raw = live.get(clipPath, "warp_markers"), parsed = raw, out = [], i, m;
+    if (isArray(raw)) {
+        parsed = raw.length === 1 ? raw[0] : (raw.length ? raw.join(" ") : null);
+    }
+    if (typeof parsed === "string") {
+        try {
+            parsed = JSON.parse(parsed);
+        } catch (e) {
+            return null;
+        }
+    }
+    if (!parsed || !isArray(parsed.warp_markers)) {
+        return null;
+    }
+    for (i = 0; i < parsed.warp_markers.length; i++) {
+        m = parsed.warp_markers[i];
+        if (m && isNumber(m.sample_time) && isNumber(m.beat_time)) {
+            out.push({sample_time: m.sample_time, beat_time: m.beat_time});
+        }
+    }
+    return out.length > 1 ? out.slice(0, out.length - 1) : out;
+}
+
+// Pin the clip's tempo: one straight segment from (0 s, beat 0) to (seconds, clipBeats), so
+// Live plays the file at the tempo it was rendered at, whatever its auto-warp guessed (Live's
+// manual, "Audio Clips, Tempo, and Warping": auto-warp assumes loops of 1, 2, 4 or 8 bars and
+// may be wrong by half or double). Markers between are removed (the render has no tempo
+// drift). Clip.move_warp_marker / add_warp_marker / delete_warp_marker: Live 11.0.5+.
+// Returns "" or what Live did instead.
+function pinWarpMarkers(live, clipPath, timing) {
+    var markers = warpMarkers(live, clipPath), i, end = null, tries;
+    if (markers === null) {
+        return "Live shows no warp markers (tempo left to its auto-warp)";
+    }
+    for (tries = 0; tries < 2; tries++) {
+        end = null;
+        for (i = 0; i < markers.length; i++) {
+            if (Math.abs(markers[i].sample_time - timing.seconds) <= SAMPLE_EPS) {
+                end = markers[i];
+            }
+        }
+        for (i = markers.length - 1; i >= 0; i--) {
+            if (markers[i].sample_time > SAMPLE_EPS && markers[i].sample_time < timing.seconds - SAMPLE_EPS) {
+                live.call(clipPath, "delete_warp_marker", [markers[i].beat_time]);
+            }
+        }
+        if (end === null) {
+            live.call(clipPath, "add_warp_marker", [{beat_time: timing.clipBeats, sample_time: timing.seconds}]);
+        } else if (Math.abs(end.beat_time - timing.clipBeats) > EPS) {
+            live.call(clipPath, "move_warp_marker", [end.beat_time, round6(timing.clipBeats - end.beat_time)]);
+        }
+        markers = warpMarkers(live, clipPath) || [];
+        end = null;
+        for (i = 0; i < markers.length; i++) {
+            if (Math.abs(markers[i].sample_time - timing.seconds) <= SAMPLE_EPS) {
+                end = markers[i];
+            }
+        }
+        if (end !== null && Math.abs(end.beat_time - timing.clipBeats) <= EPS) {
+            return "";
+        }
+    }
+    return "Live kept its own warp markers (the file's end at beat " +
+        (end === null ? "?" : round6(end.beat_time)) + ", not " + timing.clipBeats + ")";
+}
+
+// Make Live play the clip in time: warped with its tempo pinned (it follows the song tempo),
+// looping over the bars asked for, from its start, named. What Live really did is read back
+// later (checkClip): Live applies some of these changes after the script's turn.
+function configureClip(live, clipPath, timing, name) {
     live.set(clipPath, "warping", 1);
+    var pinned = getNumber(live, clipPath, "warping") === 1 ? pinWarpMarkers(live, clipPath, timing) : "later";
     live.set(clipPath, "looping", 1);
     live.set(clipPath, "loop_start", 0);
-    live.set(clipPath, "loop_end", loopLength);
+    live.set(clipPath, "loop_end", timing.loopBeats);
+    live.set(clipPath, "start_marker", 0);
     live.set(clipPath, "name", name);
+    return {clipPath: clipPath, timing: timing, pinned: pinned === "", looks: 0};
+}
+
+// Read back what Live did with a clip's timing (called from the device's timer, after Live's
+// turn): warping, the tempo pin, looping, loop start and end, start marker. Returns
+// {done, problems}. A clip that Live keeps unwarped plays at the file's own speed, and its
+// loop positions are seconds, not beats (LOM Clip: loop_start/loop_end "in absolute clip
+// beat time if clip is MIDI or warped", else seconds): the loop is then set in seconds.
+function checkClip(live, check) {
+    var p = check.clipPath, t = check.timing, problems = [], warped, v;
+    check.looks += 1;
+    if (live.id(p) === 0) {
+        return {done: true, problems: []};           // the user deleted it meanwhile: nothing to say
+    }
+    warped = getNumber(live, p, "warping") === 1;
+    if (!warped && check.looks < 2) {
+        live.set(p, "warping", 1);                   // once more, then look again on the next turn
+        return {done: false, problems: []};
+    }
+    if (warped) {
+        if (!check.pinned) {
+            v = pinWarpMarkers(live, p, t);
+            check.pinned = v === "";
+            if (v) {
+                problems.push(v);
+            }
+        }
+        expect(live, p, "loop_end", t.loopBeats, problems, "loop end", " beats");
+    } else {
+        live.set(p, "loop_end", t.loopSeconds);
+        problems.push("Live kept the clip unwarped: it plays at its own tempo (" + (Math.round(t.bpm * 100) / 100) +
+            " bpm), looped over " + t.loopSeconds + " s");
+        expect(live, p, "loop_end", t.loopSeconds, problems, "loop end", " s");
+    }
+    if (getNumber(live, p, "looping") !== 1) {
+        problems.push("Live refused looping");
+    }
+    expect(live, p, "loop_start", 0, problems, "loop start", "");
+    expect(live, p, "start_marker", 0, problems, "start marker", "");
+    return {done: true, problems: problems};
+}
+
+function expect(live, path, prop, wanted, problems, label, unit) {
+    var got = getNumber(live, path, prop);
+    if (Math.abs(got - wanted) > 1e-3) {
+        problems.push(label + " " + round6(got) + unit + " (asked " + round6(wanted) + unit + ")");
+    }
 }
 
 function checkTarget(live, press) {
@@ -1365,7 +1580,7 @@ function checkTarget(live, press) {
     if (track.frozen) {
         return {reason: "track '" + track.name + "' is frozen"};
     }
-    return {track: track};
+    return {track: track, undo: versionAtLeast(version, MIN_UNDO_STEP)};
 }
 
 // take: {press, index, prompt}; press: {target, trackId, position, bar, bars,
@@ -1383,9 +1598,7 @@ function placeTake(live, take, path, seconds, bpm, seed) {
     }
     var track = checked.track;
     var trackPath = "live_set tracks " + track.index;
-    var length = isNumber(seconds) && isNumber(bpm) && seconds > 0 && bpm > 0 ?
-        round6(seconds * bpm / 60) : press.bars * press.bar;
-    var loopLength = press.bars > 0 ? round6(press.bars * press.bar) : length;
+    var timing = clipTiming(seconds, bpm, press);
     var name = takeName(take.prompt, take.index + 1, seed);
     var old = press.replace && press.replace[take.index] ? press.replace[take.index] : null;
     var result, elsewhere = "";
@@ -1393,10 +1606,25 @@ function placeTake(live, take, path, seconds, bpm, seed) {
         elsewhere = " (the last take is on another track or in the other view: not replaced)";
         old = null;
     }
-    if (target === "session") {
-        result = placeInSession(live, track, trackPath, take, path, loopLength, name, old);
-    } else {
-        result = placeInArrangement(live, track, trackPath, take, path, length, loopLength, name, old);
+    // One undo step for everything a take does to the set (create, replace, warp, loop, name):
+    // Song.begin_undo_step / end_undo_step, functions of Live's Song (Live's Python API, used by
+    // Ableton's own control surface scripts); from Max they are called like any LOM function. A
+    // press with several takes still adds one step per take: takes arrive one by one, and an
+    // undo step must not stay open while Live runs on between them.
+    var undo = checked.undo;
+    if (undo) {
+        live.call("live_set", "begin_undo_step", []);
+    }
+    try {
+        if (target === "session") {
+            result = placeInSession(live, track, trackPath, take, path, timing, name, old);
+        } else {
+            result = placeInArrangement(live, track, trackPath, take, path, timing, name, old);
+        }
+    } finally {
+        if (undo) {
+            live.call("live_set", "end_undo_step", []);
+        }
     }
     if (result.placed && elsewhere) {
         result.where += elsewhere;
@@ -1404,12 +1632,12 @@ function placeTake(live, take, path, seconds, bpm, seed) {
     return result;
 }
 
-function placeInSession(live, track, trackPath, take, path, loopLength, name, old) {
+function placeInSession(live, track, trackPath, take, path, timing, name, old) {
     var press = take.press, slot = -1, note = "", slotPath;
     if (old !== null && old.kind === "session" && old.slot < live.count(trackPath, "clip_slots")) {
         slotPath = trackPath + " clip_slots " + old.slot;
         if (getNumber(live, slotPath, "has_clip") === 1 &&
-                getString(live, slotPath + " clip", "file_path") === old.path) {
+                samePath(getString(live, slotPath + " clip", "file_path"), old.path)) {
             live.call(slotPath, "delete_clip", []);
             if (getNumber(live, slotPath, "has_clip") === 0) {
                 slot = old.slot;
@@ -1428,22 +1656,23 @@ function placeInSession(live, track, trackPath, take, path, loopLength, name, ol
     }
     slotPath = trackPath + " clip_slots " + slot;
     live.call(slotPath, "create_audio_clip", [path]);
-    if (getNumber(live, slotPath, "has_clip") !== 1 || getString(live, slotPath + " clip", "file_path") !== path) {
+    if (getNumber(live, slotPath, "has_clip") !== 1 || !samePath(getString(live, slotPath + " clip", "file_path"), path)) {
         return {placed: false, where: "", reason: "Live did not create the clip in '" + track.name +
             "' slot " + (slot + 1)};
     }
-    configureClip(live, slotPath + " clip", loopLength, name);
+    var check = configureClip(live, "id " + live.id(slotPath + " clip"), timing, name);
     press.cursor = slot + 1;
-    return {placed: true, where: "'" + track.name + "' slot " + (slot + 1) + note, reason: "",
+    return {placed: true, where: "'" + track.name + "' slot " + (slot + 1) + note, reason: "", check: check,
             placement: {kind: "session", trackId: track.id, track: track.name, slot: slot, path: path}};
 }
 
-function placeInArrangement(live, track, trackPath, take, path, length, loopLength, name, old) {
+function placeInArrangement(live, track, trackPath, take, path, timing, name, old) {
     var press = take.press, bar = press.bar, clips = arrangementClips(live, trackPath), note = "";
+    var length = timing.clipBeats;
     var start = -1, i, mine = null;
     if (old !== null && old.kind === "arrangement") {
         for (i = 0; i < clips.length; i++) {
-            if (clips[i].path === old.path && Math.abs(clips[i].start - old.start) < EPS) {
+            if (samePath(clips[i].path, old.path) && Math.abs(clips[i].start - old.start) < EPS) {
                 mine = clips[i];
             }
         }
@@ -1467,17 +1696,17 @@ function placeInArrangement(live, track, trackPath, take, path, length, loopLeng
     live.call(trackPath, "create_audio_clip", [path, start]);
     var after = arrangementClips(live, trackPath), clip = null;
     for (i = 0; i < after.length; i++) {
-        if (before.indexOf(after[i].id) < 0 && after[i].path === path && Math.abs(after[i].start - start) < EPS) {
+        if (before.indexOf(after[i].id) < 0 && samePath(after[i].path, path) && Math.abs(after[i].start - start) < EPS) {
             clip = after[i];
         }
     }
     if (clip === null) {
         return {placed: false, where: "", reason: "Live did not create the clip in the arrangement"};
     }
-    configureClip(live, "id " + clip.id, loopLength, name);
+    var check = configureClip(live, "id " + clip.id, timing, name);
     press.cursor = ceilToBar(start + length, bar);
     return {placed: true, where: "'" + track.name + "' arrangement bar " + (round6(start / bar) + 1) + note,
-            reason: "", placement: {kind: "arrangement", trackId: track.id, track: track.name, start: start,
+            reason: "", check: check, placement: {kind: "arrangement", trackId: track.id, track: track.name, start: start,
                                                    path: path}};
 }
 
@@ -1489,7 +1718,10 @@ module.exports = {
     firstFreeStart: firstFreeStart,
     clipName: clipName,
     takeName: takeName,
-    placeTake: placeTake
+    placeTake: placeTake,
+    clipTiming: clipTiming,
+    warpMarkers: warpMarkers,
+    checkClip: checkClip
 };
     });
     // ---- jasco_core.js ----
@@ -1530,12 +1762,14 @@ var DeviceError = util.DeviceError,
     getId = util.getId,
     getIds = util.getIds,
     listTracks = util.listTracks,
-    findTrack = util.findTrack;
+    findTrack = util.findTrack,
+    round6 = util.round6;
 var settingsTable = require("./jasco_settings");
 var MAX_PROMPT_CHARS = settingsTable.MAX_PROMPT_CHARS,
     CHOICES = settingsTable.CHOICES,
     SETTINGS = settingsTable.SETTINGS,
-    RENDER_SETTINGS = settingsTable.RENDER_SETTINGS;
+    RENDER_SETTINGS = settingsTable.RENDER_SETTINGS,
+    MAX_RANDOM_SEED = settingsTable.MAX_RANDOM_SEED;
 var protocol = require("./jasco_protocol");
 var ADDR = protocol.ADDR,
     REPLIES = protocol.REPLIES,
@@ -1550,10 +1784,17 @@ var place = require("./jasco_place");
 var barBeats = place.barBeats,
     arrangementStart = place.arrangementStart,
     clipName = place.clipName,
-    placeTake = place.placeTake;
+    placeTake = place.placeTake,
+    checkClip = place.checkClip,
+    warpMarkers = place.warpMarkers;
 
 var QUEUE_TIMEOUT_MS = 4000;       // no /jasco/queued after this: the bridge is not running
-var RANDOM_SEEDS = 1000000;        // drawn seeds are 0..999999: short to read, exact in any float
+var CONNECT_TIMEOUT_MS = 3000;     // no answer to the first hello after this: say how to start the bridge
+var HELLO_RETRY_MS = 5000;         // ... and greet it again this often until it answers
+var HEARTBEAT_MS = 1500;           // a job of this device runs: ask the bridge's status this often
+var SILENT_MS = 5000;              // nothing heard for this long while a job runs: "not answering"
+var CHECK_DELAY_MS = 300;          // read back a placed clip's timing after Live's turn
+var SEC_EPS = 0.005;               // seconds: a drum region this close to the whole file is the whole file
 var PROBE_TIMEOUT_MS = 900;        // no probe back on the reply port after this: the port is taken
 var PROBE_TICKS = 3;               // ... and after this many ticks of the timer
 var PROBE_PORTS = 32;              // how many ports above the Reply port setting are tried
@@ -1591,6 +1832,10 @@ function createDevice(opts) {
     var initialized = false;
     var waitingGenerate = false;   // Generate pressed before the reply port was known
     var port = {number: 0, confirmed: false, token: "", sentAt: 0, ticks: 0, tries: 0, first: 0, greeted: 0};
+    // this device's mark in its tags: two devices replying to one port each know their own jobs
+    var nonce = Math.floor(random() * 1679616).toString(36);
+    var link = {connected: false, helloAt: -1, told: false, polledAt: -1, silent: false};
+    var checks = [];          // placed clips whose timing is read back after Live's turn
 
     function ui() {
         uiOut.apply(null, arguments);
@@ -1787,6 +2032,9 @@ function createDevice(opts) {
 
     function hello() {
         port.greeted = port.number || settings.reply_port;
+        if (link.helloAt < 0 || !link.connected) {
+            link.helloAt = now();
+        }
         send(msg(ADDR.hello, [I(port.greeted)]));
     }
 
@@ -1858,6 +2106,14 @@ function createDevice(opts) {
             trackId = 0;
         }
         var slot = trackId ? getNumber(live, "id " + trackId, "playing_slot_index") : -1;
+        if (trackId && slot < 0 && getNumber(live, "live_set", "is_playing") === 1) {
+            // Arrangement playback: the track's playing_slot_index is -1 (no Session clip plays),
+            // so the clip is the one of the track's arrangement_clips under the playhead
+            var under = arrangementClipAt(trackId, getNumber(live, "live_set", "current_song_time"));
+            if (under) {
+                return "id " + under;
+            }
+        }
         if (!trackId || slot < 0) {
             fail("no clip is playing on this track: start one, or set Chords to 'none'");
         }
@@ -1878,30 +2134,108 @@ function createDevice(opts) {
         if (track === null) {
             fail("the drums track is gone: pick another, or 'none'");
         }
-        var scene = settings.drums_scene - 1;
-        var base = "live_set tracks " + track.index + " clip_slots " + scene;
-        if (scene >= live.count("live_set tracks " + track.index, "clip_slots") ||
-                getNumber(live, base, "has_clip") !== 1) {
-            fail("no clip in drums track '" + track.name + "' scene " + settings.drums_scene);
+        var scene = settings.drums_scene - 1, clipPath, where;
+        if (scene < 0) {
+            var at = insertPosition();
+            var id = arrangementClipAt(track.id, at);
+            if (!id) {
+                fail("no Arrangement clip on drums track '" + track.name + "' at beat " + round6(at) +
+                    " (the insert marker, or the playhead while playing)");
+            }
+            clipPath = "id " + id;
+            where = "'" + track.name + "' arrangement";
+        } else {
+            var base = "live_set tracks " + track.index + " clip_slots " + scene;
+            if (scene >= live.count("live_set tracks " + track.index, "clip_slots") ||
+                    getNumber(live, base, "has_clip") !== 1) {
+                fail("no clip in drums track '" + track.name + "' scene " + settings.drums_scene);
+            }
+            clipPath = "id " + live.id(base + " clip");
+            where = "'" + track.name + "' scene " + settings.drums_scene;
         }
-        if (getNumber(live, base + " clip", "is_audio_clip") !== 1) {
-            fail("the drums clip in '" + track.name + "' scene " + settings.drums_scene + " is not an audio clip");
+        if (getNumber(live, clipPath, "is_audio_clip") !== 1) {
+            fail("the drums clip in " + where + " is not an audio clip");
         }
-        var path = getString(live, base + " clip", "file_path");
+        var path = getString(live, clipPath, "file_path");
         if (!path) {
-            fail("the drums clip in '" + track.name + "' has no file (is it recorded but unsaved?)");
+            fail("the drums clip in " + where + " has no file (is it recorded but unsaved?)");
         }
-        return path;
+        return {path: path, region: drumRegion(clipPath)};
+    }
+
+    // The part of the drum clip's file that plays, in seconds of the file, or null for all of
+    // it: its loop brace when it loops, else its start and end markers. These are beats for a
+    // warped clip and seconds for an unwarped one (LOM Clip: loop_start/loop_end "in absolute
+    // clip beat time if clip is MIDI or warped"); beats become seconds through the warp markers.
+    function drumRegion(clipPath) {
+        var looping = getNumber(live, clipPath, "looping") === 1;
+        var a = getNumber(live, clipPath, looping ? "loop_start" : "start_marker");
+        var b = getNumber(live, clipPath, looping ? "loop_end" : "end_marker");
+        if (getNumber(live, clipPath, "warping") === 1) {
+            var markers = warpMarkers(live, clipPath);
+            if (markers === null || markers.length < 2) {
+                return null;       // no map from beats to the file: the whole file, as before
+            }
+            a = beatSeconds(markers, a);
+            b = beatSeconds(markers, b);
+        }
+        var rate = getNumber(live, clipPath, "sample_rate"), frames = getNumber(live, clipPath, "sample_length");
+        var fileSeconds = rate > 0 && frames > 0 ? frames / rate : 0;
+        a = Math.max(0, a);
+        if (fileSeconds > 0) {
+            b = Math.min(b, fileSeconds);
+        }
+        if (!(b > a)) {
+            fail("the drums clip plays nothing (its region is " + round6(a) + " to " + round6(b) + " s)");
+        }
+        if (a <= SEC_EPS && fileSeconds > 0 && b >= fileSeconds - SEC_EPS) {
+            return null;           // the whole file
+        }
+        return [round6(a), round6(b)];
+    }
+
+    // Beats -> seconds of the file through the warp markers (straight between them, the first
+    // or last segment's tempo beyond them).
+    function beatSeconds(markers, beat) {
+        var i = 1;
+        while (i < markers.length - 1 && markers[i].beat_time < beat) {
+            i += 1;
+        }
+        var m0 = markers[i - 1], m1 = markers[i];
+        var span = m1.beat_time - m0.beat_time;
+        return span > 0 ? m0.sample_time + (beat - m0.beat_time) * (m1.sample_time - m0.sample_time) / span
+            : m0.sample_time;
+    }
+
+    // Where the arrangement is: the insert marker when stopped (Song.start_time, "the start time
+    // of playback" in the LOM Song reference, https://docs.cycling74.com/apiref/lom/song; it stays
+    // where the user clicked when playback stops), the playhead (current_song_time) while playing.
+    function insertPosition() {
+        return getNumber(live, "live_set", "is_playing") === 1 ? getNumber(live, "live_set", "current_song_time")
+            : getNumber(live, "live_set", "start_time");
+    }
+
+    // The id of the track's arrangement clip that covers beat `at`, or 0.
+    function arrangementClipAt(trackId, at) {
+        var ids = getIds(live, "id " + trackId, "arrangement_clips"), i, s, e;
+        for (i = 0; i < ids.length; i++) {
+            s = getNumber(live, "id " + ids[i], "start_time");
+            e = getNumber(live, "id " + ids[i], "end_time");
+            if (s <= at + 1e-6 && at < e - 1e-6) {
+                return ids[i];
+            }
+        }
+        return 0;
     }
 
     // The seeds of a press: from the seed box when locked (counting up), else
     // from a fresh random base; either way, locking the base renders them again.
     function pressSeeds(n) {
         var locked = settings.lock_seed === 1 && settings.seed >= 0;
-        var base = locked ? settings.seed : Math.floor(random() * RANDOM_SEEDS);
+        var base = locked ? settings.seed : Math.floor(random() * (MAX_RANDOM_SEED + 1));
         var seeds = [], k;
         for (k = 0; k < n; k++) {
-            seeds.push((base + k) % (SETTINGS.seed[3] + 1));
+            seeds.push((base + k) % (SETTINGS.seed[3] + 1));   // every one exact in a 32-bit float
         }
         if (!locked) {
             settings.seed = base;
@@ -1954,8 +2288,7 @@ function createDevice(opts) {
         var press = {
             number: presses, target: target, trackId: audioTracks[settings.target_track] || 0,
             bar: bar, bars: bars, placements: [],
-            position: CHOICES.target[target] === "arrangement" ?
-                arrangementStart(getNumber(live, "live_set", "current_song_time"), playing, bar) : 0,
+            position: CHOICES.target[target] === "arrangement" ? arrangementStart(insertPosition(), playing, bar) : 0,
             replace: settings.replace_last === 1 && lastPress !== null ? lastPress.placements : null
         };
         press.cursor = press.position;
@@ -1964,9 +2297,9 @@ function createDevice(opts) {
         for (i = 0; i < seeds.length; i++) {
             counter += 1;
             takes.push({
-                tag: "m4l-" + counter, seed: seeds[i], index: i, press: press, prompt: settings.prompt,
-                sentAt: now(), job: "", cancel: false, warnings: [], finished: false,
-                notes: clip === null ? 0 : clip.notes.length
+                tag: "m4l-" + counter + "." + nonce, seed: seeds[i], index: i, press: press, prompt: settings.prompt,
+                sentAt: now(), job: "", cancel: false, warnings: [], notes: [], finished: false,
+                noteCount: clip === null ? 0 : clip.notes.length
             });
         }
         return {
@@ -2002,7 +2335,7 @@ function createDevice(opts) {
         pending = pending.concat(t);
         lastPress = t[0].press;
         progress(0);
-        status("Sent '" + clipName(t[0].prompt) + "' (" + t[0].notes + " notes" + (g.request.drums ? ", drums" : "") +
+        status("Sent '" + clipName(t[0].prompt) + "' (" + t[0].noteCount + " notes" + (g.request.drums ? ", drums" : "") +
             (t.length > 1 ? ", " + t.length + " takes, seeds " + t[0].seed + "\u2013" + t[t.length - 1].seed :
                 ", seed " + t[0].seed) + ")\u2026");
         return messages;
@@ -2024,14 +2357,25 @@ function createDevice(opts) {
         return n;
     }
 
-    // A job id from a reply -> its take (adopting the oldest pending take when
-    // the bridge names a job the device has not seen yet: replies arrive in
-    // order, so the n-th new job is the n-th generate).
-    function contextFor(job) {
+    // A job id from a reply -> its take, or null for a job that is not this device's. A job
+    // becomes the device's only through its /jasco/queued, which names the tag of the generate
+    // it answers: another device that replies to the same port (Live can give two devices one
+    // port) sees the same replies and takes only its own. A bridge before 0.2 sends no tag: its
+    // n-th new job is then the n-th pending generate (replies arrive in order).
+    function contextFor(job, tag) {
         if (jobs.hasOwnProperty(job)) {
             return jobs[job];
         }
-        var ctx = pending.length ? pending.shift() : null;
+        if (tag === undefined) {
+            return null;                 // a reply about a job this device never queued
+        }
+        var ctx = null, i;
+        for (i = 0; i < pending.length; i++) {
+            if (tag === null ? i === 0 : pending[i].tag === tag) {
+                ctx = pending.splice(i, 1)[0];
+                break;
+            }
+        }
         if (ctx === null) {
             return null;
         }
@@ -2041,6 +2385,93 @@ function createDevice(opts) {
             send(msg(ADDR.cancel, [S(job)]));
         }
         return ctx;
+    }
+
+    // A job of this device is queued or rendering.
+    function running() {
+        var id;
+        for (id in jobs) {
+            if (jobs.hasOwnProperty(id) && !jobs[id].finished) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // The bridge said something: it is connected, and no longer silent.
+    function heard() {
+        var wasSilent = link.silent;
+        link.connected = true;
+        link.silent = false;
+        link.polledAt = -1;
+        if (wasSilent) {
+            status("jasco-bridge answers again" + (running() ? ": waiting for the render\u2026" : ""));
+        }
+    }
+
+    // The heartbeat and the connection check (from tick): while a job runs, ask the bridge's
+    // status every HEARTBEAT_MS; after SILENT_MS without any answer say it is not answering
+    // (any answer later takes that back). Before the first answer, say how to start the bridge
+    // after CONNECT_TIMEOUT_MS, and greet it again every HELLO_RETRY_MS.
+    function heartbeat(t) {
+        if (!link.connected) {
+            if (link.helloAt >= 0 && !link.told && t - link.helloAt > CONNECT_TIMEOUT_MS && !pending.length) {
+                link.told = true;
+                status("No answer from jasco-bridge on " + settings.bridge_host + ":" + settings.port +
+                    ": start it with 'jasco-bridge serve' (or set Port to the port it listens on); " +
+                    "the device keeps trying");
+            }
+            if (link.helloAt >= 0 && t - link.helloAt > HELLO_RETRY_MS && port.confirmed) {
+                link.helloAt = t;
+                send(msg(ADDR.hello, [I(port.greeted || port.number || settings.reply_port)]));
+            }
+            return false;
+        }
+        if (!running()) {
+            return false;
+        }
+        if (link.polledAt < 0 || t - link.polledAt >= HEARTBEAT_MS) {
+            if (link.polledAt < 0) {
+                link.polledAt = t;
+            }
+            if (t - lastReplyAt >= HEARTBEAT_MS) {
+                send(msg(ADDR.status));
+                link.polledAt = t;
+            }
+        }
+        if (!link.silent && t - lastReplyAt > SILENT_MS) {
+            link.silent = true;
+            status("jasco-bridge is not answering (nothing for " + Math.round((t - lastReplyAt) / 1000) +
+                " s while rendering): is it still running? Restart it with 'jasco-bridge serve', then press Generate");
+            progress(0);
+            return true;
+        }
+        return false;
+    }
+
+    // Placed clips whose timing is due to be read back (Live applies some changes after the
+    // script's turn): say so on the status line when Live disagreed.
+    function checkPlaced(t) {
+        var i, c, r, keep = [];
+        for (i = 0; i < checks.length; i++) {
+            c = checks[i];
+            if (c.due > t) {
+                keep.push(c);
+                continue;
+            }
+            try {
+                r = checkClip(live, c);
+            } catch (e) {
+                r = {done: true, problems: ["could not read the clip back: " + (e.message || e)]};
+            }
+            if (!r.done) {
+                c.due = t + CHECK_DELAY_MS;
+                keep.push(c);
+            } else if (r.problems.length) {
+                status("Timing of " + c.label + ": " + r.problems.join("; "));
+            }
+        }
+        checks = keep;
     }
 
     function finish(ctx) {
@@ -2090,9 +2521,10 @@ function createDevice(opts) {
             return {ok: true};
         }
         lastReplyAt = now();
+        heard();
         switch (address) {
         case "/jasco/hello":
-            if (!pending.length) {   // (the hello of a Generate must not hide its progress)
+            if (!pending.length && !running()) {   // (the hello of a Generate must not hide its progress)
                 status("Connected to jasco-bridge " + args[0] + " (model " + args[1] + ")" +
                     (port.confirmed ? ", replies on port " + port.number : ""));
             }
@@ -2104,26 +2536,47 @@ function createDevice(opts) {
             status("Drums loaded (" + (Math.round(Number(args[1]) * 10) / 10) + " s)");
             break;
         case "/jasco/status":
-            status("Bridge " + args[0] + ", " + Number(args[1]) + " queued, model " + args[2] + " on " + args[3]);
+            if (!running()) {        // (the heartbeat's answers must not hide a render's progress)
+                status("Bridge " + args[0] + ", " + Number(args[1]) + " queued, model " + args[2] + " on " + args[3]);
+            }
+            break;
+        case "/jasco/note":
+            ctx = contextFor(job);
+            if (ctx !== null) {
+                ctx.notes.push(String(args[1]));
+                status("Note " + takeLabel(ctx) + "from jasco-bridge: " + args[1]);
+            }
             break;
         case "/jasco/queued":
-            ctx = contextFor(job);
+            ctx = contextFor(job, args.length > 2 ? String(args[2]) : null);
+            if (ctx === null) {
+                break;               // another device's job (it shares this reply port)
+            }
             progress(0);
             status("Queued" + (Number(args[1]) > 0 ? " (" + Number(args[1]) + " ahead)" : "") + "\u2026" +
                 (ctx !== null && ctx.warnings.length ? " (but: " + ctx.warnings.join("; ") + ")" : ""));
             break;
         case "/jasco/started":
             ctx = contextFor(job);
+            if (ctx === null) {
+                break;
+            }
             progress(0);
             status("Rendering " + (ctx !== null ? takeLabel(ctx) : "") + "\u2026");
             break;
         case "/jasco/progress":
             ctx = contextFor(job);
+            if (ctx === null) {
+                break;
+            }
             progress(Number(args[1]));
             status("Rendering " + (ctx !== null ? takeLabel(ctx) : "") + Math.round(Number(args[1]) * 100) + "%");
             break;
         case "/jasco/done":
             ctx = contextFor(job);
+            if (ctx === null) {
+                return {ok: true, placed: false, reason: "not this device's job"};
+            }
             finish(ctx);
             return done(ctx, String(args[1]), Number(args[2]), Number(args[3]),
                 args.length > 4 && isNumber(Number(args[4])) ? Number(args[4]) : null);
@@ -2142,12 +2595,18 @@ function createDevice(opts) {
                 }
             }
             ctx = job === "" ? null : contextFor(job);
+            if (job !== "" && ctx === null) {
+                break;               // about another device's job
+            }
             finish(ctx);
             progress(0);
             status("Error [" + args[1] + "]: " + args[2]);
             break;
         case "/jasco/cancelled":
             ctx = contextFor(job);
+            if (ctx === null) {
+                break;
+            }
             finish(ctx);
             progress(0);
             status("Cancelled");
@@ -2201,11 +2660,17 @@ function createDevice(opts) {
         // seconds and bpm describe the clip: its length and the tempo it was cut to
         var took = isNumber(seconds) ? " (" + (Math.round(seconds * 100) / 100) + " s" +
             (isNumber(bpm) ? " at " + (Math.round(bpm * 100) / 100) + " bpm" : "") + ")" : "";
-        var but = ctx.warnings.length ? " (but: " + ctx.warnings.join("; ") + ")" : "";
+        var but = (ctx.warnings.length ? " (but: " + ctx.warnings.join("; ") + ")" : "") +
+            (ctx.notes.length ? " (note: " + ctx.notes.join("; ") + ")" : "");
         var label = "'" + clipName(ctx.prompt) + "' " + takeLabel(ctx) + "seed " + seed;
         if (result.placed) {
             status("Done" + took + ": " + label + " in " + result.where + but);
             ctx.press.placements[ctx.index] = result.placement;
+            if (result.check) {
+                result.check.due = now() + CHECK_DELAY_MS;
+                result.check.label = label;
+                checks.push(result.check);
+            }
         } else if (CHOICES.target[ctx.press.target] === "folder") {
             status("Done" + took + ": " + label + " saved " + path + but);
         } else {
@@ -2228,6 +2693,11 @@ function createDevice(opts) {
     // else, refused the request: its error is already on the status line);
     // a probe that did not come back means another device holds the reply port.
     function tick() {
+        var t = now();
+        checkPlaced(t);
+        if (initialized && heartbeat(t)) {
+            return true;
+        }
         if (initialized && !port.confirmed) {
             // a stalled main thread can hold the probe's answer in the queue behind this tick:
             // the port counts as taken only after a few ticks as well as the time
@@ -2269,7 +2739,9 @@ function createDevice(opts) {
         status: function () { return lastStatus; },
         jobs: function () { return jobs; },
         pending: function () { return pending.length; },
-        replyPort: function () { return port.confirmed ? port.number : 0; }
+        replyPort: function () { return port.confirmed ? port.number : 0; },
+        pendingTags: function () { return pending.map(function (p) { return p.tag; }); },
+        checksLeft: function () { return checks.length; }
     };
 }
 

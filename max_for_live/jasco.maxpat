@@ -557,7 +557,7 @@
 			},
 			{
 				"box": {
-					"annotation": "scene (clip slot) of the drum loop on the drums track",
+					"annotation": "scene (clip slot) of the drum loop on the drums track; 0 = its Arrangement clip at the insert marker (the playhead while playing)",
 					"annotation_name": "Drums scene",
 					"fontname": "Ableton Sans Medium",
 					"id": "obj-22",
@@ -587,7 +587,7 @@
 							"parameter_longname": "Drums scene",
 							"parameter_shortname": "Scene",
 							"parameter_type": 0,
-							"parameter_mmin": 1.0,
+							"parameter_mmin": 0.0,
 							"parameter_mmax": 999.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
@@ -1636,7 +1636,7 @@
 							"parameter_shortname": "Seed",
 							"parameter_type": 0,
 							"parameter_mmin": -1.0,
-							"parameter_mmax": 2147483647.0,
+							"parameter_mmax": 16777216.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
 								-1.0

@@ -34,12 +34,14 @@ var DeviceError = util.DeviceError,
     getId = util.getId,
     getIds = util.getIds,
     listTracks = util.listTracks,
-    findTrack = util.findTrack;
+    findTrack = util.findTrack,
+    round6 = util.round6;
 var settingsTable = require("./jasco_settings");
 var MAX_PROMPT_CHARS = settingsTable.MAX_PROMPT_CHARS,
     CHOICES = settingsTable.CHOICES,
     SETTINGS = settingsTable.SETTINGS,
-    RENDER_SETTINGS = settingsTable.RENDER_SETTINGS;
+    RENDER_SETTINGS = settingsTable.RENDER_SETTINGS,
+    MAX_RANDOM_SEED = settingsTable.MAX_RANDOM_SEED;
 var protocol = require("./jasco_protocol");
 var ADDR = protocol.ADDR,
     REPLIES = protocol.REPLIES,
@@ -54,10 +56,17 @@ var place = require("./jasco_place");
 var barBeats = place.barBeats,
     arrangementStart = place.arrangementStart,
     clipName = place.clipName,
-    placeTake = place.placeTake;
+    placeTake = place.placeTake,
+    checkClip = place.checkClip,
+    warpMarkers = place.warpMarkers;
 
 var QUEUE_TIMEOUT_MS = 4000;       // no /jasco/queued after this: the bridge is not running
-var RANDOM_SEEDS = 1000000;        // drawn seeds are 0..999999: short to read, exact in any float
+var CONNECT_TIMEOUT_MS = 3000;     // no answer to the first hello after this: say how to start the bridge
+var HELLO_RETRY_MS = 5000;         // ... and greet it again this often until it answers
+var HEARTBEAT_MS = 1500;           // a job of this device runs: ask the bridge's status this often
+var SILENT_MS = 5000;              // nothing heard for this long while a job runs: "not answering"
+var CHECK_DELAY_MS = 300;          // read back a placed clip's timing after Live's turn
+var SEC_EPS = 0.005;               // seconds: a drum region this close to the whole file is the whole file
 var PROBE_TIMEOUT_MS = 900;        // no probe back on the reply port after this: the port is taken
 var PROBE_TICKS = 3;               // ... and after this many ticks of the timer
 var PROBE_PORTS = 32;              // how many ports above the Reply port setting are tried
@@ -95,6 +104,10 @@ function createDevice(opts) {
     var initialized = false;
     var waitingGenerate = false;   // Generate pressed before the reply port was known
     var port = {number: 0, confirmed: false, token: "", sentAt: 0, ticks: 0, tries: 0, first: 0, greeted: 0};
+    // this device's mark in its tags: two devices replying to one port each know their own jobs
+    var nonce = Math.floor(random() * 1679616).toString(36);
+    var link = {connected: false, helloAt: -1, told: false, polledAt: -1, silent: false};
+    var checks = [];          // placed clips whose timing is read back after Live's turn
 
     function ui() {
         uiOut.apply(null, arguments);
@@ -291,6 +304,9 @@ function createDevice(opts) {
 
     function hello() {
         port.greeted = port.number || settings.reply_port;
+        if (link.helloAt < 0 || !link.connected) {
+            link.helloAt = now();
+        }
         send(msg(ADDR.hello, [I(port.greeted)]));
     }
 
@@ -362,6 +378,14 @@ function createDevice(opts) {
             trackId = 0;
         }
         var slot = trackId ? getNumber(live, "id " + trackId, "playing_slot_index") : -1;
+        if (trackId && slot < 0 && getNumber(live, "live_set", "is_playing") === 1) {
+            // Arrangement playback: the track's playing_slot_index is -1 (no Session clip plays),
+            // so the clip is the one of the track's arrangement_clips under the playhead
+            var under = arrangementClipAt(trackId, getNumber(live, "live_set", "current_song_time"));
+            if (under) {
+                return "id " + under;
+            }
+        }
         if (!trackId || slot < 0) {
             fail("no clip is playing on this track: start one, or set Chords to 'none'");
         }
@@ -382,30 +406,108 @@ function createDevice(opts) {
         if (track === null) {
             fail("the drums track is gone: pick another, or 'none'");
         }
-        var scene = settings.drums_scene - 1;
-        var base = "live_set tracks " + track.index + " clip_slots " + scene;
-        if (scene >= live.count("live_set tracks " + track.index, "clip_slots") ||
-                getNumber(live, base, "has_clip") !== 1) {
-            fail("no clip in drums track '" + track.name + "' scene " + settings.drums_scene);
+        var scene = settings.drums_scene - 1, clipPath, where;
+        if (scene < 0) {
+            var at = insertPosition();
+            var id = arrangementClipAt(track.id, at);
+            if (!id) {
+                fail("no Arrangement clip on drums track '" + track.name + "' at beat " + round6(at) +
+                    " (the insert marker, or the playhead while playing)");
+            }
+            clipPath = "id " + id;
+            where = "'" + track.name + "' arrangement";
+        } else {
+            var base = "live_set tracks " + track.index + " clip_slots " + scene;
+            if (scene >= live.count("live_set tracks " + track.index, "clip_slots") ||
+                    getNumber(live, base, "has_clip") !== 1) {
+                fail("no clip in drums track '" + track.name + "' scene " + settings.drums_scene);
+            }
+            clipPath = "id " + live.id(base + " clip");
+            where = "'" + track.name + "' scene " + settings.drums_scene;
         }
-        if (getNumber(live, base + " clip", "is_audio_clip") !== 1) {
-            fail("the drums clip in '" + track.name + "' scene " + settings.drums_scene + " is not an audio clip");
+        if (getNumber(live, clipPath, "is_audio_clip") !== 1) {
+            fail("the drums clip in " + where + " is not an audio clip");
         }
-        var path = getString(live, base + " clip", "file_path");
+        var path = getString(live, clipPath, "file_path");
         if (!path) {
-            fail("the drums clip in '" + track.name + "' has no file (is it recorded but unsaved?)");
+            fail("the drums clip in " + where + " has no file (is it recorded but unsaved?)");
         }
-        return path;
+        return {path: path, region: drumRegion(clipPath)};
+    }
+
+    // The part of the drum clip's file that plays, in seconds of the file, or null for all of
+    // it: its loop brace when it loops, else its start and end markers. These are beats for a
+    // warped clip and seconds for an unwarped one (LOM Clip: loop_start/loop_end "in absolute
+    // clip beat time if clip is MIDI or warped"); beats become seconds through the warp markers.
+    function drumRegion(clipPath) {
+        var looping = getNumber(live, clipPath, "looping") === 1;
+        var a = getNumber(live, clipPath, looping ? "loop_start" : "start_marker");
+        var b = getNumber(live, clipPath, looping ? "loop_end" : "end_marker");
+        if (getNumber(live, clipPath, "warping") === 1) {
+            var markers = warpMarkers(live, clipPath);
+            if (markers === null || markers.length < 2) {
+                return null;       // no map from beats to the file: the whole file, as before
+            }
+            a = beatSeconds(markers, a);
+            b = beatSeconds(markers, b);
+        }
+        var rate = getNumber(live, clipPath, "sample_rate"), frames = getNumber(live, clipPath, "sample_length");
+        var fileSeconds = rate > 0 && frames > 0 ? frames / rate : 0;
+        a = Math.max(0, a);
+        if (fileSeconds > 0) {
+            b = Math.min(b, fileSeconds);
+        }
+        if (!(b > a)) {
+            fail("the drums clip plays nothing (its region is " + round6(a) + " to " + round6(b) + " s)");
+        }
+        if (a <= SEC_EPS && fileSeconds > 0 && b >= fileSeconds - SEC_EPS) {
+            return null;           // the whole file
+        }
+        return [round6(a), round6(b)];
+    }
+
+    // Beats -> seconds of the file through the warp markers (straight between them, the first
+    // or last segment's tempo beyond them).
+    function beatSeconds(markers, beat) {
+        var i = 1;
+        while (i < markers.length - 1 && markers[i].beat_time < beat) {
+            i += 1;
+        }
+        var m0 = markers[i - 1], m1 = markers[i];
+        var span = m1.beat_time - m0.beat_time;
+        return span > 0 ? m0.sample_time + (beat - m0.beat_time) * (m1.sample_time - m0.sample_time) / span
+            : m0.sample_time;
+    }
+
+    // Where the arrangement is: the insert marker when stopped (Song.start_time, "the start time
+    // of playback" in the LOM Song reference, https://docs.cycling74.com/apiref/lom/song; it stays
+    // where the user clicked when playback stops), the playhead (current_song_time) while playing.
+    function insertPosition() {
+        return getNumber(live, "live_set", "is_playing") === 1 ? getNumber(live, "live_set", "current_song_time")
+            : getNumber(live, "live_set", "start_time");
+    }
+
+    // The id of the track's arrangement clip that covers beat `at`, or 0.
+    function arrangementClipAt(trackId, at) {
+        var ids = getIds(live, "id " + trackId, "arrangement_clips"), i, s, e;
+        for (i = 0; i < ids.length; i++) {
+            s = getNumber(live, "id " + ids[i], "start_time");
+            e = getNumber(live, "id " + ids[i], "end_time");
+            if (s <= at + 1e-6 && at < e - 1e-6) {
+                return ids[i];
+            }
+        }
+        return 0;
     }
 
     // The seeds of a press: from the seed box when locked (counting up), else
     // from a fresh random base; either way, locking the base renders them again.
     function pressSeeds(n) {
         var locked = settings.lock_seed === 1 && settings.seed >= 0;
-        var base = locked ? settings.seed : Math.floor(random() * RANDOM_SEEDS);
+        var base = locked ? settings.seed : Math.floor(random() * (MAX_RANDOM_SEED + 1));
         var seeds = [], k;
         for (k = 0; k < n; k++) {
-            seeds.push((base + k) % (SETTINGS.seed[3] + 1));
+            seeds.push((base + k) % (SETTINGS.seed[3] + 1));   // every one exact in a 32-bit float
         }
         if (!locked) {
             settings.seed = base;
@@ -458,8 +560,7 @@ function createDevice(opts) {
         var press = {
             number: presses, target: target, trackId: audioTracks[settings.target_track] || 0,
             bar: bar, bars: bars, placements: [],
-            position: CHOICES.target[target] === "arrangement" ?
-                arrangementStart(getNumber(live, "live_set", "current_song_time"), playing, bar) : 0,
+            position: CHOICES.target[target] === "arrangement" ? arrangementStart(insertPosition(), playing, bar) : 0,
             replace: settings.replace_last === 1 && lastPress !== null ? lastPress.placements : null
         };
         press.cursor = press.position;
@@ -468,9 +569,9 @@ function createDevice(opts) {
         for (i = 0; i < seeds.length; i++) {
             counter += 1;
             takes.push({
-                tag: "m4l-" + counter, seed: seeds[i], index: i, press: press, prompt: settings.prompt,
-                sentAt: now(), job: "", cancel: false, warnings: [], finished: false,
-                notes: clip === null ? 0 : clip.notes.length
+                tag: "m4l-" + counter + "." + nonce, seed: seeds[i], index: i, press: press, prompt: settings.prompt,
+                sentAt: now(), job: "", cancel: false, warnings: [], notes: [], finished: false,
+                noteCount: clip === null ? 0 : clip.notes.length
             });
         }
         return {
@@ -506,7 +607,7 @@ function createDevice(opts) {
         pending = pending.concat(t);
         lastPress = t[0].press;
         progress(0);
-        status("Sent '" + clipName(t[0].prompt) + "' (" + t[0].notes + " notes" + (g.request.drums ? ", drums" : "") +
+        status("Sent '" + clipName(t[0].prompt) + "' (" + t[0].noteCount + " notes" + (g.request.drums ? ", drums" : "") +
             (t.length > 1 ? ", " + t.length + " takes, seeds " + t[0].seed + "\u2013" + t[t.length - 1].seed :
                 ", seed " + t[0].seed) + ")\u2026");
         return messages;
@@ -528,14 +629,25 @@ function createDevice(opts) {
         return n;
     }
 
-    // A job id from a reply -> its take (adopting the oldest pending take when
-    // the bridge names a job the device has not seen yet: replies arrive in
-    // order, so the n-th new job is the n-th generate).
-    function contextFor(job) {
+    // A job id from a reply -> its take, or null for a job that is not this device's. A job
+    // becomes the device's only through its /jasco/queued, which names the tag of the generate
+    // it answers: another device that replies to the same port (Live can give two devices one
+    // port) sees the same replies and takes only its own. A bridge before 0.2 sends no tag: its
+    // n-th new job is then the n-th pending generate (replies arrive in order).
+    function contextFor(job, tag) {
         if (jobs.hasOwnProperty(job)) {
             return jobs[job];
         }
-        var ctx = pending.length ? pending.shift() : null;
+        if (tag === undefined) {
+            return null;                 // a reply about a job this device never queued
+        }
+        var ctx = null, i;
+        for (i = 0; i < pending.length; i++) {
+            if (tag === null ? i === 0 : pending[i].tag === tag) {
+                ctx = pending.splice(i, 1)[0];
+                break;
+            }
+        }
         if (ctx === null) {
             return null;
         }
@@ -545,6 +657,93 @@ function createDevice(opts) {
             send(msg(ADDR.cancel, [S(job)]));
         }
         return ctx;
+    }
+
+    // A job of this device is queued or rendering.
+    function running() {
+        var id;
+        for (id in jobs) {
+            if (jobs.hasOwnProperty(id) && !jobs[id].finished) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // The bridge said something: it is connected, and no longer silent.
+    function heard() {
+        var wasSilent = link.silent;
+        link.connected = true;
+        link.silent = false;
+        link.polledAt = -1;
+        if (wasSilent) {
+            status("jasco-bridge answers again" + (running() ? ": waiting for the render\u2026" : ""));
+        }
+    }
+
+    // The heartbeat and the connection check (from tick): while a job runs, ask the bridge's
+    // status every HEARTBEAT_MS; after SILENT_MS without any answer say it is not answering
+    // (any answer later takes that back). Before the first answer, say how to start the bridge
+    // after CONNECT_TIMEOUT_MS, and greet it again every HELLO_RETRY_MS.
+    function heartbeat(t) {
+        if (!link.connected) {
+            if (link.helloAt >= 0 && !link.told && t - link.helloAt > CONNECT_TIMEOUT_MS && !pending.length) {
+                link.told = true;
+                status("No answer from jasco-bridge on " + settings.bridge_host + ":" + settings.port +
+                    ": start it with 'jasco-bridge serve' (or set Port to the port it listens on); " +
+                    "the device keeps trying");
+            }
+            if (link.helloAt >= 0 && t - link.helloAt > HELLO_RETRY_MS && port.confirmed) {
+                link.helloAt = t;
+                send(msg(ADDR.hello, [I(port.greeted || port.number || settings.reply_port)]));
+            }
+            return false;
+        }
+        if (!running()) {
+            return false;
+        }
+        if (link.polledAt < 0 || t - link.polledAt >= HEARTBEAT_MS) {
+            if (link.polledAt < 0) {
+                link.polledAt = t;
+            }
+            if (t - lastReplyAt >= HEARTBEAT_MS) {
+                send(msg(ADDR.status));
+                link.polledAt = t;
+            }
+        }
+        if (!link.silent && t - lastReplyAt > SILENT_MS) {
+            link.silent = true;
+            status("jasco-bridge is not answering (nothing for " + Math.round((t - lastReplyAt) / 1000) +
+                " s while rendering): is it still running? Restart it with 'jasco-bridge serve', then press Generate");
+            progress(0);
+            return true;
+        }
+        return false;
+    }
+
+    // Placed clips whose timing is due to be read back (Live applies some changes after the
+    // script's turn): say so on the status line when Live disagreed.
+    function checkPlaced(t) {
+        var i, c, r, keep = [];
+        for (i = 0; i < checks.length; i++) {
+            c = checks[i];
+            if (c.due > t) {
+                keep.push(c);
+                continue;
+            }
+            try {
+                r = checkClip(live, c);
+            } catch (e) {
+                r = {done: true, problems: ["could not read the clip back: " + (e.message || e)]};
+            }
+            if (!r.done) {
+                c.due = t + CHECK_DELAY_MS;
+                keep.push(c);
+            } else if (r.problems.length) {
+                status("Timing of " + c.label + ": " + r.problems.join("; "));
+            }
+        }
+        checks = keep;
     }
 
     function finish(ctx) {
@@ -594,9 +793,10 @@ function createDevice(opts) {
             return {ok: true};
         }
         lastReplyAt = now();
+        heard();
         switch (address) {
         case "/jasco/hello":
-            if (!pending.length) {   // (the hello of a Generate must not hide its progress)
+            if (!pending.length && !running()) {   // (the hello of a Generate must not hide its progress)
                 status("Connected to jasco-bridge " + args[0] + " (model " + args[1] + ")" +
                     (port.confirmed ? ", replies on port " + port.number : ""));
             }
@@ -608,26 +808,47 @@ function createDevice(opts) {
             status("Drums loaded (" + (Math.round(Number(args[1]) * 10) / 10) + " s)");
             break;
         case "/jasco/status":
-            status("Bridge " + args[0] + ", " + Number(args[1]) + " queued, model " + args[2] + " on " + args[3]);
+            if (!running()) {        // (the heartbeat's answers must not hide a render's progress)
+                status("Bridge " + args[0] + ", " + Number(args[1]) + " queued, model " + args[2] + " on " + args[3]);
+            }
+            break;
+        case "/jasco/note":
+            ctx = contextFor(job);
+            if (ctx !== null) {
+                ctx.notes.push(String(args[1]));
+                status("Note " + takeLabel(ctx) + "from jasco-bridge: " + args[1]);
+            }
             break;
         case "/jasco/queued":
-            ctx = contextFor(job);
+            ctx = contextFor(job, args.length > 2 ? String(args[2]) : null);
+            if (ctx === null) {
+                break;               // another device's job (it shares this reply port)
+            }
             progress(0);
             status("Queued" + (Number(args[1]) > 0 ? " (" + Number(args[1]) + " ahead)" : "") + "\u2026" +
                 (ctx !== null && ctx.warnings.length ? " (but: " + ctx.warnings.join("; ") + ")" : ""));
             break;
         case "/jasco/started":
             ctx = contextFor(job);
+            if (ctx === null) {
+                break;
+            }
             progress(0);
             status("Rendering " + (ctx !== null ? takeLabel(ctx) : "") + "\u2026");
             break;
         case "/jasco/progress":
             ctx = contextFor(job);
+            if (ctx === null) {
+                break;
+            }
             progress(Number(args[1]));
             status("Rendering " + (ctx !== null ? takeLabel(ctx) : "") + Math.round(Number(args[1]) * 100) + "%");
             break;
         case "/jasco/done":
             ctx = contextFor(job);
+            if (ctx === null) {
+                return {ok: true, placed: false, reason: "not this device's job"};
+            }
             finish(ctx);
             return done(ctx, String(args[1]), Number(args[2]), Number(args[3]),
                 args.length > 4 && isNumber(Number(args[4])) ? Number(args[4]) : null);
@@ -646,12 +867,18 @@ function createDevice(opts) {
                 }
             }
             ctx = job === "" ? null : contextFor(job);
+            if (job !== "" && ctx === null) {
+                break;               // about another device's job
+            }
             finish(ctx);
             progress(0);
             status("Error [" + args[1] + "]: " + args[2]);
             break;
         case "/jasco/cancelled":
             ctx = contextFor(job);
+            if (ctx === null) {
+                break;
+            }
             finish(ctx);
             progress(0);
             status("Cancelled");
@@ -705,11 +932,17 @@ function createDevice(opts) {
         // seconds and bpm describe the clip: its length and the tempo it was cut to
         var took = isNumber(seconds) ? " (" + (Math.round(seconds * 100) / 100) + " s" +
             (isNumber(bpm) ? " at " + (Math.round(bpm * 100) / 100) + " bpm" : "") + ")" : "";
-        var but = ctx.warnings.length ? " (but: " + ctx.warnings.join("; ") + ")" : "";
+        var but = (ctx.warnings.length ? " (but: " + ctx.warnings.join("; ") + ")" : "") +
+            (ctx.notes.length ? " (note: " + ctx.notes.join("; ") + ")" : "");
         var label = "'" + clipName(ctx.prompt) + "' " + takeLabel(ctx) + "seed " + seed;
         if (result.placed) {
             status("Done" + took + ": " + label + " in " + result.where + but);
             ctx.press.placements[ctx.index] = result.placement;
+            if (result.check) {
+                result.check.due = now() + CHECK_DELAY_MS;
+                result.check.label = label;
+                checks.push(result.check);
+            }
         } else if (CHOICES.target[ctx.press.target] === "folder") {
             status("Done" + took + ": " + label + " saved " + path + but);
         } else {
@@ -732,6 +965,11 @@ function createDevice(opts) {
     // else, refused the request: its error is already on the status line);
     // a probe that did not come back means another device holds the reply port.
     function tick() {
+        var t = now();
+        checkPlaced(t);
+        if (initialized && heartbeat(t)) {
+            return true;
+        }
         if (initialized && !port.confirmed) {
             // a stalled main thread can hold the probe's answer in the queue behind this tick:
             // the port counts as taken only after a few ticks as well as the time
@@ -773,7 +1011,9 @@ function createDevice(opts) {
         status: function () { return lastStatus; },
         jobs: function () { return jobs; },
         pending: function () { return pending.length; },
-        replyPort: function () { return port.confirmed ? port.number : 0; }
+        replyPort: function () { return port.confirmed ? port.number : 0; },
+        pendingTags: function () { return pending.map(function (p) { return p.tag; }); },
+        checksLeft: function () { return checks.length; }
     };
 }
 

@@ -8,7 +8,7 @@ var JASCO_PARAMS = {
     "unit": "",
     "choices": null,
     "special": {
-      "-1": "a new random seed for every render"
+      "-1": "a new random seed (0..16777215) for every render"
     },
     "scope": "render",
     "help": "random seed: the same seed and inputs give the same clip"

@@ -37,6 +37,7 @@ var ADDR = {
     drumsClear: bridgeAddress("/jasco/drums/clear"),
     generate: bridgeAddress("/jasco/generate"),
     cancel: bridgeAddress("/jasco/cancel"),
+    status: bridgeAddress("/jasco/status"),   // the heartbeat while a job runs, and the connection check
     probe: "/jasco/probe"          // the device's own: sent to its reply port to see that it owns it
 };
 
@@ -123,8 +124,12 @@ function buildGenerateMessages(request, maxBytes, notesPerPacket) {
         p = request.params[i];
         out.push(msg(ADDR.set, [S(p[0]), {type: p[1], value: p[2]}]));
     }
-    if (request.drums) {
-        out.push(msg(ADDR.drums, [S(request.drums)]));
+    var drums = typeof request.drums === "string" ? {path: request.drums, region: null} : request.drums;
+    if (drums && drums.region) {
+        // only the region that plays (an Arrangement clip's markers), in seconds of the file
+        out.push(msg(ADDR.drums, [S(drums.path), F(drums.region[0]), F(drums.region[1])]));
+    } else if (drums) {
+        out.push(msg(ADDR.drums, [S(drums.path)]));
     } else {
         out.push(msg(ADDR.drumsClear));
     }

@@ -12,6 +12,11 @@ var JASCO_WIRE = require("./jasco_wire");
 
 // the bridge's limit (bridge/protocol.py): a longer prompt is refused here, with a message
 var MAX_PROMPT_CHARS = JASCO_WIRE.max_prompt_chars;
+// Max 8 messages and Live parameters hold numbers as 32-bit floats: every whole number up to
+// 2^24 survives them, 2^24 + 1 does not. Random seeds are drawn below it (as the bridge's are:
+// core/params.py MAX_RANDOM_SEED), and the seed box takes no larger seed.
+var FLOAT32_EXACT_INT = 16777216;
+var MAX_RANDOM_SEED = FLOAT32_EXACT_INT - 1;
 
 // The table entry of a setting: the render parameters first, then the device's own.
 function paramSpec(name) {
@@ -62,6 +67,7 @@ var SETTINGS = (function () {
             out[names[i]] = ["i", spec["default"], spec.lo, spec.hi];
         }
     }
+    out.seed[3] = Math.min(out.seed[3], FLOAT32_EXACT_INT);
     return out;
 })();
 
@@ -73,6 +79,8 @@ module.exports = {
     JASCO_PARAMS: JASCO_PARAMS,
     JASCO_DEVICE_PARAMS: JASCO_DEVICE_PARAMS,
     MAX_PROMPT_CHARS: MAX_PROMPT_CHARS,
+    FLOAT32_EXACT_INT: FLOAT32_EXACT_INT,
+    MAX_RANDOM_SEED: MAX_RANDOM_SEED,
     paramSpec: paramSpec,
     CHOICES: CHOICES,
     SETTINGS: SETTINGS,

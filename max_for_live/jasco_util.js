@@ -100,15 +100,68 @@ function versionAtLeast(v, min) {
     return true;
 }
 
+// Two spellings of one file's path compare equal: Max's "Volume:/path" form (Cycling '74's
+// conformpath reference: https://docs.cycling74.com/reference/conformpath), backslashes,
+// doubled slashes, "." and ".." segments, and letter case (the default file systems of macOS
+// and Windows ignore it). The bridge sends absolute paths with symlinks resolved; Max's [js]
+// cannot resolve a path itself, so the spelling is all that is compared.
+function pathKey(p) {
+    var s = String(p).replace(/\\/g, "/"), m = /^([^\/:]+):(\/.*)$/.exec(s), parts, out = [], i;
+    if (m !== null && !/^[A-Za-z]$/.test(m[1])) {
+        s = m[2];          // "Macintosh HD:/Users/me/x.wav" -> "/Users/me/x.wav" (a drive letter stays)
+    }
+    parts = s.split("/");
+    for (i = 0; i < parts.length; i++) {
+        if (parts[i] === "." || (parts[i] === "" && i > 0 && i < parts.length)) {
+            continue;
+        }
+        if (parts[i] === ".." && out.length > 1) {
+            out.pop();
+            continue;
+        }
+        out.push(parts[i]);
+    }
+    return out.join("/").toLowerCase();
+}
+
+function samePath(a, b) {
+    return typeof a === "string" && typeof b === "string" && a !== "" && b !== "" && pathKey(a) === pathKey(b);
+}
+
 // --- Live adapter -------------------------------------------------------------
 // Wrap a LiveAPI constructor (Max's, or the tests' mock of it) into the small
 // path-based interface the core uses. Paths are LOM paths ("live_set tracks 0")
-// or "id N".
+// or "id N". read(path, props) reads several properties of one object through one
+// reused LiveAPI object (LiveAPI.goto, Max's LiveAPI reference:
+// https://docs.cycling74.com/apiref/js/liveapi/), so reading the whole track list costs
+// two objects however many tracks the set has, not five per track.
 function makeLiveAdapter(LiveAPICtor) {
+    var cursor = null;
     function api(path) {
         return new LiveAPICtor(path);
     }
+    function at(path) {
+        if (cursor === null || typeof cursor.goto !== "function") {
+            cursor = api(path);
+        } else {
+            cursor.goto(path);
+        }
+        return cursor;
+    }
+    function asArray(v) {
+        if (v === undefined || v === null) {
+            return [];
+        }
+        return (isArray(v)) ? v : [v];
+    }
     return {
+        read: function (path, props) {
+            var a = at(path), out = {id: parseInt(a.id, 10) || 0}, i;
+            for (i = 0; i < props.length; i++) {
+                out[props[i]] = out.id ? asArray(a.get(props[i])) : [];
+            }
+            return out;
+        },
         id: function (path) {
             var a = api(path);
             var n = parseInt(a.id, 10);
@@ -190,32 +243,36 @@ function versionString(v) {
     return v[0] + "." + v[1] + "." + v[2];
 }
 
+var TRACK_PROPS = ["name", "has_audio_input", "is_foldable", "is_frozen"];
+
+function trackInfo(live, path, index) {
+    var r = live.read ? live.read(path, TRACK_PROPS) : {
+        id: live.id(path), name: live.get(path, "name"), has_audio_input: live.get(path, "has_audio_input"),
+        is_foldable: live.get(path, "is_foldable"), is_frozen: live.get(path, "is_frozen")
+    };
+    return {
+        id: r.id,
+        index: index,
+        name: r.name.join(" "),
+        audio: Number(r.has_audio_input[0]) === 1 && Number(r.is_foldable[0]) === 0,
+        frozen: Number(r.is_frozen[0]) === 1
+    };
+}
+
 // Tracks of the set: [{id, index, name, audio, frozen}], audio = an audio
 // track that can hold audio clips (not a group, not MIDI).
 function listTracks(live) {
-    var n = live.count("live_set", "tracks"), out = [], i, path;
-    for (i = 0; i < n; i++) {
-        path = "live_set tracks " + i;
-        out.push({
-            id: live.id(path),
-            index: i,
-            name: getString(live, path, "name"),
-            audio: getNumber(live, path, "has_audio_input") === 1 &&
-                getNumber(live, path, "is_foldable") === 0,
-            frozen: getNumber(live, path, "is_frozen") === 1
-        });
+    var ids = getIds(live, "live_set", "tracks"), out = [], i;
+    for (i = 0; i < ids.length; i++) {
+        out.push(trackInfo(live, "id " + ids[i], i));
     }
     return out;
 }
 
+// One track by id (its index is its place in the song's track list), or null.
 function findTrack(live, trackId) {
-    var tracks = listTracks(live), i;
-    for (i = 0; i < tracks.length; i++) {
-        if (tracks[i].id === trackId) {
-            return tracks[i];
-        }
-    }
-    return null;
+    var index = trackId ? getIds(live, "live_set", "tracks").indexOf(trackId) : -1;
+    return index < 0 ? null : trackInfo(live, "id " + trackId, index);
 }
 
 module.exports = {
@@ -241,5 +298,7 @@ module.exports = {
     getIds: getIds,
     liveVersion: liveVersion,
     listTracks: listTracks,
-    findTrack: findTrack
+    findTrack: findTrack,
+    pathKey: pathKey,
+    samePath: samePath
 };

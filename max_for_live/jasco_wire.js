@@ -17,7 +17,10 @@ var JASCO_WIRE = {
     },
     "/jasco/prompt": {
       "args": [
-        "s"
+        "*"
+      ],
+      "repeat": [
+        "*"
       ]
     },
     "/jasco/tempo": {
@@ -72,6 +75,10 @@ var JASCO_WIRE = {
     "/jasco/drums": {
       "args": [
         "s"
+      ],
+      "optional": [
+        "f",
+        "f"
       ]
     },
     "/jasco/drums/clear": {
@@ -138,7 +145,8 @@ var JASCO_WIRE = {
     "/jasco/queued": {
       "args": [
         "s",
-        "i"
+        "i",
+        "s"
       ]
     },
     "/jasco/note": {

@@ -79,6 +79,7 @@ UNIT_INT, UNIT_FLOAT = 0, 1
 # for Int; Live modulates only Int and Float parameters (Cycling '74, "Automation").
 MOD_NONE, MOD_UNIPOLAR, MOD_BIPOLAR, MOD_ADDITIVE, MOD_ABSOLUTE = 0, 1, 2, 3, 4
 LIVE_INT_RANGE = (0, 255)          # Live's native integer parameters hold 0..255 only
+FLOAT32_EXACT_INT = 2**24          # a Live parameter holds a 32-bit float: whole numbers are exact up to here
 VISIBLE, STORED_ONLY, HIDDEN = 0, 1, 2
 
 
@@ -253,6 +254,8 @@ def live_parameter(table_name: str, longname: str, shortname: str, *, invisible:
         return parameter(longname, shortname, TYPE_INT, mmin=0, mmax=1, initial=int(bool(entry["default"])),
                          unitstyle=UNIT_INT, invisible=invisible)
     low, high, default = entry["lo"], entry["hi"], entry["default"]
+    if entry["type"] == "int":
+        high = min(high, FLOAT32_EXACT_INT)   # (a larger seed would come back as another number)
     if entry["type"] == "float":
         return parameter(longname, shortname, TYPE_FLOAT, mmin=float(low), mmax=float(high), initial=float(default),
                          unitstyle=UNIT_FLOAT, invisible=invisible)

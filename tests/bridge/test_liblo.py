@@ -137,7 +137,7 @@ def test_liblo_session_renders(served: tuple[BridgeServer, FakeWorker], dump: Os
     oscsend(port, "/jasco/set", "ss", "format", "wav")
     oscsend(port, "/jasco/generate", "s", "from-liblo")
     queued = dump.expect("/jasco/queued")
-    assert queued[1] == "si"
+    assert queued[1] == "sis"          # job, position, the generate's tag
     job = queued[2].split()[0].strip('"')
     assert dump.expect("/jasco/started")[1] == "s"
     assert dump.expect("/jasco/progress", contains=job)[1] == "sf"

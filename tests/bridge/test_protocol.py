@@ -79,7 +79,7 @@ def test_parse_tempo_with_and_without_time_signature() -> None:
         ("/jasco/hello", [("f", 9001.5)], BadValue, "whole number"),
         ("/jasco/hello", [("b", b"xx")], BadArguments, "reply_port"),
         ("/jasco/prompt", [("s", "x" * 1001)], TooLarge, "1000"),
-        ("/jasco/prompt", [("i", 3)], BadArguments, "string"),
+        ("/jasco/prompt", [("N", None)], BadArguments, "text"),  # a word may be a number (808), not nil
         ("/jasco/notes/add", [("i", 60), ("f", 0.0), ("f", 1.0)], BadArguments, "groups of 4"),
         ("/jasco/notes/add", [], BadArguments, "notes/add"),
         ("/jasco/notes/add", [("i", 128), ("f", 0.0), ("f", 1.0), ("i", 100)], BadValue, "pitch"),
@@ -241,4 +241,6 @@ def test_reply_types_follow_the_table() -> None:
         protocol.reply("/jasco/done", "j1")
     with pytest.raises(ValueError):
         protocol.reply("/jasco/undeclared")
-    assert struct.unpack(">i", encode_message(*protocol.reply("/jasco/queued", "j", 3))[-4:]) == (3,)
+    # address (16 bytes) + ",sis" (8) + "j" (4), then the int
+    assert struct.unpack(">i", encode_message(*protocol.reply("/jasco/queued", "j", 3, "t"))[28:32]) == (3,)
+    assert protocol.reply("/jasco/queued", "j", 3.0, "m4l-1")[1] == [("s", "j"), ("i", 3), ("s", "m4l-1")]

@@ -354,7 +354,7 @@ def test_queue_full_cancel_queued_and_running_and_ping_while_rendering(tmp_path:
             c.send("/jasco/generate", "q1")
             q1 = c.expect("/jasco/queued").args[0]
             c.send("/jasco/generate", "q2")
-            q2, pos = c.expect("/jasco/queued").args
+            q2, pos, _tag = c.expect("/jasco/queued").args
             assert pos == 2  # the running job and q1 are ahead
             c.send("/jasco/generate", "q3")
             err = c.expect_error("queue_full")

@@ -36,6 +36,7 @@ def live_set(version: tuple[int, int, int] = (12, 1, 0), notes: list[dict[str, A
         "numerator": 4,
         "denominator": 4,
         "current_song_time": 33.0,
+        "start_time": 33.0,
         "tracks": [
             {"name": "Chords", "type": "midi", "playing_slot_index": 1, "slots": [
                 {"name": "Am F C G", "midi": True, "loop_start": 4.0, "loop_end": 12.0,
@@ -45,7 +46,7 @@ def live_set(version: tuple[int, int, int] = (12, 1, 0), notes: list[dict[str, A
                 None,
             ]},
             {"name": "Drums", "type": "audio", "slots": [
-                {"name": "drums", "midi": False, "file_path": DRUMS_WAV}, None, None]},
+                {"name": "drums", "midi": False, "file_path": DRUMS_WAV, "loop_end": TWO_BARS_S}, None, None]},
             {"name": "JASCO", "type": "audio", "slots": [
                 {"name": "old take", "midi": False, "file_path": "/tmp/old.wav"}, None, None]},
             {"name": "Bus", "type": "group", "slots": [None, None, None]},

@@ -99,6 +99,14 @@ class Listener:
 Script = Callable[[str, dict[str, Any]], list[bytes]]
 
 
+def with_tag(dgram: bytes, tag: str) -> bytes:
+    """A script's ``/jasco/queued job position`` as the bridge sends it: with the generate's tag."""
+    packet = decode(dgram)
+    if packet.address != "/jasco/queued" or len(packet.values) != 2:
+        return dgram
+    return build("/jasco/queued", ("s", packet.values[0]), ("i", int(packet.values[1])), ("s", tag))
+
+
 @dataclass
 class FakeBridge:
     """Answers like jasco-bridge: /jasco/hello registers the reply port; each
@@ -111,6 +119,10 @@ class FakeBridge:
     reply_port: int | None = None
     state: dict[str, Any] = field(default_factory=dict)
     jobs: int = 0
+    # /jasco/status: None = never answered (a bridge that died); n = the first n polls go
+    # unanswered (a bridge that stalls, then comes back) and the later ones are answered
+    answer_status_after: int | None = None
+    status_polls: int = 0
 
     def __post_init__(self) -> None:
         self.listener = Listener(self._handle)
@@ -130,14 +142,21 @@ class FakeBridge:
             self.state["prompt"] = packet.values[0]
         elif packet.address == "/jasco/set":
             self.state[packet.values[0]] = packet.values[1]
+        elif packet.address == "/jasco/status":
+            self.status_polls += 1
+            if self.answer_status_after is not None and self.status_polls > self.answer_status_after \
+                    and self.reply_port is not None:
+                self.listener.send(build("/jasco/status", ("s", "busy"), ("i", 0), ("s", "tiny"), ("s", "cpu")),
+                                   self.reply_port)
         elif packet.address == "/jasco/cancel":
             assert self.reply_port is not None
             self.listener.send(build("/jasco/cancelled", ("s", packet.values[0])), self.reply_port)
         elif packet.address == "/jasco/generate":
             assert self.reply_port is not None, "generate before hello"
             self.jobs += 1
+            tag = str(packet.values[0]) if packet.values else ""
             for dgram in self.script(f"job-{self.jobs}", self.state):
-                self.listener.send(dgram, self.reply_port)
+                self.listener.send(with_tag(dgram, tag), self.reply_port)
 
     def close(self) -> None:
         self.listener.close()

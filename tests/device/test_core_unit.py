@@ -33,6 +33,14 @@ NAMES = [
     "every_generate_starts_from_a_clean_session",
     "clip_names",
     "replies_for_unknown_jobs_do_not_crash",
+    "three_bar_and_ten_second_clips_get_explicit_timing",
+    "live_keeping_a_clip_unwarped_is_said_and_its_loop_is_in_seconds",
+    "two_devices_on_one_reply_port_place_only_their_own",
+    "a_clip_is_recognised_by_its_file_whatever_the_spelling",
+    "one_undo_step_per_take",
+    "drums_from_an_arrangement_clip_send_the_region_that_plays",
+    "chords_from_the_arrangement_clip_playing_on_the_track",
+    "the_track_list_costs_two_live_objects_however_long",
 ]
 
 

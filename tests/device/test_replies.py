@@ -83,7 +83,7 @@ def test_full_track_gets_a_new_scene(run_device, fake_bridge_factory) -> None:
 def test_arrangement_target_goes_to_the_bar_line_of_the_insert_marker(run_device, fake_bridge_factory) -> None:
     """Stopped with the insert marker at beat 33.37 (bar 9, beat 2.37): the clip starts on bar 9."""
     bridge = fake_bridge_factory(finishes())
-    out = run_with_bridge(run_device, bridge, live_set(current_song_time=33.37), SETTINGS + [["target", 1]])
+    out = run_with_bridge(run_device, bridge, live_set(start_time=33.37), SETTINGS + [["target", 1]])
     jasco = out["live"]["tracks"][2]
     assert [clip_fields(c) for c in jasco["arrangement"]] == [
         {"name": NAME, "file_path": CLIP, "start_time": 32, "looping": 1, "warping": 1, "loop_start": 0,
@@ -176,7 +176,8 @@ def test_error_without_job_is_shown(run_device, fake_bridge_factory) -> None:
 
 def test_malformed_reply_is_shown_not_fatal(run_device, fake_bridge_factory) -> None:
     def script(job: str, state: dict[str, Any]) -> list[bytes]:
-        return [build("/jasco/done", ("s", job), ("s", CLIP)),
+        return [build("/jasco/queued", ("s", job), ("i", 0)),
+                build("/jasco/done", ("s", job), ("s", CLIP)),
                 build("/jasco/progress", ("s", job), ("s", "half")),
                 build("/jasco/whatever", ("i", 1)),
                 build("/jasco/cancelled", ("s", job))]

@@ -75,6 +75,9 @@ async function main() {
     wake();
   }
 
+  // Live's turns: what Live applies after a script's turn (warping) takes effect between them
+  const liveTurns = setInterval(() => scheduler.tail(() => mock.settle()), 20);
+  liveTurns.unref();
   const instances = [];
   if (scenario.mode === "glue") {
     const patcher = JSON.parse(fs.readFileSync(PATCHER, "utf8")).patcher;
@@ -155,7 +158,8 @@ async function main() {
       else if (name === "cancel") d.cancel();
       else if (name === "refresh") d.refreshTracks();
       else if (name === "recall") result.results.push(d.recall());
-      else if (name === "advance_clock") { fakeNow += args[0]; result.results.push(d.tick()); }
+      else if (name === "advance_clock") { mock.settle(); fakeNow += args[0]; result.results.push(d.tick()); }
+      else if (name === "live") { mock.song.props[args[0]] = args[1]; }
       else d.setting(name, args);
     };
     state.device = () => d;
@@ -221,6 +225,8 @@ async function main() {
   result.status = instances[0].status;
   result.reply_port = instances[0].device().replyPort();
   result.base_port = basePort;
+  mock.settle();
+  clearInterval(liveTurns);
   result.live = mock.snapshot();
   result.max_console = maxConsole;
   await network.shutdown();

@@ -21,8 +21,30 @@
 // - Live parameters are clamped by type (liveParameterValue): Live's native integer
 //   parameter holds 0..255 only (Max for Live parameter reference,
 //   https://docs.cycling74.com/max5/refpages/m4l-ref/parameters.html).
+// - Song.start_time is the insert marker, where playback starts (LOM Song, "start_time"); it is
+//   not where playback stopped: current_song_time is the playhead (LOM Song, "current_song_time").
+// - A new audio clip is auto-warped (Live Reference Manual, "Audio Clips, Tempo, and Warping" >
+//   "Syncing Straight Loops": Live assumes a loop of 1, 2, 4 or 8 bars and sets a warp marker at
+//   the sample's start and end; "Sometimes Live's guess of the original tempo is wrong by half or
+//   double"): here the guess is the power-of-two number of 4/4 bars whose tempo falls in
+//   [90, 180) bpm, so a 3-bar or 10 s clip is mis-warped until the device pins its markers.
+//   Clip.warp_markers lists them plus Live's shadow marker 1/32 beat after the last
+//   (LOM Clip: warp_markers, add_warp_marker, move_warp_marker, delete_warp_marker, sample_length,
+//   sample_rate; Live 11.0.5 release notes list the marker functions).
+// - Setting `warping` takes effect after the script's turn (Live analyses the sample first):
+//   a read in the same turn still shows the old value; settle() is Live's next turn (the
+//   harness runs it between scheduler turns). spec.warp_refused: Live keeps new clips unwarped.
+// - An unwarped audio clip's loop_start/loop_end/start_marker/end_marker are seconds (LOM Clip:
+//   "in absolute clip beat time if clip is MIDI or warped"); a loop end after the sample's end is
+//   refused (printed), as Live does not let the loop brace leave the sample.
+// - Song.begin_undo_step / end_undo_step (Live 11+) group changes into one undo step;
+//   undoSteps counts the steps a user would undo.
+// - Two devices may share a reply port (Ableton/m4l-connection-kit issue 9): the harness gives
+//   each device its own LiveAPI class and the network delivers one port's packets to whoever
+//   holds it.
 // Return values follow Max's LiveAPI: arrays of atoms, ["id", n] for objects,
-// ["id", a, "id", b] for lists, "0" as the id of nothing.
+// ["id", a, "id", b] for lists, "0" as the id of nothing. LiveAPI.goto(path) moves an object
+// to another path (Max's LiveAPI reference); `created` counts LiveAPI objects made.
 "use strict";
 
 const fs = require("fs");
@@ -30,6 +52,18 @@ const fs = require("fs");
 // Properties that hold other LOM objects (lists or single references).
 const CHILDREN = new Set(["tracks", "clip_slots", "arrangement_clips", "clip", "detail_clip", "canonical_parent"]);
 const MAX_ARRANGEMENT_BEAT = 1576800;
+const SHADOW_BEATS = 1 / 32;
+const MIN_WARP_API = [11, 0, 5];
+const FILE_RATE = 48000;
+
+// Live's auto-warp guess for a file of `seconds`: power-of-two 4/4 bars at a tempo in [90, 180).
+function autoWarpBeats(seconds) {
+  for (let bars = 1; bars <= 1024; bars *= 2) {
+    const bpm = bars * 4 * 60 / seconds;
+    if (bpm >= 90 && bpm < 180) return bars * 4;
+  }
+  return seconds * 2;       // 120 bpm
+}
 
 function versionAtLeast(v, min) {
   for (let i = 0; i < 3; i++) if (v[i] !== min[i]) return v[i] > min[i];
@@ -86,8 +120,14 @@ class MockLive {
       signature_numerator: spec.numerator ?? 4,
       signature_denominator: spec.denominator ?? 4,
       current_song_time: spec.current_song_time ?? 0,
+      start_time: spec.start_time ?? 0,
       is_playing: spec.is_playing ? 1 : 0,
     });
+    this.created = 0;       // LiveAPI objects made (the device's cost in a large set)
+    this.deferred = [];     // changes Live applies after the script's turn
+    this.undoSteps = 0;
+    this.undoDepth = 0;
+    this.undoCounted = false;
     this.song.tracks = [];
     this.app = this._obj("Application", {});
     this.songView = this._obj("Song.View", {});
@@ -166,8 +206,14 @@ class MockLive {
     if (!c.midi) {
       props.file_path = c.file_path ?? "";
       props.warping = c.warping ?? 0;
+      const seconds = this._fileSeconds(props.file_path);
+      props.sample_rate = FILE_RATE;
+      props.sample_length = Math.round(seconds * FILE_RATE);
     }
+    props.start_marker = c.start_marker ?? props.loop_start;
+    props.end_marker = c.end_marker ?? props.loop_end;
     const clip = this._obj("Clip", props);
+    clip.markers = c.markers ? c.markers.map((m) => ({ ...m })) : null;
     clip.arrangement = !!arrangement;
     clip.notes = (c.notes || []).map((n, i) => ({ note_id: i + 1, velocity: 100, mute: 0,
       probability: 1, velocity_deviation: 0, release_velocity: 64, ...n }));
@@ -181,10 +227,32 @@ class MockLive {
     return slot.clip;
   }
 
-  // Beats the audio file lasts at the song tempo (Live warps it to the song).
-  _fileBeats(path) {
-    const seconds = wavSeconds(path) ?? (this.spec.file_seconds || {})[path] ?? this.spec.default_file_seconds ?? 8.0;
-    return seconds * this.song.props.tempo / 60;
+  _fileSeconds(path) {
+    return wavSeconds(path) ?? (this.spec.file_seconds || {})[path] ?? this.spec.default_file_seconds ?? 8.0;
+  }
+
+  // A new clip of `path` as Live makes it: auto-warped (see the header), or unwarped when
+  // spec.warp_refused. Returns {props, markers, beats}: beats = its length in the arrangement.
+  _newAudioClip(path) {
+    const seconds = this._fileSeconds(path);
+    if (this.spec.warp_refused) return { warping: 0, markers: null, beats: seconds * this.song.props.tempo / 60, loop_end: seconds };
+    const beats = autoWarpBeats(seconds);
+    return { warping: 1, markers: [{ sample_time: 0, beat_time: 0 }, { sample_time: seconds, beat_time: beats }], beats, loop_end: beats };
+  }
+
+  // Live's next turn: deferred changes take effect.
+  settle() {
+    const due = this.deferred;
+    this.deferred = [];
+    for (const f of due) f();
+  }
+
+  _mutated() {
+    if (this.undoDepth > 0) {
+      if (!this.undoCounted) { this.undoSteps += 1; this.undoCounted = true; }
+    } else {
+      this.undoSteps += 1;
+    }
   }
 
   // --- path resolution ("live_set tracks 0 clip_slots 1 clip", "id 7") ---
@@ -209,6 +277,12 @@ class MockLive {
   }
 
   get(o, prop) {
+    if (o.type === "Clip" && prop === "warp_markers" && !o.props.is_midi_clip && versionAtLeast(this.version, [11, 0, 0])) {
+      const real = o.props.warping && o.markers ? o.markers : [];
+      const list = real.length ? real.concat([{ sample_time: real[real.length - 1].sample_time +
+        SHADOW_BEATS * this._secondsPerBeat(o), beat_time: real[real.length - 1].beat_time + SHADOW_BEATS }]) : [];
+      return [JSON.stringify({ warp_markers: list })];
+    }
     const child = CHILDREN.has(prop) ? o[prop] : undefined;
     if (Array.isArray(child)) return child.flatMap((c) => ["id", c.id]);
     if (CHILDREN.has(prop)) return ["id", child ? child.id : 0];
@@ -219,12 +293,42 @@ class MockLive {
     return [o.props[prop]];
   }
 
+  _secondsPerBeat(clip) {
+    const m = clip.markers;
+    if (m && m.length >= 2) {
+      const a = m[m.length - 2], b = m[m.length - 1];
+      return (b.sample_time - a.sample_time) / (b.beat_time - a.beat_time);
+    }
+    return 60 / this.song.props.tempo;
+  }
+
   set(o, prop, value) {
     if (!(prop in o.props)) {
       this.print(`set: ${o.type} has no settable property '${prop}'`);
       return;
     }
-    o.props[prop] = Array.isArray(value) ? value[0] : value;
+    const v = Array.isArray(value) ? value[0] : value;
+    if (o.type === "Clip" && prop === "warping") {
+      // applied after the script's turn (see the header); refused when Live keeps clips unwarped
+      this.deferred.push(() => {
+        if (this.spec.warp_refused && v) { this.print("Clip.warping: Live keeps this clip unwarped"); return; }
+        if (v && !o.markers) {
+          const seconds = o.props.sample_length / o.props.sample_rate, beats = autoWarpBeats(seconds);
+          o.markers = [{ sample_time: 0, beat_time: 0 }, { sample_time: seconds, beat_time: beats }];
+        }
+        o.props.warping = v ? 1 : 0;
+      });
+      this._mutated();
+      this.log.push({ op: "set", type: o.type, id: o.id, prop, value: v });
+      return;
+    }
+    if (o.type === "Clip" && o.props.is_audio_clip && !o.props.warping &&
+        ["loop_end", "end_marker"].includes(prop) && v > o.props.sample_length / o.props.sample_rate + 1e-6) {
+      this.print(`set ${prop}: ${v} is after the end of the sample (an unwarped clip's positions are seconds)`);
+      return;
+    }
+    o.props[prop] = v;
+    this._mutated();
     this.log.push({ op: "set", type: o.type, id: o.id, prop, value: o.props[prop] });
   }
 
@@ -239,6 +343,45 @@ class MockLive {
       if (fn === "get_major_version") return v[0];
       if (fn === "get_minor_version") return v[1];
       if (fn === "get_bugfix_version") return v[2];
+    }
+    if (o.type === "Song" && (fn === "begin_undo_step" || fn === "end_undo_step") && v[0] >= 11) {
+      if (fn === "begin_undo_step") { if (this.undoDepth++ === 0) this.undoCounted = false; }
+      else if (this.undoDepth > 0) this.undoDepth -= 1;
+      this.log.push({ op: "undo", fn });
+      return undefined;
+    }
+    if (o.type === "Clip" && ["add_warp_marker", "move_warp_marker", "delete_warp_marker"].includes(fn) &&
+        versionAtLeast(v, MIN_WARP_API)) {
+      if (!o.props.is_audio_clip || !o.props.warping || !o.markers) return this._refuse(o, fn, "not a warped audio clip");
+      const m = o.markers;
+      if (fn === "add_warp_marker") {
+        let d = args[0];
+        if (typeof d === "string") { try { d = JSON.parse(d); } catch (e) { d = null; } }
+        if (!d || typeof d.beat_time !== "number") return this._refuse(o, fn, "needs a dict with beat_time");
+        const st = typeof d.sample_time === "number" ? d.sample_time : null;
+        if (st === null || m.some((x) => Math.abs(x.beat_time - d.beat_time) < 1e-9)) return this._refuse(o, fn, "cannot add here");
+        m.push({ beat_time: d.beat_time, sample_time: st });
+        m.sort((a, b) => a.beat_time - b.beat_time);
+      } else {
+        const i = m.findIndex((x) => Math.abs(x.beat_time - args[0]) < 1e-6);
+        if (i < 0) return this._refuse(o, fn, `no warp marker at beat ${args[0]}`);
+        if (fn === "delete_warp_marker") {
+          if (m.length <= 2) return this._refuse(o, fn, "a warped clip keeps two markers");
+          m.splice(i, 1);
+        } else {
+          const to = m[i].beat_time + args[1];
+          if ((i > 0 && to <= m[i - 1].beat_time) || (i + 1 < m.length && to >= m[i + 1].beat_time)) {
+            return this._refuse(o, fn, "a warp marker cannot pass its neighbours");
+          }
+          m[i].beat_time = to;
+        }
+      }
+      if (o.arrangement) {      // the clip's length in the arrangement follows its last marker
+        o.props.end_time = o.props.start_time + m[m.length - 1].beat_time - m[0].beat_time;
+      }
+      this._mutated();
+      this.log.push({ op: "call", type: o.type, id: o.id, fn, args });
+      return undefined;
     }
     if (o.type === "Clip" && fn === "get_notes_extended" && v[0] >= 11) {
       if (!o.props.is_midi_clip) return this._refuse(o, fn, "not a MIDI clip");
@@ -257,8 +400,10 @@ class MockLive {
       if (o.track.kind !== "audio") return this._refuse(o, fn, "not an audio track");
       if (o.track.props.is_frozen) return this._refuse(o, fn, "the track is frozen");
       const base = args[0].split(/[\\/]/).pop().replace(/\.[^.]*$/, "");
-      const beats = this._fileBeats(args[0]);
-      this._attachClip(o, { name: base, midi: false, file_path: args[0], loop_end: beats, looping: 0, warping: 1 });
+      const made = this._newAudioClip(args[0]);
+      this._attachClip(o, { name: base, midi: false, file_path: this._filePathOf(args[0]), loop_end: made.loop_end,
+        looping: 0, warping: made.warping, markers: made.markers });
+      this._mutated();
       this.log.push({ op: "call", type: o.type, id: o.id, fn, args,
         track: o.track.props.name, slot: o.track.clip_slots.indexOf(o) });
       return undefined;
@@ -280,7 +425,8 @@ class MockLive {
       if (o.props.is_frozen) return this._refuse(o, fn, "the track is frozen");
       const start = args[1];
       if (!(start >= 0 && start <= MAX_ARRANGEMENT_BEAT)) return this._refuse(o, fn, "start_time out of range");
-      const end = start + this._fileBeats(args[0]);
+      const made = this._newAudioClip(args[0]);
+      const end = start + made.beats;
       // Live replaces what the new clip overlaps
       const kept = [];
       for (const c of o.arrangement_clips) {
@@ -292,8 +438,9 @@ class MockLive {
         else this.objects.delete(c.id);
       }
       const base = args[0].split(/[\\/]/).pop().replace(/\.[^.]*$/, "");
-      const clip = this._clip({ name: base, midi: false, file_path: args[0], start_time: start, end_time: end,
-        loop_end: end - start, looping: 0, warping: 1 }, o, true);
+      const clip = this._clip({ name: base, midi: false, file_path: this._filePathOf(args[0]), start_time: start,
+        end_time: end, loop_end: made.loop_end, looping: 0, warping: made.warping, markers: made.markers }, o, true);
+      this._mutated();
       kept.push(clip);
       kept.sort((a, b) => a.props.start_time - b.props.start_time);
       o.arrangement_clips = kept;
@@ -317,16 +464,28 @@ class MockLive {
     return this._refuse(o, fn, `no such function in Live ${v.join(".")}`);
   }
 
+  // Live reports a clip's file by where it really is (spec.real_paths: Live resolves the path it
+  // was given, so a symlink or another spelling of the folder comes back as the real path).
+  _filePathOf(path) {
+    if (!this.spec.real_paths) return path;
+    try { return fs.realpathSync(path); } catch (e) { return path; }
+  }
+
   // Max's LiveAPI class bound to this set, as seen from device number `device`.
   liveAPIClass(device = 0) {
     const live = this;
     const self = this.devices[device];
     return class LiveAPI {
       constructor(a, b) {
+        live.created += 1;
         this._callback = typeof a === "function" ? a : null;
         this._path = typeof a === "function" ? b : a;
         this._obj = live.resolve(this._path, self);
         this._property = "";
+      }
+      goto(path) {
+        this._path = path;
+        this._obj = live.resolve(path, self);
       }
       get id() { return this._obj ? String(this._obj.id) : "0"; }
       get type() { return this._obj ? this._obj.type : undefined; }
@@ -361,7 +520,8 @@ class MockLive {
   snapshot() {
     const clip = (c) => c && { id: c.id, name: c.props.name, file_path: c.props.file_path,
       start_time: c.props.start_time, end_time: c.props.end_time, midi: !!c.props.is_midi_clip,
-      looping: c.props.looping, warping: c.props.warping, loop_start: c.props.loop_start, loop_end: c.props.loop_end };
+      looping: c.props.looping, warping: c.props.warping, loop_start: c.props.loop_start, loop_end: c.props.loop_end,
+      start_marker: c.props.start_marker, markers: c.markers };
     return {
       tracks: this.song.tracks.map((t) => ({
         name: t.props.name,
@@ -370,8 +530,10 @@ class MockLive {
       })),
       log: this.log.filter((e) => !(e.op === "call" && e.fn === "get_notes_extended")),
       console: this.console,
+      undo_steps: this.undoSteps,
+      created: this.created,
     };
   }
 }
 
-module.exports = { MockLive, liveParameterValue, wavSeconds };
+module.exports = { MockLive, liveParameterValue, wavSeconds, autoWarpBeats };

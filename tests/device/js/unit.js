@@ -24,6 +24,11 @@ const baseSpec = () => ({
   ],
 });
 
+// The bridge's /jasco/queued for the device's oldest pending take: it names the take's tag.
+function queue(d, job) {
+  d.handleReply("/jasco/queued", [job, 0, d.pendingTags()[0]]);
+}
+
 function take(target, trackId, position = 0) {
   return { press: { target, trackId, bar: 4, bars: 2, position, cursor: position, replace: null }, index: 0, prompt: "p" };
 }
@@ -183,16 +188,20 @@ const tests = {
     d.setting("chords", [2]);
     d.setting("takes", [2]);
     d.generate();
+    queue(d, "j1");
     d.handleReply("/jasco/done", ["j1", "/tmp/1a.wav", 2, 120]);
+    queue(d, "j2");
     d.handleReply("/jasco/done", ["j2", "/tmp/1b.wav", 2, 120]);
     d.setting("replace_last", [1]);
     d.generate();
+    queue(d, "j3");
     d.handleReply("/jasco/done", ["j3", "/tmp/2a.wav", 2, 120, 777]);
     assert.match(d.status(), /seed 777 in 'Audio' slot 1 \(replacing the last take\)$/);
     // the user put their own clip where take 2 was: it is not replaced
     const slot = mock.song.tracks[1].clip_slots[1];
     mock.call(slot, "delete_clip", []);
     mock.call(slot, "create_audio_clip", ["/tmp/users.wav"]);
+    queue(d, "j4");
     d.handleReply("/jasco/done", ["j4", "/tmp/2b.wav", 2, 120]);
     assert.match(d.status(), /in 'Audio' slot 3 \(the last take's clip was changed or moved: not replaced\)$/);
     assert.deepStrictEqual(mock.snapshot().tracks[1].slots.map((c) => c && c.file_path),
@@ -203,7 +212,9 @@ const tests = {
   replace_last_take_in_the_arrangement() {
     const spec = baseSpec();
     spec.tempo = 120;
-    spec.current_song_time = 32;
+    // stopped: the insert marker (Song.start_time) is at bar 9, the playhead stopped at bar 13
+    spec.start_time = 32;
+    spec.current_song_time = 50;
     spec.file_seconds = { "/tmp/long.wav": 8 };                    // four bars
     spec.default_file_seconds = 4;                                 // two bars at 120 bpm
     spec.tracks[1].arrangement = [{ name: "mine", midi: false, file_path: "/tmp/mine.wav", start_time: 40, end_time: 48 }];
@@ -212,15 +223,18 @@ const tests = {
     d.refreshTracks();
     for (const [k, v] of [["prompt", "p"], ["chords", 2], ["target", 1], ["bars", 2]]) d.setting(k, [v]);
     d.generate();
+    queue(d, "j1");
     d.handleReply("/jasco/done", ["j1", "/tmp/one.wav", 4, 120]);
     d.setting("replace_last", [1]);
     d.generate();
+    queue(d, "j2");
     d.handleReply("/jasco/done", ["j2", "/tmp/two.wav", 4, 120]);
     assert.match(d.status(), /in 'Audio' arrangement bar 9 \(replacing the last take\)$/);
     const names = () => mock.snapshot().tracks[1].arrangement.map((c) => [c.file_path, c.start_time, c.end_time]);
     assert.deepStrictEqual(names(), [["/tmp/two.wav", 32, 40], ["/tmp/mine.wav", 40, 48]]);
     // a longer take would cut into the user's clip after it: it goes to the next free place instead
     d.generate();
+    queue(d, "j3");
     d.handleReply("/jasco/done", ["j3", "/tmp/long.wav", 8, 120]);
     assert.match(d.status(), /in 'Audio' arrangement bar 13 \(the last take's clip was changed, moved or is too short: not replaced\)$/);
     assert.deepStrictEqual(names(), [["/tmp/two.wav", 32, 40], ["/tmp/mine.wav", 40, 48], ["/tmp/long.wav", 48, 64]]);
@@ -243,14 +257,19 @@ const tests = {
     const first = seeds();
     d.generate();
     const second = seeds();
-    assert.deepStrictEqual(first, [375000, 375001, 375002]);
-    assert.deepStrictEqual(second, [500000, 500001, 500002]);
-    assert.strictEqual(d.settings().seed, 500000);              // shown in the seed box
+    // drawn from 0..2^24-1: exact in a 32-bit float (Max and Live parameters hold those)
+    // (the first random number made the device's tag mark)
+    assert.deepStrictEqual(first, [8388608, 8388609, 8388610]);
+    assert.deepStrictEqual(second, [10485760, 10485761, 10485762]);
+    assert.strictEqual(d.settings().seed, 10485760);            // shown in the seed box
+    assert.ok(first.concat(second).every((v) => Math.fround(v) === v));
     d.setting("lock_seed", [1]);
     d.generate();
-    assert.deepStrictEqual(seeds(), [500000, 500001, 500002]);  // locked: the same takes again
+    assert.deepStrictEqual(seeds(), [10485760, 10485761, 10485762]);  // locked: the same takes again
     // recall a take's seed from the takes menu
+    queue(d, "j1");
     d.handleReply("/jasco/done", ["j1", "/tmp/a.wav", 2, 120]);
+    queue(d, "j2");
     d.handleReply("/jasco/done", ["j2", "/tmp/b.wav", 2, 120, 375001]);
     d.setting("lock_seed", [0]);
     d.setting("take_choice", [0]);                               // newest first
@@ -436,14 +455,202 @@ const tests = {
     assert.strictEqual(core.clipName("x".repeat(100)).length, 60);
   },
 
+  // Live Reference Manual, "Audio Clips, Tempo, and Warping" > "Syncing Straight Loops": auto-warp
+  // assumes 1, 2, 4 or 8 bars and may guess half or double the tempo (the mock guesses a
+  // power-of-two number of bars at 90..180 bpm). LOM Clip (https://docs.cycling74.com/apiref/lom/clip):
+  // warp_markers, move_warp_marker, add_warp_marker (Live 11.0.5+); loop_end in beats when warped.
+  three_bar_and_ten_second_clips_get_explicit_timing() {
+    for (const target of [0, 1]) {
+      const spec = baseSpec();
+      spec.tempo = 120;
+      spec.file_seconds = { "/tmp/three.wav": 6, "/tmp/ten.wav": 10 };
+      const { mock, live } = set(spec);
+      const audio = core.listTracks(live)[1];
+      // Live's own guess is wrong for both: 6 s -> 4 bars (160 bpm), 10 s -> 4 bars (96 bpm)
+      assert.deepStrictEqual([6, 10].map(require("./mock_live").autoWarpBeats), [16, 16]);
+      const three = { press: { target, trackId: audio.id, bar: 4, bars: 3, position: 0, cursor: 0, replace: null }, index: 0, prompt: "p" };
+      const ten = { press: { target, trackId: audio.id, bar: 4, bars: 0, position: 64, cursor: 64, replace: null }, index: 0, prompt: "q" };
+      const r3 = core.placeTake(live, three, "/tmp/three.wav", 6, 120, 1);
+      const r10 = core.placeTake(live, ten, "/tmp/ten.wav", 10, 120, 2);
+      assert.ok(r3.placed && r10.placed, JSON.stringify([r3, r10]));
+      mock.settle();                                   // Live's next turn
+      for (const [r, seconds, beats] of [[r3, 6, 12], [r10, 10, 20]]) {
+        const clip = mock.objects.get(Number(r.check.clipPath.split(" ")[1]));
+        const end = clip.markers.find((m) => Math.abs(m.sample_time - seconds) < 1e-6);
+        assert.ok(end && Math.abs(end.beat_time - beats) < 1e-6, JSON.stringify(clip.markers));
+        assert.deepStrictEqual([clip.props.warping, clip.props.looping, clip.props.loop_start, clip.props.loop_end,
+          clip.props.start_marker], [1, 1, 0, beats, 0]);
+        if (target === 1) assert.strictEqual(clip.props.end_time - clip.props.start_time, beats);
+        assert.deepStrictEqual(core.checkClip(live, r.check), { done: true, problems: [] });
+      }
+      assert.deepStrictEqual(mock.console, []);
+    }
+  },
+
+  live_keeping_a_clip_unwarped_is_said_and_its_loop_is_in_seconds() {
+    // LOM Clip: loop_start/loop_end are "in absolute clip beat time if clip is MIDI or warped",
+    // so for an unwarped clip they are seconds; Live refuses a loop end after the sample's end.
+    const spec = baseSpec();
+    spec.tempo = 120;
+    spec.warp_refused = true;
+    spec.file_seconds = { "/tmp/three.wav": 6 };
+    const { mock, live } = set(spec);
+    let t = 0;
+    const ui = [];
+    const d = core.createDevice({ live, send: () => {}, ui: (...a) => ui.push(a), now: () => t, random: () => 0.25 });
+    d.refreshTracks();
+    for (const [k, v] of [["prompt", "p"], ["chords", 2], ["bars", 3]]) d.setting(k, [v]);
+    d.generate();
+    d.handleReply("/jasco/queued", ["j1", 0, d.pendingTags()[0]]);
+    d.handleReply("/jasco/done", ["j1", "/tmp/three.wav", 6, 120]);
+    assert.match(d.status(), /^Done/);
+    for (let k = 0; k < 4; k++) { mock.settle(); t += 400; d.tick(); }
+    assert.match(d.status(), /^Timing of 'p' seed \d+: Live kept the clip unwarped: it plays at its own tempo \(120 bpm\), looped over 6 s/);
+    const clip = mock.song.tracks[1].clip_slots[0].clip;
+    assert.deepStrictEqual([clip.props.warping, clip.props.loop_end], [0, 6]);
+    assert.strictEqual(d.checksLeft(), 0);
+  },
+
+  two_devices_on_one_reply_port_place_only_their_own() {
+    // Two devices can share one reply port in Live (Ableton/m4l-connection-kit issue 9): both
+    // see every reply. Each queued names the generate's tag, so each device takes only its jobs.
+    const spec = baseSpec();
+    spec.tracks.push({ name: "Other", type: "audio", slots: [null, null] });
+    spec.devices = 2;
+    const mock = new MockLive(spec);
+    const make = (k, r) => core.createDevice({ live: core.makeLiveAdapter(mock.liveAPIClass(k)), send: () => {},
+      ui: () => {}, random: () => r });
+    const a = make(0, 0.11), b = make(1, 0.77);
+    for (const [d, track] of [[a, 0], [b, 1]]) {
+      d.refreshTracks();
+      for (const [k, v] of [["prompt", "p"], ["chords", 2], ["target_track", track]]) d.setting(k, [v]);
+      d.generate();
+    }
+    const replies = [
+      ["/jasco/queued", ["jb", 0, b.pendingTags()[0]]], ["/jasco/queued", ["ja", 1, a.pendingTags()[0]]],
+      ["/jasco/started", ["jb"]], ["/jasco/done", ["jb", "/tmp/b.wav", 2, 120]],
+      ["/jasco/started", ["ja"]], ["/jasco/done", ["ja", "/tmp/a.wav", 2, 120]],
+    ];
+    for (const [address, args] of replies) for (const d of [a, b]) d.handleReply(address, args);
+    const snap = mock.snapshot();
+    assert.deepStrictEqual(snap.tracks[1].slots.map((c) => c && c.file_path), ["/tmp/a.wav", null]);
+    assert.deepStrictEqual(snap.tracks[3].slots.map((c) => c && c.file_path), ["/tmp/b.wav", null]);
+    assert.deepStrictEqual([Object.keys(a.jobs()), Object.keys(b.jobs())], [["ja"], ["jb"]]);
+    assert.match(a.status(), /in 'Audio' slot 1$/);
+    assert.match(b.status(), /in 'Other' slot 1$/);
+  },
+
+  a_clip_is_recognised_by_its_file_whatever_the_spelling() {
+    // the bridge sends absolute paths with symlinks resolved; Live may report its own spelling
+    const fs = require("fs"), os = require("os");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jasco-paths-"));
+    fs.mkdirSync(path.join(dir, "real"));
+    fs.symlinkSync(path.join(dir, "real"), path.join(dir, "link"));
+    const file = path.join(dir, "link", "x.wav");
+    fs.writeFileSync(path.join(dir, "real", "x.wav"), "");
+    assert.ok(core.samePath("Macintosh HD:/Users/me/Music//jasco/./a.wav", "/users/me/music/jasco/a.wav"));
+    assert.ok(core.samePath("C:\\Users\\me\\a.wav", "c:/Users/me/x/../a.wav"));
+    assert.ok(!core.samePath("/a/b.wav", "/a/c.wav") && !core.samePath("", ""));
+    const spec = baseSpec();
+    spec.real_paths = true;                 // Live reports where the file really is
+    const { mock, live } = set(spec);
+    const audio = core.listTracks(live)[1];
+    const r = core.placeTake(live, take(0, audio.id), fs.realpathSync(path.join(dir, "real", "x.wav")), 4, 120, 7);
+    assert.ok(r.placed, r.reason);
+    const viaLink = core.placeTake(live, take(0, audio.id), file, 4, 120, 8);
+    // a symlinked spelling the device cannot resolve itself: Live's real path differs, so the
+    // bridge resolves it before it says /jasco/done (bridge/worker.py), and the device says so here
+    assert.ok(!viaLink.placed && /Live did not create the clip/.test(viaLink.reason));
+    fs.rmSync(dir, { recursive: true });
+    assert.deepStrictEqual(mock.console, []);
+  },
+
+  one_undo_step_per_take() {
+    const spec = baseSpec();
+    spec.tempo = 120;
+    spec.file_seconds = { "/tmp/three.wav": 6 };
+    const { mock, live } = set(spec);
+    const audio = core.listTracks(live)[1];
+    const three = { press: { target: 0, trackId: audio.id, bar: 4, bars: 3, position: 0, cursor: 0, replace: null }, index: 0, prompt: "p" };
+    const before = mock.undoSteps;
+    core.placeTake(live, three, "/tmp/three.wav", 6, 120, 1);
+    assert.strictEqual(mock.undoSteps - before, 1);
+    assert.deepStrictEqual(mock.log.filter((e) => e.op === "undo").map((e) => e.fn), ["begin_undo_step", "end_undo_step"]);
+    // without the step, the same placement is several steps (create, warp, loop, name, ...)
+    const { mock: bare, live: bareLive } = set(spec);
+    const plain = core.makeLiveAdapter(class extends bare.liveAPIClass() {
+      call(fn, ...args) { return fn.endsWith("_undo_step") ? undefined : super.call(fn, ...args); }
+    });
+    const three2 = { press: { ...three.press, cursor: 0 }, index: 0, prompt: "p" };
+    core.placeTake(plain, three2, "/tmp/three.wav", 6, 120, 1);
+    assert.ok(bare.undoSteps > 3, `${bare.undoSteps}`);
+    assert.ok(bareLive);
+  },
+
+  drums_from_an_arrangement_clip_send_the_region_that_plays() {
+    // drums scene 0: the Arrangement clip on the drums track at the insert marker (Song.start_time);
+    // a warped clip's loop (beats) becomes seconds of its file through its warp markers
+    const spec = baseSpec();
+    spec.tempo = 120;
+    spec.start_time = 18;
+    spec.file_seconds = { "/tmp/break.wav": 8 };
+    spec.tracks[1].arrangement = [{ name: "break", midi: false, file_path: "/tmp/break.wav", start_time: 16, end_time: 24,
+      warping: 1, looping: 1, loop_start: 2, loop_end: 6,
+      markers: [{ sample_time: 0, beat_time: 0 }, { sample_time: 8, beat_time: 16 }] }];
+    const { live } = set(spec);
+    const sent = [];
+    const d = core.createDevice({ live, send: (m) => sent.push(m), ui: () => {}, random: () => 0.5 });
+    d.refreshTracks();
+    for (const [k, v] of [["prompt", "p"], ["chords", 2], ["drums_track", 1], ["drums_scene", 0]]) d.setting(k, [v]);
+    assert.ok(d.generate(), d.status());
+    const drums = sent.find((m) => m.address === "/jasco/drums");
+    assert.deepStrictEqual(drums.args.map((a) => [a.type, a.value]), [["s", "/tmp/break.wav"], ["f", 1], ["f", 3]]);
+    // nothing at the insert marker: said, nothing sent
+    const empty = set({ ...spec, start_time: 40 });
+    const e = core.createDevice({ live: empty.live, send: () => {}, ui: () => {}, random: () => 0.5 });
+    e.refreshTracks();
+    for (const [k, v] of [["prompt", "p"], ["chords", 2], ["drums_track", 1], ["drums_scene", 0]]) e.setting(k, [v]);
+    assert.strictEqual(e.generate(), null);
+    assert.match(e.status(), /no Arrangement clip on drums track 'Audio' at beat 40/);
+  },
+
+  chords_from_the_arrangement_clip_playing_on_the_track() {
+    // Arrangement playback: Track.playing_slot_index is -1; the clip under the playhead is read
+    const spec = baseSpec();
+    spec.is_playing = 1;
+    spec.current_song_time = 5;
+    spec.tracks[0].arrangement = [{ name: "chords", midi: true, start_time: 4, end_time: 8, loop_start: 0, loop_end: 4,
+      notes: [{ pitch: 60, start_time: 0, duration: 4, velocity: 90 }] }];
+    const { live } = set(spec);
+    const sent = [];
+    const d = core.createDevice({ live, send: (m) => sent.push(m), ui: () => {}, random: () => 0.5 });
+    d.refreshTracks();
+    for (const [k, v] of [["prompt", "p"], ["chords", 1]]) d.setting(k, [v]);
+    assert.ok(d.generate(), d.status());
+    const add = sent.find((m) => m.address === "/jasco/notes/add");
+    assert.deepStrictEqual(add.args.map((a) => a.value), [60, 0, 4, 90]);
+  },
+
+  the_track_list_costs_two_live_objects_however_long() {
+    const spec = baseSpec();
+    for (let i = 0; i < 200; i++) spec.tracks.push({ name: `t${i}`, type: i % 2 ? "audio" : "midi", slots: [null, null] });
+    const { mock, live } = set(spec);
+    core.listTracks(live);                 // the adapter's reusable object exists from here on
+    const before = mock.created;
+    const tracks = core.listTracks(live);
+    assert.strictEqual(tracks.length, 203);
+    assert.ok(mock.created - before <= 2, `${mock.created - before} LiveAPI objects`);
+    assert.deepStrictEqual(core.findTrack(live, tracks[150].id), tracks[150]);
+  },
+
   replies_for_unknown_jobs_do_not_crash() {
     const { live } = set(baseSpec());
     const ui = [];
     const d = core.createDevice({ live, send: () => {}, ui: (...a) => ui.push(a) });
     assert.deepStrictEqual(d.handleReply("/jasco/progress", ["nobody", 0.3]), { ok: true });
     const r = d.handleReply("/jasco/done", ["nobody", "/tmp/a.wav", 1, 120]);
-    assert.strictEqual(r.placed, false);
-    assert.strictEqual(d.status(), "Done: /tmp/a.wav");
+    assert.deepStrictEqual([r.placed, r.reason], [false, "not this device's job"]);
+    assert.strictEqual(d.status(), "");                          // another device's job: not shown
     assert.strictEqual(d.handleReply("/jasco/status", ["idle", 0, "tiny", "cpu"]).ok, true);
     assert.strictEqual(d.status(), "Bridge idle, 0 queued, model tiny on cpu");
   },
