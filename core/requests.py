@@ -9,6 +9,7 @@ and serialises to the JSON sidecar unchanged.
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
