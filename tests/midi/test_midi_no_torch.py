@@ -10,7 +10,7 @@ def test_midi_package_does_not_import_torch() -> None:
     code = (
         "import sys\n"
         "import midi, midi.vocab, midi.symbols, midi.notes, midi.recognize, midi.files, midi.melody, "
-        "midi.live\n"
+        "midi.midi_input\n"
         "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
         "assert not bad, bad\n"
         "print('ok')\n"
