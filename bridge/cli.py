@@ -38,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("build-tiny", "bridge.tiny_cli", "build the embedded tiny (noise-making) test model"),
     Command("doctor", "bridge.doctor", "check the environment and say what to fix"),
     Command("osc-docs", "bridge.osc_docs", "print the OSC address table as Markdown"),
+    Command("jam", "bridge.commands.jam", "play chords on a controller, hear the next phrase arrive on the beat"),
     Command("params", "bridge.params_cli", "print the parameter table (Markdown, JSON, or the device's limits)"),
 )
 
