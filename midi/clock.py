@@ -44,6 +44,11 @@ class MidiClock:
         self._tick_times: list[float] = []
 
     @property
+    def waiting(self) -> bool:
+        """Started or continued, and the first Timing Clock (the position itself) has not come yet."""
+        return self.running and self._first_pending
+
+    @property
     def beat(self) -> float:
         """The song position in quarter notes at the last tick."""
         return self.tick / TICKS_PER_BEAT
