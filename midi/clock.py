@@ -3,8 +3,9 @@
 The MIDI 1.0 system real-time messages (24 Timing Clock ticks per quarter note, ``Start`` 0xFA,
 ``Continue`` 0xFB, ``Stop`` 0xFC) and the system common ``Song Position Pointer`` 0xF2 (two 7-bit
 bytes, LSB first, counting MIDI beats of 6 ticks). After ``Start`` the song is at 0 and the first
-Timing Clock is that position; after ``Continue`` play resumes at the position the last Song
-Position Pointer set (or where it stopped), again from the next Timing Clock.
+Timing Clock is that position; after ``Continue`` play resumes from the next Timing Clock at the
+position the last Song Position Pointer set, or, without one, at the tick after the last one played
+(a Stop leaves the song where the next tick would have been).
 
 :class:`MidiClock` is a plain state machine, not thread safe (its owner locks): :meth:`feed` takes
 one message and the time it arrived, and says what happened.
@@ -41,6 +42,7 @@ class MidiClock:
         self.running = False
         self.last_tick_time: float | None = None
         self._first_pending = False  # the next Timing Clock is the position itself (after Start/Continue)
+        self._played = False  # a tick was played at ``tick`` (Continue then resumes one tick later)
         self._tick_times: list[float] = []
 
     @property
@@ -85,9 +87,13 @@ class MidiClock:
             if not self.running:
                 self.running = True
                 self._first_pending = False
+                self._played = True
                 return ClockEvent("running", self.tick, now)
             if self._first_pending:
                 self._first_pending = False
+                if self._played:  # Continue without a Song Position: the tick after the last one played
+                    self.tick += 1
+                self._played = True
                 return ClockEvent("first", self.tick, now)
             self.tick += 1
             return ClockEvent("tick", self.tick, now)
@@ -95,6 +101,7 @@ class MidiClock:
             self.running = True
             self._first_pending = True
             self.tick = 0
+            self._played = False
             self._tick_times.clear()
             return ClockEvent("start", 0, now)
         if status == CONTINUE:
@@ -107,5 +114,6 @@ class MidiClock:
             return ClockEvent("stop", self.tick, now)
         if status == SONG_POSITION and len(message) >= 3:
             self.tick = (message[1] | (message[2] << 7)) * TICKS_PER_MIDI_BEAT
+            self._played = False
             return ClockEvent("position", self.tick, now)
         return None

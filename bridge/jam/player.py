@@ -5,8 +5,10 @@ A sink asks :meth:`PhrasePlayer.fill` for ``n`` samples that will *sound* at ``d
 seconds; the sink has already added its output latency). The player reads the clock's position
 there, finds a phrase boundary inside the block, and switches on the sample where the boundary
 sounds: to the newest ready take, or back to the start of the current one. Between boundaries it
-plays on sample by sample. While the clock is stopped it is silent (the host stopped); on
-Continue/Start it picks the current take up where the song position says.
+plays on sample by sample. The boundary's time is the clock's *prediction* (its position-to-time
+map), so a take starts on the sample where the boundary sounds, not when the boundary's tick arrives.
+While the clock is stopped it is silent (the host stopped); on Continue/Start it picks the current
+take (or the first one) up where the song position says, from the first tick on.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class Switch:
     kind: str
     take: int
     boundary: int
-    time: float  # when the boundary's first sample sounds (monotonic)
+    time: float  # when the boundary sounds (monotonic)
+    offset: int = 0  # samples into the take at ``time`` (a pick-up after Start/Continue: the song's position)
 
 
 @dataclass
@@ -80,7 +83,7 @@ class PhrasePlayer:
             s.pos += k
             i += k
 
-    def _boundary(self, k: int, when: float) -> None:
+    def _boundary(self, k: int, when: float, offset: int = 0) -> None:
         s = self._s
         if s.ready:
             s.current = s.ready[-1]
@@ -88,10 +91,10 @@ class PhrasePlayer:
             kind = "start"
         else:
             kind = "loop"
-        s.pos = 0
+        s.pos = offset
         if s.current is not None:
             self.playing_take = s.current.number
-            self.switches.append(Switch(kind, s.current.number, k, when))
+            self.switches.append(Switch(kind, s.current.number, k, when, offset))
             log.debug("boundary %d: %s take %d", k, kind, s.current.number)
 
     def fill(self, n: int, dac_time: float) -> np.ndarray:
@@ -109,10 +112,15 @@ class PhrasePlayer:
                 k = self.grid.index(b0)
                 at_start = abs(b0 - self.grid.start(k)) < 1e-6
                 s.next_boundary = k if at_start else k + 1
-                if s.current is not None and not at_start:
-                    seconds = (b0 - self.grid.start(k)) * 60.0 / self.clock.tempo()
+                seconds = (b0 - self.grid.start(k)) * 60.0 / self.clock.tempo()
+                if s.current is None and s.ready and not at_start:  # nothing played yet: pick the take up
+                    self._boundary(k, self.clock.time_of_beat(self.grid.start(k)), int(round(seconds * sr)))
+                elif s.current is not None and not at_start:
                     s.pos = int(round(seconds * sr)) % max(1, len(s.current.audio))
-            filled = 0
+                # the song may resume inside this block (its first tick after Continue): silence before it
+                filled = min(n, max(0, int(round((self.clock.time_of_beat(b0) - dac_time) * sr))))
+            else:
+                filled = 0
             while True:
                 t_b = self.clock.time_of_beat(self.grid.start(s.next_boundary))
                 offset = max(0, int(round((t_b - dac_time) * sr)))

@@ -35,6 +35,7 @@ class FileSink:
                                          subtype="FLOAT")
         self._stop = threading.Event()
         self.start_time = 0.0
+        self.frames = 0  # written so far: the file sounds until start_time + frames / sample_rate
         self._thread = threading.Thread(target=self._run, name="jasco-jam-file", daemon=True)
 
     def start(self) -> None:
@@ -51,6 +52,7 @@ class FileSink:
                     break
                 self._file.write(self._fill(self.block, due))
                 k += 1
+                self.frames = k * self.block
         except Exception:  # the jam goes on; the recording says where it stopped
             log.exception("the file sink stopped")
 

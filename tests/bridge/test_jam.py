@@ -136,6 +136,8 @@ def test_jam_follows_clock_chords_stop_continue_and_tempo(jack_server: str, fixt
         where = _matches(audio, head, int(round((sent - start_time) * sr)), sr)
         assert where is not None, f"take {sw['take']} not found near boundary {sw['boundary']}"
         errors.append(start_time + where / sr - sent)
+        print("boundary", sw["boundary"], sw["kind"], "take", sw["take"], "err ms %.1f" % (1000 * errors[-1]),
+              "player says %.1f" % (1000 * (sw["time"] - sent)))
     print(f"boundary error over {len(errors)} boundaries: mean {1000 * np.mean(errors):.1f} ms, "
           f"max |e| {1000 * np.max(np.abs(errors)):.1f} ms")
     assert len(errors) >= 3 and max(abs(e) for e in errors) < TOLERANCE_S
