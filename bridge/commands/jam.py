@@ -48,12 +48,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="play through PortAudio (sounddevice); the default output when no device is named")
     parser.add_argument("--record", type=Path, default=None, metavar="WAV",
                         help="write the jam to this WAV file in real time (instead of or besides --audio-out)")
+    parser.add_argument("--host", default="127.0.0.1", help="OSC listen address (steering: prompt, drums, settings)")
+    parser.add_argument("--port", type=int, default=9000, help="OSC port (default 9000, as serve; 0: no OSC)")
+    parser.add_argument("--reply-port", type=int, default=9001, help="OSC reply port (0: the sender's)")
     parser.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)  # tests: stop after
     parser.add_argument("--report", type=Path, default=None, help=argparse.SUPPRESS)  # tests: switches, takes
 
 
-def build(args: argparse.Namespace, vocab: Any, sample_rate: int = 32000) -> tuple[Any, Any, list[Any]]:
-    """The jam, its MIDI input and its sinks (not started)."""
+def build(args: argparse.Namespace, vocab: Any, sample_rate: int = 32000) -> tuple[Any, Any, list[Any], Any]:
+    """The jam, its MIDI input, its sinks and its OSC server (None with ``--port 0``), none started."""
     from bridge.engine_process import EngineOptions, EngineSupervisor
     from bridge.jam.clock import InternalClock, MidiClockFollower
     from bridge.jam.phrases import PhraseGrid
@@ -61,6 +64,8 @@ def build(args: argparse.Namespace, vocab: Any, sample_rate: int = 32000) -> tup
     from bridge.jam.renderer import PhraseRenderer
     from bridge.jam.session import Jam
     from bridge.jam.sinks import FileSink, SoundDeviceSink
+    from bridge.jam.steering import JamWorker, OscSteering, PhraseSettings
+    from core.params import RenderParams
     from midi.midi_input import LiveInput
 
     grid = PhraseGrid(args.bars, args.beats_per_bar)
@@ -74,8 +79,20 @@ def build(args: argparse.Namespace, vocab: Any, sample_rate: int = 32000) -> tup
                               on_take=on_take, on_progress=on_progress)
 
     seed = args.seed if args.seed >= 0 else random.randrange(2**31)  # -1: one random seed for the jam
-    jam = Jam(clock, grid, player, renderer, vocab=vocab, prompt=args.prompt,
-              sampling={"seed": seed, "preset": args.preset})
+    defaults = PhraseSettings(args.prompt, RenderParams(preset=args.preset, seed=seed))
+    server = steering = None
+    if args.port:
+        from bridge.server import BridgeServer
+
+        worker = JamWorker(args.model, args.device, busy=lambda: jam.renderer.busy, ready=lambda: True)
+        server = BridgeServer(worker, host=args.host, port=args.port, reply_port=args.reply_port,
+                              vocab=vocab, model=args.model)
+        steering = OscSteering(server, defaults)
+    jam = Jam(clock, grid, player, renderer, vocab=vocab, seed=seed,
+              settings=steering.settings if steering is not None else (lambda: defaults),
+              announce=steering.announce if steering is not None else None)
+    if server is not None:
+        server.jam = jam  # /jasco/status answers /jasco/jam too
     midi = LiveInput(args.midi_in, api=args.midi_api or "auto", mapping=args.midi_map, vocab=vocab,
                      on_message=jam.on_message, on_trigger=jam.on_trigger, virtual=args.midi_in is None,
                      client_name="jasco-jam")
@@ -86,7 +103,7 @@ def build(args: argparse.Namespace, vocab: Any, sample_rate: int = 32000) -> tup
         sinks.append(SoundDeviceSink(args.audio_out or None, sample_rate, player.fill))
     if not sinks:
         raise BadConfig("jam needs an output: --audio-out [DEVICE] and/or --record FILE.wav")
-    return jam, midi, sinks
+    return jam, midi, sinks, server
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,12 +112,14 @@ def run(args: argparse.Namespace) -> int:
     provider = VocabProvider(args.vocab, args.model)
     provider.startup()
     vocab = provider.get()
-    jam, midi, sinks = build(args, vocab)
+    jam, midi, sinks, server = build(args, vocab)
     stop = threading.Event()
     old = signal.signal(signal.SIGINT, lambda *_: stop.set())
     sink_starts: dict[str, float] = {}
     try:
         jam.renderer.supervisor.ensure(args.model, check=lambda: None)  # load before the first boundary
+        if server is not None:
+            server.start()
         jam.start()
         for sink in sinks:
             sink.start()
@@ -116,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, old)
         midi.close()
+        if server is not None:
+            server.stop()
         for sink in sinks:
             sink.close()
         jam.close()
@@ -123,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
             report = {"sinks": sink_starts, "sample_rate": jam.player.sample_rate,
                       "switches": [sw.__dict__ for sw in jam.player.switches],
                       "takes": {n: {"chords": [c for c, _ in t.request.chords], "boundary": t.request.boundary,
+                                    "prompt": t.request.prompt, "preset": t.request.sampling.get("preset"),
                                     "render_s": t.render_s, "samples": int(len(t.audio)),
                                     "head": [float(x) for x in t.audio[:1024]]}
                                 for n, t in jam.takes.items()}}

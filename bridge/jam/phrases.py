@@ -38,12 +38,15 @@ class PhraseGrid:
         return float(k * self.beats)
 
 
-EARLY_BEATS = 0.125  # a note struck this little before a phrase starts belongs to that phrase
+EARLY_BEATS = 0.25  # a note struck this little (a sixteenth) before a phrase starts belongs to that phrase
+LATE_BEATS = 0.25  # a note of the last phrase released this little after the boundary ended with it
 
 
 class NoteBook:
     """Notes played per phrase; thread safe (MIDI thread writes, the jam reads). A note-on up to
-    ``EARLY_BEATS`` before a boundary counts from the boundary (players strike a chord a hair early)."""
+    ``EARLY_BEATS`` before a boundary counts from the boundary (players strike a chord a hair early),
+    a held note released up to ``LATE_BEATS`` after one ends at the boundary (players release a hair
+    late, and a busy machine hears the release late)."""
 
     def __init__(self, grid: PhraseGrid) -> None:
         self.grid = grid
@@ -61,7 +64,11 @@ class NoteBook:
             self._open[pitch] = (beat, velocity)
 
     def note_off(self, pitch: int, beat: float) -> None:
+        start = self.grid.start(self.grid.index(beat))
         with self._lock:
+            opened = self._open.get(pitch)
+            if opened is not None and opened[0] < start < beat <= start + LATE_BEATS:
+                beat = start  # held a hair into the next phrase (or heard late): it ended with its phrase
             self._close_locked(pitch, beat)
 
     def _close_locked(self, pitch: int, beat: float) -> None:

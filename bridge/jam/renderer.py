@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from bridge.audio import read_audio
 from core import wire
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class PhraseRequest:
     beat_seconds: float
     sampling: dict[str, Any]
     boundary: int  # the boundary at which it was asked for
+    drums_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class PhraseRenderer:
         self._latents: np.ndarray | None = None  # the last take's, for the next context
         self._context_chords: tuple[tuple[str, float], ...] = ()
         self.busy = False
+        self._drums: dict[str, Any] = {}  # path -> bridge.audio's decoded file (read once per jam)
         self._thread = threading.Thread(target=self._run, name="jasco-jam-render", daemon=True)
 
     def start(self) -> None:
@@ -78,8 +81,15 @@ class PhraseRenderer:
             context = np.ascontiguousarray(self._latents[-self.context_frames:])
             shift = self.context_frames / self.frame_rate
             chords = self._context_chords + tuple((c, t + shift) for c, t in req.chords)
+        drums, drums_rate = None, 32000
+        if req.drums_path:
+            audio = self._drums.get(req.drums_path)
+            if audio is None:
+                audio = self._drums[req.drums_path] = read_audio(req.drums_path)
+            drums, drums_rate = audio.samples, audio.sample_rate
         item = wire.RenderItem(prompt=req.prompt, chords=chords or None, seconds=req.seconds,
-                               beat_seconds=req.beat_seconds, context=context)
+                               beat_seconds=req.beat_seconds, context=context, drums=drums,
+                               drums_sample_rate=int(drums_rate))
         return wire.Render(job_id=f"jam-{req.number}", items=(item,), sampling=req.sampling, want_latents=True)
 
     def _run(self) -> None:

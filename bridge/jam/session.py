@@ -13,13 +13,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from bridge.jam.budget import BudgetReport
 from bridge.jam.clock import BeatClock, MidiClockFollower
 from bridge.jam.phrases import NoteBook, PhraseGrid
 from bridge.jam.player import PhrasePlayer, Take
+from bridge.engine_input import sampling as engine_sampling
 from bridge.jam.renderer import PhraseRenderer, PhraseRequest, RenderedPhrase
+from bridge.jam.steering import PhraseSettings
 from midi.recognize import recognize
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,12 @@ class JamStatus:
 
 class Jam:
     def __init__(self, clock: BeatClock, grid: PhraseGrid, player: PhrasePlayer, renderer_factory: Any, *,
-                 vocab: Any, prompt: str, sampling: dict[str, Any]) -> None:
+                 vocab: Any, settings: Callable[[], PhraseSettings], seed: int,
+                 announce: Callable[[tuple[Any, ...]], None] | None = None) -> None:
         self.clock, self.grid, self.player = clock, grid, player
         self.notes = NoteBook(grid)
-        self.vocab, self.prompt, self.sampling = vocab, prompt, dict(sampling)
+        self.vocab, self.settings, self.seed, self.announce = vocab, settings, int(seed), announce
+        self.preset = ""
         self.hold = False
         self.takes: dict[int, RenderedPhrase] = {}
         self.budget: BudgetReport | None = None
@@ -115,12 +119,18 @@ class Jam:
         elif previous is None and not self.hold:
             self.notes.take(k - 1)
         self._count += 1
-        req = PhraseRequest(self._count, self.prompt, self.progression, self.grid.beats * beat_s, beat_s,
-                            self.sampling, k)
+        settings = self.settings()
+        sampling = engine_sampling(settings.params)
+        if sampling["seed"] < 0:  # a random seed: one for the whole jam, so phrases differ by their chords
+            sampling["seed"] = self.seed
+        self.preset = str(sampling["preset"])
+        req = PhraseRequest(self._count, settings.prompt, self.progression, self.grid.beats * beat_s, beat_s,
+                            sampling, k, settings.drums_path)
         log.info("jam: boundary %d at %.0f bpm; phrase %d renders with %s", k, bpm, req.number,
                  " ".join(c for c, _ in req.chords) or "no chords")
         self.progress = 0.0
         self.renderer.submit(req)
+        self._announce()
 
     def _on_progress(self, fraction: float) -> None:
         self.progress = float(fraction)
@@ -132,4 +142,23 @@ class Jam:
         self.player.queue(Take(req.number, rendered.audio, tuple(c for c, _ in req.chords)))
         level = logging.INFO if self.budget.keeps_up else logging.WARNING
         log.log(level, "jam: phrase %d ready in %.2f s (%s)", req.number, rendered.render_s,
-                self.budget.advice(self.grid.bars))
+                self.budget.advice(self.grid.bars, str(req.sampling.get("preset", ""))))
+        self._announce()
+
+    def verdict(self) -> str:
+        b = self.budget
+        return "not measured yet" if b is None else b.advice(self.grid.bars, self.preset)
+
+    def osc_status(self) -> tuple[Any, ...]:
+        """``/jasco/jam``'s values (bridge.protocol)."""
+        st = self.status()
+        keeps = -1 if st.keeps_up is None else int(st.keeps_up)
+        return (st.phrase, st.playing_take, st.next_boundary_beat, " ".join(st.progression),
+                float(st.render_progress), keeps, float(st.render_ratio or 0.0), self.verdict())
+
+    def _announce(self) -> None:
+        if self.announce is not None:
+            try:
+                self.announce(self.osc_status())
+            except Exception:  # telling a controller is never worth stopping the jam
+                log.exception("announcing the jam's state failed")

@@ -1,5 +1,7 @@
 """The host of the jam tests: a MIDI clock (24 ticks per quarter note) and a player's chords sent on one
-virtual JACK port (python-rtmidi), with the time each beat's tick was sent (monotonic seconds)."""
+virtual JACK port (python-rtmidi), with the time each beat's tick was DUE (monotonic seconds): the host's song
+clock. On a loaded machine a tick may go out late (it is then sent at once and the next ones keep the
+schedule), as MIDI from a busy host does; the jam must keep to the song's clock, not to the late tick."""
 
 from __future__ import annotations
 
@@ -43,10 +45,10 @@ class Host:
             wait = self.next_time - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            now = time.monotonic()
-            self.tick_times[self.tick] = now
+            due = self.next_time
+            self.tick_times[self.tick] = due
             if self.tick % 24 == 0:
-                self.beat_times[self.tick // 24] = now
+                self.beat_times[self.tick // 24] = due
             self.send([CLOCK])
             self.tick += 1
             self.next_time += dt
@@ -61,10 +63,10 @@ class Host:
 
 
 def find(audio: np.ndarray, piece: np.ndarray, around: int, span: int) -> int | None:
-    """Where ``piece`` starts in ``audio`` (exact samples) within ``span`` samples of ``around``."""
+    """Where ``piece`` starts in ``audio`` (exact samples) nearest to ``around``, within ``span`` samples."""
     lo, hi = max(0, around - span), min(len(audio) - len(piece), around + span)
     if hi <= lo:
         return None
     windows = np.lib.stride_tricks.sliding_window_view(audio[lo:hi + len(piece)], len(piece))
     hits = np.flatnonzero(np.all(np.abs(windows - piece) <= 1e-6, axis=1))
-    return None if len(hits) == 0 else lo + int(hits[0])
+    return None if len(hits) == 0 else lo + int(hits[np.argmin(np.abs(lo + hits - around))])

@@ -1,153 +1,158 @@
-"""Jam mode end to end: the conformance model, a MIDI clock and chords played into a virtual JACK port
-(``jackd -d dummy``, python-rtmidi), the jam's audio recorded to a WAV by the file sink (driven by the
-same scheduler clock as the PortAudio sink; PortAudio is not routed to JACK here).
+"""Jam mode end to end: ``jasco-bridge jam`` with the conformance model, a MIDI clock and chords played into
+a virtual JACK port (``jackd -d dummy``, python-rtmidi), the jam's audio recorded to a WAV by the file sink
+(the same scheduler as the PortAudio sink; PortAudio is not routed to JACK here).
 
-Measured: each take starts at its phrase boundary (where the test sent the boundary's clock tick,
-found again in the recording by matching the take's first samples) within ``TOLERANCE_S``; take k+1
-carries the chords held during phrase k; no silent block while the clock runs; the jam goes on
-through Stop, Continue and a tempo change.
+The host plays phrase after phrase and waits on the jam's log (bounded), never on fixed sleeps, so a slow
+render on a loaded machine only makes the test longer. Measured: take k+1 carries the chord held during
+phrase k; every boundary starts or restarts a take on the host's boundary tick within ``TOLERANCE_S``
+(found again in the recording); no silence while the clock runs; the jam goes on through Stop, Continue
+and a tempo change. The boundary timing itself is measured without the engine in test_jam_timing.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pytest
 import soundfile
 
-TOLERANCE_S = 0.1  # measured here: 56..86 ms late (MIDI delivery through JACK dummy + a loaded 2-core CPU)
-CLOCK, START, CONTINUE, STOP = 0xF8, 0xFA, 0xFB, 0xFC
+from tests.bridge.jam_host import Host, find
+from tests.bridge.osc_helpers import OscClient
+
+TOLERANCE_S = 0.02
 REPO = Path(__file__).resolve().parents[2]
+BEATS = 4  # one 4/4 bar per phrase
+PROMPT = "jam test: warm electric piano"
+CHORDS = {"C": (60, 64, 67), "Am": (57, 60, 64), "F": (53, 57, 60), "G": (55, 59, 62)}
 
 
-class Host:
-    """The host: MIDI clock (24 ticks per beat) and the player's chords on one virtual JACK port."""
+class JamLog:
+    """What the jam's log says: which chords each phrase renders with, which are ready."""
 
-    def __init__(self) -> None:
-        import rtmidi
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
-        self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="host")
-        self.out.open_virtual_port("keys")
-        self.tick = 0
-        self.beat_times: dict[int, float] = {}
-        self.next_time = 0.0
+    def text(self) -> str:
+        return self.path.read_text(errors="replace")
 
-    def send(self, msg: list[int]) -> None:
-        self.out.send_message(msg)
-
-    def play_beats(self, beats: int, bpm: float) -> None:
-        dt = 60.0 / bpm / 24
-        for _ in range(beats * 24):
-            wait = self.next_time - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            if self.tick % 24 == 0:
-                self.beat_times[self.tick // 24] = time.monotonic()
-            self.send([CLOCK])
-            self.tick += 1
-            self.next_time += dt
-
-    def chord(self, pitches: tuple[int, ...], on: bool) -> None:
-        for p in pitches:
-            self.send([0x90, p, 90] if on else [0x80, p, 0])
-
-    def close(self) -> None:
-        self.out.close_port()
-        self.out.delete()
-
-
-def _matches(audio: np.ndarray, head: np.ndarray, around: int, sr: int) -> int | None:
-    """Where ``head`` starts in ``audio`` within 0.1 s of ``around`` (exact sample match)."""
-    span = int(0.1 * sr)
-    for i in range(max(0, around - span), min(len(audio) - len(head), around + span)):
-        if np.allclose(audio[i:i + len(head)], head, atol=1e-6):
-            return i
-    return None
+    def ready_with(self, chord: str) -> bool:
+        text = self.text()
+        asked = dict(re.findall(r"phrase (\d+) renders with (.*)", text))
+        return any(chord in asked.get(n, "").split() for n in re.findall(r"jam: phrase (\d+) ready", text))
 
 
 def test_jam_follows_clock_chords_stop_continue_and_tempo(jack_server: str, fixture_dir: Path, chords_pkl: Path,
                                                          tmp_path: Path) -> None:
     host = Host()
-    wav, report = tmp_path / "jam.wav", tmp_path / "report.json"
+    wav, report, log_path = tmp_path / "jam.wav", tmp_path / "report.json", tmp_path / "jam.log"
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     cmd = [sys.executable, "-m", "bridge.cli", "-v", "jam", "--midi-in", "keys", "--midi-api", "jack",
+           "--port", str(port), "--reply-port", "0",
            "--bars", "1", "--model", str(fixture_dir), "--vocab", str(chords_pkl), "--preset", "draft",
-           "--record", str(wav), "--report", str(report), "--seconds", "60"]
-    log = tmp_path / "jam.log"
-    with open(log, "w") as fh:
+           "--record", str(wav), "--report", str(report), "--seconds", "600"]
+    with open(log_path, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, env=env)
+    log = JamLog(log_path)
+    held: dict[int, str | None] = {}  # phrase -> the chord held through all of it
+
+    def phrase(chord: str, bpm: float) -> None:
+        k = host.tick // (24 * BEATS)
+        host.chord(CHORDS[chord], True)
+        host.play_beats(BEATS, bpm)
+        host.chord(CHORDS[chord], False)
+        held[k] = chord
+
+    def until_ready(chord: str, bpm: float, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not log.ready_with(chord):
+            assert proc.poll() is None and time.monotonic() < deadline, log.text()
+            phrase(chord, bpm)
+        phrase(chord, bpm)  # the take with the chord starts at the next boundary
+
     try:
-        deadline = time.monotonic() + 60
-        while "jam: listening" not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"jam did not start:\n{log.read_text()}")
+        deadline = time.monotonic() + 180
+        while "jam: listening" not in log.text():
+            assert proc.poll() is None and time.monotonic() < deadline, f"jam did not start:\n{log.text()}"
             time.sleep(0.05)
-        C, AM, F, G = (60, 64, 67), (57, 60, 64), (53, 57, 60), (55, 59, 62)
-        host.send([START])
-        host.next_time = time.monotonic() + 0.01
-        host.play_beats(4, 60.0)                     # phrase 0: nothing played
-        host.chord(C, True); host.play_beats(4, 60.0); host.chord(C, False)        # phrase 1: C
-        host.chord(AM, True); host.play_beats(4, 60.0); host.chord(AM, False)      # phrase 2: Am
-        host.chord(F, True); host.play_beats(2, 60.0)
+        with OscClient(("127.0.0.1", port)) as osc:  # steering: the next phrases render with this prompt
+            osc.send("/jasco/prompt", PROMPT)
+            osc.send("/jasco/status")
+            assert osc.expect("/jasco/status").args[0] in ("idle", "rendering")
+            jam_state = osc.expect("/jasco/jam").args
+            assert jam_state[5] == -1 and jam_state[7] == "not measured yet", jam_state
+            osc.send("/jasco/generate")
+            osc.expect_error("bad_config")
+        host.start()
+        until_ready("C", 120.0)
+        until_ready("Am", 120.0)
+        k = host.tick // (24 * BEATS)
+        host.chord(CHORDS["F"], True)
+        host.play_beats(2, 120.0)
         stop_at = time.monotonic()
-        host.send([STOP]); time.sleep(1.0)           # Stop mid-phrase 3 ...
-        host.send([CONTINUE]); host.next_time = time.monotonic() + 0.01
-        continue_at = host.next_time
-        host.play_beats(2, 60.0); host.chord(F, False)                             # ... Continue: phrase 3: F
-        host.chord(G, True); host.play_beats(4, 80.0); host.chord(G, False)        # phrase 4 at 80 bpm: G
-        host.play_beats(4, 80.0)                     # phrase 5
-        host.play_beats(1, 80.0)
+        host.stop()                                  # Stop half way through a phrase ...
+        time.sleep(0.5)                              # (the host stays stopped a while)
+        host.resume()
+        host.play_beats(2, 120.0)                    # ... Continue: the rest of it
+        host.chord(CHORDS["F"], False)
+        held[k] = "F"  # held through the phrase, Stop and Continue included
+        resumed = host.tick_times[(k * BEATS + 2) * 24]
+        until_ready("G", 150.0)                      # a tempo change
+        host.play_beats(1 / 24, 150.0)               # the last boundary's tick
         end_at = time.monotonic()
+        host.stop()
+        time.sleep(0.2)
         proc.send_signal(2)
-        proc.wait(timeout=30)
-        out = log.read_text()
+        proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
         host.close()
+    out = log.text()
     assert proc.returncode == 0, out
     rep = json.loads(report.read_text())
     sr = rep["sample_rate"]
     audio, file_sr = soundfile.read(str(wav), dtype="float32")
     assert file_sr == sr
-    start_time = rep["sinks"]["FileSink"]
-    takes = {int(k): v for k, v in rep["takes"].items()}
-    # phrase k+1's take carries the chords held in phrase k (rendered at boundary k+1)
-    expected = {2: "C", 3: "Am", 4: "F", 5: "G"}  # the take asked for at boundary b: phrase b-1's chord
-    checked = [t for t in takes.values() if t["boundary"] in expected]
-    assert len(takes) >= 2 and checked, takes
-    for t in checked:
-        assert expected[t["boundary"]] in t["chords"], t
-    # every boundary played is on the clock's boundary, measured in the recording
+    t0 = rep["sinks"]["FileSink"]
+    takes = {int(n): t for n, t in rep["takes"].items()}
+    # the take asked for at boundary b carries the chord held during phrase b - 1
+    checked = 0
+    for t in takes.values():
+        chord = held.get(t["boundary"] - 1)
+        if chord is not None:
+            assert t["chords"] == [chord], (t["boundary"], t["chords"], held)
+            checked += 1
+    assert checked >= 3, (takes, held)
+    assert all(t["prompt"] == PROMPT and t["preset"] == "draft" for t in takes.values())  # OSC + command line
+    # every boundary played starts or restarts a take on the host's boundary tick
     errors = []
     for sw in rep["switches"]:
-        beat = sw["boundary"] * 4
-        if beat not in host.beat_times:
+        sent = host.beat_times.get(sw["boundary"] * BEATS)
+        if sent is None or sw["offset"]:
             continue
-        sent = host.beat_times[beat]
         head = np.asarray(takes[sw["take"]]["head"], np.float32)
-        where = _matches(audio, head, int(round((sent - start_time) * sr)), sr)
+        where = find(audio, head, int(round((sent - t0) * sr)), int(0.1 * sr))
         assert where is not None, f"take {sw['take']} not found near boundary {sw['boundary']}"
-        errors.append(start_time + where / sr - sent)
-        print("boundary", sw["boundary"], sw["kind"], "take", sw["take"], "err ms %.1f" % (1000 * errors[-1]),
-              "player says %.1f" % (1000 * (sw["time"] - sent)))
-    print(f"boundary error over {len(errors)} boundaries: mean {1000 * np.mean(errors):.1f} ms, "
+        errors.append(t0 + where / sr - sent)
+    print(f"boundary error over {len(errors)} boundaries: mean {1000 * np.mean(errors):+.1f} ms, "
           f"max |e| {1000 * np.max(np.abs(errors)):.1f} ms")
-    assert len(errors) >= 3 and max(abs(e) for e in errors) < TOLERANCE_S
+    assert len(errors) >= 5 and max(abs(e) for e in errors) <= TOLERANCE_S
     started = [sw for sw in rep["switches"] if sw["kind"] == "start"]
-    assert len({sw["take"] for sw in started}) >= 2  # new takes arrive (later than the next boundary on a slow CPU)
-    assert any(sw["time"] > continue_at for sw in rep["switches"])  # playing on after Continue and the tempo change
-    # no silent 20 ms while the clock ran (from the first take to Stop, and from Continue to the end)
+    assert len(started) >= 3 and any(sw["time"] > resumed for sw in started)  # new takes after Continue + tempo
+    # no silent 20 ms while the clock ran (first take to Stop; the resumption, after the output latency, to the end)
     first = rep["switches"][0]["time"]
     block = int(0.02 * sr)
-    for a, b in ((first, stop_at - 0.05), (continue_at + 0.05, end_at - 0.1)):
-        seg = audio[int((a - start_time) * sr):int((b - start_time) * sr)]
+    for a, b in ((first, stop_at - 0.05), (resumed + 0.15, end_at - 0.05)):
+        seg = audio[int((a - t0) * sr):int((b - t0) * sr)]
         rms = np.sqrt(np.mean(seg[:len(seg) // block * block].reshape(-1, block) ** 2, axis=1))
         assert rms.min() > 1e-4, f"silence between {a - first:.2f} s and {b - first:.2f} s"
