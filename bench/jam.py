@@ -96,9 +96,9 @@ def main() -> int:
                     keeps.append(bars)
                 print(f"{preset:<10}{bars:>5}{bars * BAR_S:>10.1f}{render_s:>10.2f}{report.ratio:>8.2f}  "
                       f"{'keeps up' if report.keeps_up else 'loops, lands ' + str(report.phrases_late + 1) + ' later'}")
-            print(f"  {name} / {preset}: sustains "
-                  + (f"{min(keeps)} bars per phrase and more (of {args.bars})" if keeps else
-                     f"none of {args.bars} bars per phrase"))
+            print(f"  {name} / {preset}: keeps up at "
+                  + (", ".join(str(b) for b in keeps) + f" bars per phrase (of {args.bars}); fewest: {min(keeps)}"
+                     if keeps else f"none of {args.bars} bars per phrase"))
     return 0
 
 
