@@ -2,10 +2,13 @@
 controller triggers/parameters from a mapping (:mod:`midi.controller_map`).
 
 Ports are opened through :mod:`midi.ports` (python-rtmidi) and messages are decoded with mido; the
-host's clock is followed by :class:`midi.clock.MidiClock`. Everything happens on rtmidi's callback
-thread, so the callbacks given here (``on_chord``, ``on_trigger``, ``on_param``, ``on_progression``,
-``on_message``) run there too: keep them short (put work on a queue). An exception in a callback is
-logged and never stops the input.
+host's clock is followed by :class:`midi.clock.MidiClock`. Messages are read from rtmidi's queue by a
+reader thread of ours (``jasco-midi-in``), never in a callback: rtmidi calls a callback from the MIDI
+system's own thread (JACK's real-time process thread), which would then wait for Python's GIL; on a busy
+machine that makes JACK miss its cycle and lose or garble the events of it (a lost note-off leaves a
+note hanging). Everything here happens on the reader thread, so the callbacks given here (``on_chord``,
+``on_trigger``, ``on_param``, ``on_progression``, ``on_message``) run there too: keep them short (put
+work on a queue). An exception in a callback is logged and never stops the input.
 
 Recording (:meth:`LiveInput.record`): with the host's MIDI clock, recording begins at the next
 ``Start`` or, when the clock is already running, at the next bar line, and lasts ``bars`` bars
@@ -38,6 +41,7 @@ __all__ = ["LiveInput", "ControllerMapping", "load_mapping", "list_ports"]
 
 # --- live input -------------------------------------------------------------------------------
 Callback = Callable[..., None]
+POLL_S = 0.001  # the reader's wait when rtmidi's queue is empty (a message is stamped at most this late)
 
 
 class LiveInput:
@@ -92,6 +96,7 @@ class LiveInput:
         self._progression: Progression | None = None
         self._closed = False
         self._midi_in: Any = None
+        self._reader: threading.Thread | None = None
         self.port: str = ""
         self.api: str = ""
         self._open(port_name, api, virtual, client_name)
@@ -131,8 +136,9 @@ class LiveInput:
                 errors.append(f"{label}: {exc}")
                 continue
             midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
-            midi_in.set_callback(self._callback)
             self._midi_in = midi_in
+            self._reader = threading.Thread(target=self._read, args=(midi_in,), name="jasco-midi-in", daemon=True)
+            self._reader.start()
             self.api = label
             logger.info("listening to MIDI port %r (%s)", self.port, label)
             return
@@ -150,9 +156,10 @@ class LiveInput:
             midi_in, self._midi_in = self._midi_in, None
         if timer is not None:
             timer.cancel()
+        if self._reader is not None and self._reader is not threading.current_thread():
+            self._reader.join(1.0)
         if midi_in is not None:
             try:
-                midi_in.cancel_callback()
                 midi_in.close_port()
             finally:
                 midi_in.delete()
@@ -288,7 +295,20 @@ class LiveInput:
             return [(self._on_progression, (prog,))]
         return []
 
-    # --- the rtmidi thread ------------------------------------------------------------------
+    # --- the reader thread -----------------------------------------------------------------
+    def _read(self, midi_in: Any) -> None:
+        """Drain rtmidi's queue (filled in the MIDI system's thread without Python) every ``POLL_S``."""
+        while not self._closed:
+            try:
+                event = midi_in.get_message()
+            except Exception:  # the port went away under us (closing)
+                logger.exception("reading the MIDI input failed")
+                return
+            if event is None:
+                time.sleep(POLL_S)
+            else:
+                self._callback(event)
+
     def _callback(self, event: tuple[list[int], float], data: object = None) -> None:
         message, _delta = event
         if self._on_message is not None:

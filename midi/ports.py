@@ -77,11 +77,14 @@ def find_port(ports: Sequence[str], wanted: str) -> int | None:
     return None
 
 
+QUEUE_SIZE = 4096  # messages rtmidi keeps for the reader: over 30 s of MIDI clock at 300 bpm
+
+
 def open_midi_in(api_id: int, client_name: str) -> Any:
     import rtmidi
 
     try:
-        return rtmidi.MidiIn(api_id, name=client_name)
+        return rtmidi.MidiIn(api_id, name=client_name, queue_size_limit=QUEUE_SIZE)
     except Exception as exc:  # rtmidi.SystemError & co: no server / no sequencer device
         raise EnvironmentProblem(f"cannot open the MIDI system ({exc}); for JACK start a JACK server, "
                                  "for ALSA check /dev/snd/seq, on macOS check Audio MIDI Setup, on Windows "
