@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 
 from tests.bridge.jam_host import Host, find
@@ -30,7 +31,7 @@ TOLERANCE_S = 0.02
 REPO = Path(__file__).resolve().parents[2]
 BEATS = 4  # one 4/4 bar per phrase
 PROMPT = "jam test: warm electric piano"
-CHORDS = {"C": (60, 64, 67), "Am": (57, 60, 64), "F": (53, 57, 60), "G": (55, 59, 62)}
+CHORDS = {"C": (60, 64, 67), "F": (53, 57, 60), "G": (55, 59, 62)}
 
 
 class JamLog:
@@ -48,6 +49,7 @@ class JamLog:
         return any(chord in asked.get(n, "").split() for n in re.findall(r"jam: phrase (\d+) ready", text))
 
 
+@pytest.mark.slow
 def test_jam_follows_clock_chords_stop_continue_and_tempo(jack_server: str, fixture_dir: Path, chords_pkl: Path,
                                                          tmp_path: Path) -> None:
     host = Host()
@@ -94,7 +96,6 @@ def test_jam_follows_clock_chords_stop_continue_and_tempo(jack_server: str, fixt
             osc.expect_error("bad_config")
         host.start()
         until_ready("C", 120.0)
-        until_ready("Am", 120.0)
         k = host.tick // (24 * BEATS)
         host.chord(CHORDS["F"], True)
         host.play_beats(2, 120.0)
