@@ -96,7 +96,7 @@ def test_the_one_script_is_the_current_bundle_of_the_sources(make_patcher: Any) 
         "jasco.js is stale: run python max_for_live/make_patcher.py"
     text = BUNDLE.read_text(encoding="utf-8")
     sources = sorted(p for p in DEVICE_DIR.glob("*.js") if p != BUNDLE)
-    assert len(sources) == 9
+    assert len(sources) == 10
     for source in sources:
         assert source.read_text(encoding="utf-8") in text, f"{source.name} is not in jasco.js"
 
