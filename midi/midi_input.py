@@ -19,6 +19,7 @@ into a :class:`Progression`.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import threading
@@ -41,6 +42,34 @@ __all__ = ["LiveInput", "ControllerMapping", "load_mapping", "list_ports"]
 
 # --- live input -------------------------------------------------------------------------------
 Callback = Callable[..., None]
+
+
+class ArrivalClock:
+    """When each message arrived, on the monotonic clock, from rtmidi's delta times.
+
+    rtmidi stamps every message in the MIDI system's thread (JACK: the process cycle; ALSA: the sequencer
+    event) and hands out the time since the previous one. Summed, the deltas are the arrival times on that
+    clock; they are put on the monotonic clock by the smallest ``read time - summed deltas`` of the last
+    ``WINDOW_S`` (a message read late only makes that difference larger; the window follows a slow drift
+    between the two clocks). So a reader woken late by a busy machine does not make the notes late.
+    """
+
+    WINDOW_S = 2.0
+
+    def __init__(self) -> None:
+        self._sum = 0.0
+        self._window: collections.deque[tuple[float, float]] = collections.deque()  # (read time, offset), offsets rising
+
+    def stamp(self, delta: float, read_at: float) -> float:
+        self._sum += max(0.0, delta)
+        offset = read_at - self._sum
+        window = self._window
+        while window and window[-1][1] >= offset:
+            window.pop()
+        window.append((read_at, offset))
+        while window[0][0] < read_at - self.WINDOW_S:
+            window.popleft()
+        return self._sum + window[0][1]
 POLL_S = 0.001  # the reader's wait when rtmidi's queue is empty (a message is stamped at most this late)
 
 
@@ -297,7 +326,9 @@ class LiveInput:
 
     # --- the reader thread -----------------------------------------------------------------
     def _read(self, midi_in: Any) -> None:
-        """Drain rtmidi's queue (filled in the MIDI system's thread without Python) every ``POLL_S``."""
+        """Drain rtmidi's queue (filled in the MIDI system's thread without Python) every ``POLL_S``; each
+        message is stamped with when it arrived there (:class:`ArrivalClock`), not when we read it."""
+        arrivals = ArrivalClock()
         while not self._closed:
             try:
                 event = midi_in.get_message()
@@ -307,12 +338,12 @@ class LiveInput:
             if event is None:
                 time.sleep(POLL_S)
             else:
-                self._callback(event)
+                message, delta = event
+                self._callback(message, arrivals.stamp(float(delta), time.monotonic()))
 
-    def _callback(self, event: tuple[list[int], float], data: object = None) -> None:
-        message, _delta = event
+    def _callback(self, message: list[int], now: float) -> None:
         if self._on_message is not None:
-            self._fire([(self._on_message, (list(message), time.monotonic()))])
+            self._fire([(self._on_message, (list(message), now))])
         try:
             self._handle(message)
         except Exception:  # a bad message never kills the input thread
