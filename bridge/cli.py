@@ -38,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("build-tiny", "bridge.commands.build_tiny", "build the embedded tiny (noise-making) test model"),
     Command("doctor", "bridge.commands.doctor", "check the environment and say what to fix"),
     Command("osc-docs", "bridge.commands.osc_docs", "print the OSC address table as Markdown"),
+    Command("jam", "bridge.commands.jam", "play chords on a controller, hear the next phrase arrive on the beat"),
     Command("params", "bridge.commands.params", "print the parameter table (Markdown, JSON, or the device's limits)"),
     Command("device", "bridge.commands.device", "build the Max for Live device file, or install it into Live's User Library"),
 )

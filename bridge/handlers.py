@@ -125,6 +125,9 @@ class Handlers:
     def status(self, msg: protocol.Message, ctx: Context) -> None:
         st = self.server.worker.status()
         ctx.send("/jasco/status", st.state, st.queued, st.model, st.device)
+        jam = getattr(self.server, "jam", None)  # jam mode (bridge.jam.steering): the jam's state too
+        if jam is not None:
+            ctx.send("/jasco/jam", *jam.osc_status())
         error = getattr(st, "error", "")
         if st.state == "error" and error and self.server.concerns(ctx.reply_to, st):
             code = getattr(st, "error_code", None) or "model_unavailable"

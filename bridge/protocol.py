@@ -192,8 +192,8 @@ MESSAGES: tuple[Spec, ...] = (
     ),
     Spec(
         "/jasco/status",
-        "Ask for the worker's state.",
-        replies=("/jasco/status",),
+        "Ask for the worker's state (in jam mode also the jam's: `/jasco/jam`).",
+        replies=("/jasco/status", "/jasco/jam"),
     ),
     Spec(
         "/jasco/prompt",
@@ -307,6 +307,16 @@ REPLIES: tuple[Spec, ...] = (
         "`state` is " + ", ".join(f"`{st}`" for st in WORKER_STATES) + " (after `error` a `/jasco/error` "
         "says why, e.g. `model_unavailable` with what to do).",
         args=(Arg("state", "s"), Arg("queued", "i"), Arg("model", "s"), Arg("device", "s")),
+    ),
+    Spec(
+        "/jasco/jam",
+        "Jam mode (`jasco-bridge jam`), after `/jasco/status` and to the last client at every boundary and take: "
+        "the phrase playing (its index on the grid), the take playing in it, the beat of the next boundary, the "
+        "progression heard in the last phrase (chord labels, space separated), the render's progress (0..1), "
+        "`keeps_up` (1 yes, 0 no, -1 not measured yet), render time / phrase length, and the verdict in words "
+        "(with advice when it does not keep up).",
+        args=(Arg("phrase", "i"), Arg("take", "i"), Arg("next_boundary_beat", "f"), Arg("progression", "s"),
+              Arg("render_progress", "f"), Arg("keeps_up", "i"), Arg("render_ratio", "f"), Arg("verdict", "s")),
     ),
     Spec(
         "/jasco/chords/mapped",

@@ -42,6 +42,9 @@ class RenderItem:
     loop: bool = False
     hop_beats: int = 0
     beat_seconds: float = 0.0
+    # jam continuation (engine.continuation): latents float32 [F, D] held as the clip's first F frames
+    # while sampling; ``seconds`` is then the new music after them, and chords start on the whole timeline
+    context: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

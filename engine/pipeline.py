@@ -119,6 +119,7 @@ class GenerationInput:
     loop: bool = False
     hop_beats: int = 0  # 0 = half the window rounded to whole beats
     beat_seconds: float = 0.0  # the tempo, for the hop in beats (0 = unknown)
+    context: np.ndarray | None = None  # jam: latents [F, D] held as the first F frames (engine.continuation)
 
     def __post_init__(self) -> None:
         if self.prompt is None:
@@ -413,6 +414,11 @@ class JascoPipeline:
             raise BadValue(f"expected SamplingParams, got {type(params).__name__}")
         params = params.resolved()
         items = self._check_batch(inputs)
+        if any(i.context is not None for i in items):  # a jam phrase continuing the previous one
+            from .continuation import generate_continuation
+
+            return GenerationOutput(**generate_continuation(self, items, params, progress=progress,
+                                                            cancelled=cancelled, z0=z0))
         plan = timeline_for(self, items)  # a clip that loops or outgrows the window: engine.timeline
         if plan is not None:
             return GenerationOutput(**generate_on_timeline(self, items, params, plan, progress=progress,

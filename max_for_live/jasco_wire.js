@@ -126,6 +126,18 @@ var JASCO_WIRE = {
         "s"
       ]
     },
+    "/jasco/jam": {
+      "args": [
+        "i",
+        "i",
+        "f",
+        "s",
+        "f",
+        "i",
+        "f",
+        "s"
+      ]
+    },
     "/jasco/chords/mapped": {
       "args": [],
       "repeat": [

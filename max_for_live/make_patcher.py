@@ -51,7 +51,7 @@ JS_FILE = BUNDLE.name
 # The bundle: modules (name, file) loaded in this order, then the glue at top level.
 MODULES = tuple((name, name + ".js") for name in (
     "jasco_params", "jasco_device_params", "jasco_wire", "jasco_util", "jasco_settings", "jasco_protocol", "jasco_notes",
-    "jasco_place", "jasco_core"))
+    "jasco_place", "jasco_jam", "jasco_core"))
 GLUE = "jasco_device.js"
 BRIDGE_HOST = "127.0.0.1"
 DEVICE_WIDTH = 700.0

@@ -10,7 +10,10 @@
 - :mod:`midi.midi_file`  reading standard MIDI files (tempo map, meter, sustain) via mido
 - :mod:`midi.file_chords`  the chords of a MIDI file (reading + recognition with the file's meter)
 - :mod:`midi.melody`     a MIDI line -> the ``[53, T]`` one-hot melody matrix (50 Hz)
-- :mod:`midi.live`       live MIDI input (python-rtmidi, ALSA or JACK): chords, clock, triggers
+- :mod:`midi.midi_input` MIDI input (python-rtmidi, ALSA or JACK): held chords, recordings, triggers
+- :mod:`midi.controller_map` the controller mapping file (triggers, record, hold, parameter CCs)
+- :mod:`midi.ports`      MIDI backends and ports (python-rtmidi): choose, find, list, open
+- :mod:`midi.clock`      following a MIDI clock: Start/Continue/Stop/Song Position, ticks, tempo
 
 Nothing is imported here, so ``import midi`` stays cheap.
 """

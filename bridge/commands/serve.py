@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "a mapped note/CC triggers a generation")
     parser.add_argument("--midi-map", type=Path, default=None, help='JSON file mapping notes/CCs to actions, e.g. {"trigger": {"note": 36}, "record": {"cc": 20, "bars": 4}, "params": {"cfg_all": {"cc": 21, "min": 0, "max": 10}}} (with --midi-in)')
     parser.add_argument("--midi-api", choices=("alsa", "jack", "coremidi", "winmm"), default=None,
-                        help="MIDI backend for --midi-in (default: the system's; midi.live.APIS)")
+                        help="MIDI backend for --midi-in (default: the system's; midi.ports.APIS)")
     parser.add_argument("--audition", nargs="?", const="", default=None, metavar="DEVICE",
                         help="play finished clips through this audio output (default device if none is named)")
     parser.add_argument("--demo", action="store_true",
@@ -241,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("jasco-bridge listening on %s:%d (OSC/UDP), replies to port %s, clips in %s, chord vocabulary: %s",
                  server.host, server.port, args.reply_port or "of the sender", clip_dir, _vocab_source(vocab))
         if args.midi_in is not None:
-            from bridge.live_midi import start_live_input
+            from bridge.midi_input import start_live_input
 
             chord_vocab = _vocab_or_none(vocab)
             if chord_vocab is None:

@@ -56,6 +56,7 @@ class GenerationInput:
     loop: bool = False
     hop_beats: int = 0
     beat_seconds: float = 0.0
+    context: np.ndarray | None = None  # as engine.pipeline's (jam continuation; the fake ignores it)
 
 
 @dataclass

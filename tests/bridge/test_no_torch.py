@@ -40,7 +40,7 @@ def test_importing_the_package_does_not_load_torch(package: str) -> None:
 def test_the_server_path_does_not_load_torch() -> None:
     code = (
         "import sys\n"
-        "import bridge.server, bridge.cli, bridge.commands.serve, bridge.live_midi\n"
+        "import bridge.server, bridge.cli, bridge.commands.serve, bridge.midi_input\n"
         "from bridge.commands.serve import demo_request\n"
         "print('torch' in sys.modules)\n"
     )

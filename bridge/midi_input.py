@@ -1,4 +1,4 @@
-"""``--midi-in``: a MIDI controller drives the server through ``midi.live.LiveInput``.
+"""``--midi-in``: MIDI input (a controller) drives the server through ``midi.midi_input.LiveInput``.
 
 Chords played on the controller become the progression of the "midi" session
 (a held chord is a one-chord progression; a recording armed by the mapping's
@@ -29,7 +29,7 @@ from bridge.session import TypedChord
 log = logging.getLogger(__name__)
 
 
-class LiveMidiBridge:
+class MidiInputBridge:
     """Owns a ``LiveInput`` and the thread that turns its events into jobs."""
 
     def __init__(
@@ -42,7 +42,7 @@ class LiveMidiBridge:
         vocab: Any = None,
         virtual: bool = False,
     ) -> None:
-        from midi.live import LiveInput
+        from midi.midi_input import LiveInput
 
         self.server = server
         self.jobs: list[str] = []
@@ -164,5 +164,5 @@ def start_live_input(
     midi_map: str | os.PathLike[str] | None = None,
     api: str | None = None,
     vocab: Any = None,
-) -> LiveMidiBridge:
-    return LiveMidiBridge(server, port, midi_map=midi_map, api=api, vocab=vocab)
+) -> MidiInputBridge:
+    return MidiInputBridge(server, port, midi_map=midi_map, api=api, vocab=vocab)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import BadValue, EnvironmentProblem
-from midi.live import APIS, AUTO_APIS, NO_VIRTUAL_PORTS, choose_apis, compiled_apis, find_port
+from midi.ports import APIS, AUTO_APIS, NO_VIRTUAL_PORTS, choose_apis, compiled_apis, find_port
 
 LINUX_WHEEL = ["alsa", "jack"]
 MAC_WHEEL = ["coremidi", "jack"]

@@ -1,7 +1,7 @@
 """Live MIDI input through a real JACK server (``jackd -d dummy``).
 
 The controller is a python-rtmidi JACK virtual output; the bridge listens with
-``midi.live.LiveInput`` (JACK API). Chords played become the "midi" session's
+``midi.midi_input.LiveInput`` (JACK API). Chords played become the "midi" session's
 progression, a mapped note triggers a generation whose replies go to the last
 registered OSC client.
 """
@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from bridge.live_midi import LiveMidiBridge
+from bridge.midi_input import MidiInputBridge
 from bridge.server import MIDI_SESSION, BridgeServer
 from midi.vocab import ChordVocabulary
 
@@ -59,7 +59,7 @@ def test_a_midi_note_triggers_a_generation(controller: object, midi_map: Path, t
     worker.start()
     server = BridgeServer(worker, port=0, reply_port=0, vocab=vocab)
     server.start()
-    live = LiveMidiBridge(server, "controller", midi_map=midi_map, api="jack", vocab=vocab)
+    live = MidiInputBridge(server, "controller", midi_map=midi_map, api="jack", vocab=vocab)
     try:
         with OscClient(("127.0.0.1", server.port)) as c:
             c.send("/jasco/prompt", "from the device")
@@ -93,7 +93,7 @@ def test_serve_with_midi_in(controller: object, midi_map: Path, tmp_path: Path, 
         with OscClient(("127.0.0.1", server.port)) as c:
             for pitch in (60, 64, 67):
                 controller.send_message([NOTE_ON, pitch, 100])  # type: ignore[attr-defined]
-            # no pause: one port delivers in order, and the chord is queued before the trigger (bridge.live_midi)
+            # no pause: one port delivers in order, and the chord is queued before the trigger (bridge.midi_input)
             controller.send_message([NOTE_ON, TRIGGER_NOTE, 100])  # type: ignore[attr-defined]
             c.expect("/jasco/queued", timeout=10)
             done = c.expect("/jasco/done", timeout=60)

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from core.errors import BadConfig, BadValue
-from midi.live import ControllerMapping, LiveInput, list_ports, load_mapping
+from midi.midi_input import ControllerMapping, LiveInput, list_ports, load_mapping
 from midi.vocab import ChordVocabulary
 
 CLOCK, START, STOP = 0xF8, 0xFA, 0xFC

@@ -1,0 +1,103 @@
+"""The jam's phrase logic without the engine: an internal clock, notes played into ``Jam.on_message`` at real
+times, the hold pad (``on_trigger("hold")``), and the phrase requests the jam hands its renderer (a recorder
+standing in for the engine child, as osc_helpers.FakeWorker does for the server). Also the NoteBook's rules for
+chords struck a hair early and released a hair late."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bridge.jam.clock import InternalClock
+from bridge.jam.phrases import NoteBook, PhraseGrid
+from bridge.jam.player import PhrasePlayer
+from bridge.jam.renderer import PhraseRequest
+from bridge.jam.session import Jam
+from bridge.jam.steering import PhraseSettings
+from core.params import RenderParams
+from midi.vocab import ChordVocabulary
+
+BPM = 240.0  # a 2-beat bar is 0.5 s
+GRID = PhraseGrid(bars=1, beats_per_bar=2)
+C, AM, F = (60, 64, 67), (57, 60, 64), (53, 57, 60)
+
+
+class Recorder:
+    """Records the requests (the engine side is tested in test_jam.py)."""
+
+    def __init__(self) -> None:
+        self.requests: list[PhraseRequest] = []
+        self.changed = threading.Condition()
+        self.busy = False
+
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+
+    def submit(self, req: PhraseRequest) -> None:
+        with self.changed:
+            self.requests.append(req)
+            self.changed.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list[PhraseRequest]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.requests) >= n, timeout), self.requests
+            return list(self.requests)
+
+
+def test_notebook_early_strike_and_late_release() -> None:
+    book = NoteBook(PhraseGrid(bars=1))  # 4-beat phrases
+    book.note_on(60, 90.0, 3.95)   # struck 0.05 beat early: phrase 1's
+    book.note_off(60, 8.1)         # released 0.1 beat into phrase 2: ends with phrase 1
+    book.note_on(62, 90.0, 4.5)
+    book.note_off(62, 4.6)         # a short note inside phrase 1 stays as played
+    assert book.take(0) == []
+    notes = sorted(book.take(1), key=lambda n: n.pitch)
+    assert [(n.pitch, n.start, round(n.duration, 9)) for n in notes] == [(60, 0.0, 4.0), (62, 0.5, 0.1)]
+    assert book.take(2) == []
+
+
+def test_each_phrase_renders_what_was_played_and_hold_keeps_it(chords_pkl: Path) -> None:
+    clock = InternalClock(BPM)
+    player = PhrasePlayer(clock, GRID, 8000)
+    recorder = Recorder()
+    settings = PhraseSettings("steered prompt", RenderParams(preset="draft"))
+    jam = Jam(clock, GRID, player, lambda on_take, on_progress: recorder, vocab=ChordVocabulary.load(chords_pkl),
+              settings=lambda: settings, seed=7)
+    beat_s = 60.0 / BPM
+
+    def play(pitches: tuple[int, ...], phrase: int) -> None:
+        """Hold ``pitches`` through ``phrase``: on a little after it starts, off a little before it ends."""
+        on, off = t0 + (phrase * GRID.beats + 0.1) * beat_s, t0 + ((phrase + 1) * GRID.beats - 0.1) * beat_s
+        time.sleep(max(0.0, on - time.monotonic()))
+        for p in pitches:
+            jam.on_message([0x90, p, 90], time.monotonic())
+        time.sleep(max(0.0, off - time.monotonic()))
+        for p in pitches:
+            jam.on_message([0x80, p, 0], time.monotonic())
+
+    clock.start()
+    t0 = clock.time_of_beat(0.0)
+    jam.start()
+    try:
+        play(C, 0)
+        play(AM, 1)
+        recorder.wait_for(3)  # boundary 2 has asked for phrase 1's Am
+        jam.on_trigger("hold")  # during phrase 2: its F is not used, Am stays
+        play(F, 2)
+        play(F, 3)
+        recorder.wait_for(5)
+        jam.on_trigger("hold")  # released: phrase 4's notes count again
+        play(C, 4)
+        requests = recorder.wait_for(6)
+    finally:
+        jam.close()
+    chords = {r.boundary: [c for c, _ in r.chords] for r in requests}
+    assert chords[1] == ["C"] and chords[2] == ["Am"], chords
+    assert chords[3] == ["Am"] and chords[4] == ["Am"], chords  # held
+    assert chords[5] == ["C"], chords
+    assert all(r.prompt == "steered prompt" and r.sampling["preset"] == "draft" and r.sampling["seed"] == 7
+               for r in requests)
+    assert all(abs(r.seconds - GRID.beats * beat_s) < 1e-9 for r in requests)
+    assert "not measured yet" in jam.osc_status()[7]
