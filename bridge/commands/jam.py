@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.defaults import DEFAULT_MODEL
+from core.defaults import DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT
 from core.errors import BadConfig
+from core.grid import FRAME_RATE, SAMPLE_RATE
 from core.params import param
 
 log = logging.getLogger(__name__)
 DEFAULT_CONTEXT_BEATS = 4  # one 4/4 bar of the previous phrase held as context
-FRAME_RATE = 50.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,13 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", type=Path, default=None, metavar="WAV",
                         help="write the jam to this WAV file in real time (instead of or besides --audio-out)")
     parser.add_argument("--host", default="127.0.0.1", help="OSC listen address (steering: prompt, drums, settings)")
-    parser.add_argument("--port", type=int, default=9000, help="OSC port (default 9000, as serve; 0: no OSC)")
-    parser.add_argument("--reply-port", type=int, default=9001, help="OSC reply port (0: the sender's)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"OSC port (default {DEFAULT_PORT}, as serve; 0: no OSC)")
+    parser.add_argument("--reply-port", type=int, default=DEFAULT_REPLY_PORT, help="OSC reply port (0: the sender's)")
     parser.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)  # tests: stop after
     parser.add_argument("--report", type=Path, default=None, help=argparse.SUPPRESS)  # tests: switches, takes
 
 
-def build(args: argparse.Namespace, vocab: Any, sample_rate: int = 32000) -> tuple[Any, Any, list[Any], Any]:
+def build(args: argparse.Namespace, vocab: Any, sample_rate: int = SAMPLE_RATE) -> tuple[Any, Any, list[Any], Any]:
     """The jam, its MIDI input, its sinks and its OSC server (None with ``--port 0``), none started."""
     from bridge.engines.local import EngineOptions, EngineSupervisor
     from bridge.jam.clock import InternalClock, MidiClockFollower

@@ -18,6 +18,7 @@ import numpy as np
 
 from bridge.audio import read_audio
 from core import wire
+from core.grid import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class PhraseRenderer:
             context = np.ascontiguousarray(self._latents[-self.context_frames:])
             shift = self.context_frames / self.frame_rate
             chords = self._context_chords + tuple((c, t + shift) for c, t in req.chords)
-        drums, drums_rate = None, 32000
+        drums, drums_rate = None, SAMPLE_RATE
         if req.drums_path:
             audio = self._drums.get(req.drums_path)
             if audio is None:
