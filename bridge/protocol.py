@@ -33,6 +33,7 @@ from core.requests import MAX_CHORDS, MAX_PROMPT_CHARS, MAX_SESSION_NOTES
 PREFIX = "/jasco"
 MAX_BEAT = 16384.0  # beats; 64 bars of 32/4 at most is 2048, so this is generous
 MAX_PATH_CHARS = 4096
+JAM_TAKE_LEAD_S = 0.5  # /jasco/jam/take comes at least this long before its boundary (the device places it)
 MAX_TAG_CHARS = 200
 MAX_JOB_CHARS = 64
 MAX_PING_ARGS = 64
@@ -317,6 +318,15 @@ REPLIES: tuple[Spec, ...] = (
         "(with advice when it does not keep up).",
         args=(Arg("phrase", "i"), Arg("take", "i"), Arg("next_boundary_beat", "f"), Arg("progression", "s"),
               Arg("render_progress", "f"), Arg("keeps_up", "i"), Arg("render_ratio", "f"), Arg("verdict", "s")),
+    ),
+    Spec(
+        "/jasco/jam/take",
+        "Jam mode, to the last client when a take is ready: its WAV in the clip folder (with its sidecar; the "
+        "jam keeps its newest `--keep-takes`), its number (as `take` in `/jasco/jam`), the beat of the phrase "
+        f"boundary it starts on (at least {JAM_TAKE_LEAD_S:g} s ahead, so the device can place and fire it before), the "
+        "phrase's bars and the tempo. The device puts it in the next free slot of its target track and Live "
+        "launches it on that boundary.",
+        args=(Arg("path", "s"), Arg("phrase", "i"), Arg("boundary_beat", "f"), Arg("bars", "i"), Arg("bpm", "f")),
     ),
     Spec(
         "/jasco/chords/mapped",

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.defaults import DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT
+from core.defaults import DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT, default_clip_dir
 from core.errors import BadConfig
 from core.grid import FRAME_RATE, SAMPLE_RATE
 from core.params import param
@@ -52,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"OSC port (default {DEFAULT_PORT}, as serve; 0: no OSC)")
     parser.add_argument("--reply-port", type=int, default=DEFAULT_REPLY_PORT, help="OSC reply port (0: the sender's)")
+    parser.add_argument("--clip-dir", type=Path, default=None,
+                        help=f"folder for the jam's takes, told to the device with /jasco/jam/take "
+                             f"(default {default_clip_dir()})")
+    parser.add_argument("--keep-takes", type=int, default=32, metavar="N",
+                        help="keep this jam's newest N takes in the clip folder, removing older ones "
+                             "(default 32; 0: write none and tell the device nothing)")
     parser.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)  # tests: stop after
     parser.add_argument("--report", type=Path, default=None, help=argparse.SUPPRESS)  # tests: switches, takes
 
@@ -89,9 +95,15 @@ def build(args: argparse.Namespace, vocab: Any, sample_rate: int = SAMPLE_RATE) 
         server = BridgeServer(worker, host=args.host, port=args.port, reply_port=args.reply_port,
                               vocab=vocab, model=args.model)
         steering = OscSteering(server, defaults)
+    deliver = None
+    if steering is not None and args.keep_takes > 0:  # the device places each take (bridge.jam.takes)
+        from bridge.jam.takes import TakeDelivery, TakeFiles
+
+        files = TakeFiles((args.clip_dir or default_clip_dir()).expanduser(), keep=args.keep_takes, model=args.model)
+        deliver = TakeDelivery(files, clock, grid, steering.tell)
     jam = Jam(clock, grid, player, renderer, vocab=vocab, seed=seed,
               settings=steering.settings if steering is not None else (lambda: defaults),
-              announce=steering.announce if steering is not None else None)
+              announce=steering.announce if steering is not None else None, deliver=deliver)
     if server is not None:
         server.jam = jam  # /jasco/status answers /jasco/jam too
     midi = LiveInput(args.midi_in, api=args.midi_api or "auto", mapping=args.midi_map, vocab=vocab,

@@ -33,6 +33,7 @@ class PhraseRequest:
     sampling: dict[str, Any]
     boundary: int  # the boundary at which it was asked for
     drums_path: str | None = None
+    params: Any = None  # the RenderParams it was asked with (the take's sidecar)
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,12 @@ class JamStatus:
 class Jam:
     def __init__(self, clock: BeatClock, grid: PhraseGrid, player: PhrasePlayer, renderer_factory: Any, *,
                  vocab: Any, settings: Callable[[], PhraseSettings], seed: int,
-                 announce: Callable[[tuple[Any, ...]], None] | None = None) -> None:
+                 announce: Callable[[tuple[Any, ...]], None] | None = None,
+                 deliver: Callable[[RenderedPhrase], None] | None = None) -> None:
         self.clock, self.grid, self.player = clock, grid, player
         self.notes = NoteBook(grid)
         self.vocab, self.settings, self.seed, self.announce = vocab, settings, int(seed), announce
+        self.deliver = deliver  # the take to the clip folder and the device (bridge.jam.takes)
         self.preset = ""
         self.hold = False
         self.takes: dict[int, RenderedPhrase] = {}
@@ -125,7 +127,7 @@ class Jam:
             sampling["seed"] = self.seed
         self.preset = str(sampling["preset"])
         req = PhraseRequest(self._count, settings.prompt, self.progression, self.grid.beats * beat_s, beat_s,
-                            sampling, k, settings.drums_path)
+                            sampling, k, settings.drums_path, settings.params)
         log.info("jam: boundary %d at %.0f bpm; phrase %d renders with %s", k, bpm, req.number,
                  " ".join(c for c, _ in req.chords) or "no chords")
         self.progress = 0.0
@@ -140,6 +142,11 @@ class Jam:
         self.budget = BudgetReport(rendered.render_s, req.seconds)
         self.takes[req.number] = rendered
         self.player.queue(Take(req.number, rendered.audio, tuple(c for c, _ in req.chords)))
+        if self.deliver is not None:
+            try:
+                self.deliver(rendered)
+            except Exception:  # the device missing a take is never worth stopping the jam
+                log.exception("delivering jam take %d failed", req.number)
         level = logging.INFO if self.budget.keeps_up else logging.WARNING
         log.log(level, "jam: phrase %d ready in %.2f s (%s)", req.number, rendered.render_s,
                 self.budget.advice(self.grid.bars, str(req.sampling.get("preset", ""))))

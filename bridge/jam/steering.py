@@ -79,6 +79,16 @@ class OscSteering:
             params = merge(self.defaults.params, s.params)
             return PhraseSettings(s.prompt or self.defaults.prompt, params, s.drums_path or self.defaults.drums_path)
 
+    def tell(self, address: str, values: tuple[Any, ...]) -> None:
+        """Send ``address`` to the client that spoke last (``/jasco/jam/take``)."""
+        client = self.server.registry.last_client
+        if client is None:
+            return
+        try:
+            self.server.send(client, address, *values)
+        except OSError as exc:
+            log.debug("cannot tell %s %s: %s", client, address, exc)
+
     def announce(self, values: tuple[Any, ...]) -> None:
         """Push the jam's state to the client that spoke last (when it changed)."""
         client = self.server.registry.last_client
