@@ -5,19 +5,27 @@ chords struck a hair early and released a hair late."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import soundfile as sf
+
+from bridge.server import BridgeServer
 from bridge.jam.clock import InternalClock
 from bridge.jam.phrases import NoteBook, PhraseGrid
 from bridge.jam.player import PhrasePlayer
-from bridge.jam.renderer import PhraseRequest
+from bridge.jam.renderer import PhraseRequest, RenderedPhrase
 from bridge.jam.session import Jam
-from bridge.jam.steering import PhraseSettings
+from bridge.jam.steering import JamWorker, OscSteering, PhraseSettings
+from bridge.jam.takes import LEAD_S, TakeDelivery, TakeFiles
+from core.grid import SAMPLE_RATE
 from core.params import RenderParams
 from midi.vocab import ChordVocabulary
+from osc_helpers import OscClient
 
 BPM = 240.0  # a 2-beat bar is 0.5 s
 GRID = PhraseGrid(bars=1, beats_per_bar=2)
@@ -101,3 +109,64 @@ def test_each_phrase_renders_what_was_played_and_hold_keeps_it(chords_pkl: Path)
                for r in requests)
     assert all(abs(r.seconds - GRID.beats * beat_s) < 1e-9 for r in requests)
     assert "not measured yet" in jam.osc_status()[7]
+
+
+class Echo:
+    """Stands in for the renderer: each request comes back at once as a take (a tone the length of the phrase)."""
+
+    def __init__(self, on_take: Any) -> None:
+        self.on_take = on_take
+        self.busy = False
+
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+
+    def submit(self, req: PhraseRequest) -> None:
+        n = int(round(req.seconds * SAMPLE_RATE))
+        audio = (0.25 * np.sin(2 * np.pi * 220.0 * np.arange(n) / SAMPLE_RATE)).astype(np.float32)
+        self.on_take(RenderedPhrase(req, audio, np.zeros((4, 8), np.float32), SAMPLE_RATE, 0.01))
+
+
+def test_each_take_is_written_and_told_to_the_client_before_its_boundary(chords_pkl: Path, tmp_path: Path) -> None:
+    vocab = ChordVocabulary.load(chords_pkl)
+    clock = InternalClock(BPM)
+    defaults = PhraseSettings("", RenderParams(preset="draft", seed=7))
+    server = BridgeServer(JamWorker("tiny", "cpu", busy=lambda: False, ready=lambda: True), port=0, reply_port=0,
+                          vocab=vocab, model="tiny")
+    steering = OscSteering(server, defaults)
+    clips = tmp_path / "clips"
+    delivery = TakeDelivery(TakeFiles(clips, keep=2, model="tiny"), clock, GRID, steering.tell)
+    jam = Jam(clock, GRID, PhrasePlayer(clock, GRID, SAMPLE_RATE), lambda on_take, on_progress: Echo(on_take),
+              vocab=vocab, settings=steering.settings, seed=7, deliver=delivery)
+    server.start()
+    try:
+        with OscClient(("127.0.0.1", server.port)) as client:  # the device: its hello makes it the jam's client
+            client.send("/jasco/prompt", "steady pulse")
+            client.sync()
+            clock.start()
+            jam.start()
+            replies = []
+            for _ in range(4):
+                r = client.expect("/jasco/jam/take", timeout=5.0)
+                replies.append((r, time.monotonic()))
+                path = Path(r.args[0])
+                assert path.is_file() and path.with_suffix(".json").is_file(), r  # there when told
+    finally:
+        jam.close()
+        server.stop()
+    phrase_s = GRID.beats * 60.0 / BPM
+    for r, heard in replies:
+        path, number, boundary, bars, bpm = r.args
+        assert r.tags == "sifif", r
+        assert f"_jam-p{number}_s7" in Path(path).name and Path(path).parent == clips.resolve(), path
+        assert bars == GRID.bars and abs(bpm - BPM) < 1e-3
+        assert boundary % GRID.beats == 0  # a phrase boundary
+        assert clock.time_of_beat(boundary) - heard >= LEAD_S - 0.05, (boundary, heard)  # time to place it
+        assert clock.time_of_beat(boundary) - heard <= LEAD_S + phrase_s + 0.05  # ... and the first such one
+    numbers = [r.args[1] for r, _ in replies]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 4
+    sidecar = json.loads(Path(replies[-1][0].args[0]).with_suffix(".json").read_text())
+    assert sidecar["prompt"] == "steady pulse", sidecar
+    audio, rate = sf.read(replies[-1][0].args[0], dtype="float32")
+    assert abs(len(audio) / rate - phrase_s) < 2.0 / rate  # exactly the phrase: no trim, no fade
+    assert len(list(clips.glob("*_jam-p*.wav"))) == 2 and len(list(clips.glob("*_jam-p*.json"))) == 2  # keep=2
