@@ -528,6 +528,15 @@ var JASCO_WIRE = {
         "s"
       ]
     },
+    "/jasco/jam/take": {
+      "args": [
+        "s",
+        "i",
+        "f",
+        "i",
+        "f"
+      ]
+    },
     "/jasco/chords/mapped": {
       "args": [],
       "repeat": [
@@ -1919,6 +1928,7 @@ var barBeats = place.barBeats,
     placeTake = place.placeTake,
     checkClip = place.checkClip,
     warpMarkers = place.warpMarkers;
+var jamLib = require("./jasco_jam");
 
 var QUEUE_TIMEOUT_MS = 4000;       // no /jasco/queued after this: the bridge is not running
 var CONNECT_TIMEOUT_MS = 3000;     // no answer to the first hello after this: say how to start the bridge
@@ -1968,6 +1978,7 @@ function createDevice(opts) {
     var nonce = Math.floor(random() * 1679616).toString(36);
     var link = {connected: false, helloAt: -1, told: false, polledAt: -1, silent: false};
     var checks = [];          // placed clips whose timing is read back after Live's turn
+    var jam = null;           // `jasco-bridge jam`: its takes go to the target track (jasco_jam.js)
 
     function ui() {
         uiOut.apply(null, arguments);
@@ -2630,6 +2641,25 @@ function createDevice(opts) {
         return "";
     }
 
+    // /jasco/jam/take: a jam take for the boundary at `boundaryBeat`, into the next free slot of the
+    // target track; Live launches it on that boundary (jasco_jam.js).
+    function jamTake(path, phrase, boundaryBeat, bars) {
+        var trackId = audioTracks[settings.target_track];
+        var track = trackId ? findTrack(live, trackId) : null;
+        if (track === null) {
+            status("Jam take " + phrase + ": no audio track to put it on; drag in " + path);
+            return {ok: true, placed: false, reason: "no target track"};
+        }
+        if (jam === null || jam.trackIndex !== track.index || jam.bars !== bars) {
+            jam = jamLib.makeJam(track.index, bars);
+        }
+        var r = jamLib.onTake(live, jam, path, boundaryBeat);
+        status(r.placed ? "Jam take " + phrase + " in '" + track.name + "' slot " + (r.slot + 1) + ", starts at beat " +
+            round6(boundaryBeat) : "Jam take " + phrase + ": " + r.reason + ": drag in " + path);
+        r.ok = true;
+        return r;
+    }
+
     function takeLabel(ctx) {
         var n = ctx.press.takes || 1;
         return n > 1 ? "take " + (ctx.index + 1) + "/" + n + " " : "";
@@ -2734,6 +2764,8 @@ function createDevice(opts) {
             progress(0);
             status("Error [" + args[1] + "]: " + args[2]);
             break;
+        case "/jasco/jam/take":
+            return jamTake(String(args[0]), Number(args[1]), Number(args[2]), Number(args[3]));
         case "/jasco/cancelled":
             ctx = contextFor(job);
             if (ctx === null) {
@@ -2827,6 +2859,9 @@ function createDevice(opts) {
     function tick() {
         var t = now();
         checkPlaced(t);
+        if (jam !== null && jam.pending.length) {
+            jamLib.tick(live, jam);   // a take waiting for the bar before its boundary
+        }
         if (initialized && heartbeat(t)) {
             return true;
         }

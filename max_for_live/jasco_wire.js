@@ -138,6 +138,15 @@ var JASCO_WIRE = {
         "s"
       ]
     },
+    "/jasco/jam/take": {
+      "args": [
+        "s",
+        "i",
+        "f",
+        "i",
+        "f"
+      ]
+    },
     "/jasco/chords/mapped": {
       "args": [],
       "repeat": [

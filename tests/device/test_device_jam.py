@@ -18,6 +18,7 @@ NAMES = [
     "a_phrase_live_cannot_quantise_to_is_fired_in_its_last_bar",
     "a_full_track_gets_a_new_scene_and_full_slots_are_never_touched",
     "live_before_12_0_5_is_told_not_crashed",
+    "a_jam_take_packet_through_the_device_is_placed_and_fired_on_its_boundary",
 ]
 
 

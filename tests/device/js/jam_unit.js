@@ -7,6 +7,10 @@ const path = require("path");
 const jamLib = require(path.resolve(__dirname, "..", "..", "..", "max_for_live", "jasco_jam.js"));
 const { makeLiveAdapter } = require(path.resolve(__dirname, "..", "..", "..", "max_for_live", "jasco_util.js"));
 const { MockLiveJam } = require("./mock_live_jam");
+const { Scheduler, PatchInstance } = require("./maxpatch");
+const osc = require("./osc");
+const fs = require("fs");
+const M4L = path.resolve(__dirname, "..", "..", "..", "max_for_live");
 
 function set(extra = {}) {
   const mock = new MockLiveJam({ version: [12, 1, 0], is_playing: true, default_file_seconds: 8,
@@ -91,6 +95,40 @@ const tests = {
     assert.strictEqual(mock.starts.length, 0);
     mock.advance(3.5);
     assert.deepStrictEqual(mock.starts.map((s) => [s.slot, s.beat]), [[1, 4]]);
+  },
+
+  a_jam_take_packet_through_the_device_is_placed_and_fired_on_its_boundary() {
+    // the generated device (jasco.maxpat + the jasco.js bundle) with the mock Live: the bridge's
+    // /jasco/jam/take packet, decoded as [udpreceive] does, goes through [deferlow] into the [js]
+    const { mock } = set({ current_song_time: 5 });
+    const patcher = JSON.parse(fs.readFileSync(path.join(M4L, "jasco.maxpat"), "utf8")).patcher;
+    const scheduler = new Scheduler();
+    const inst = new PatchInstance(patcher, { LiveAPI: mock.liveAPIClass(), scheduler, network: { send() {},
+      listen() { return null; }, close() {} }, stored: {}, bundle: path.join(M4L, "jasco.js"), post() {} });
+    const device = inst.js().jascoDevice;
+    device.refreshTracks();                                 // the target track: "Jam", the set's one audio track
+    const recv = [...inst.objects.values()].find((o) => (o.box.text || "").startsWith("udpreceive"));
+    const deliver = (args) => {
+      const packet = osc.decode(osc.encode("/jasco/jam/take", args));
+      scheduler.atHigh(() => inst.out(recv.box.id, 0, [packet.address, ...packet.args.map((a) => a.value)]));
+      while (scheduler.queue.length) scheduler.queue.shift()();
+    };
+    deliver([{ type: "s", value: "/clips/20261203-170000_jam-p1_s7.wav" }, { type: "i", value: 1 },
+      { type: "f", value: 16 }, { type: "i", value: 4 }, { type: "f", value: 120 }]);
+    assert.match(device.status(), /Jam take 1 in 'Jam' slot 1, starts at beat 16/);
+    mock.advance(10.9);                                     // 15.9: the song plays on, nothing launched yet
+    assert.strictEqual(mock.starts.length, 0);
+    mock.advance(0.1);                                      // 16: Live launches it on its boundary
+    deliver([{ type: "s", value: "/clips/20261203-170000_jam-p2_s7.wav" }, { type: "i", value: 2 },
+      { type: "f", value: 32 }, { type: "i", value: 4 }, { type: "f", value: 120 }]);
+    assert.strictEqual(mock.starts.length, 1);              // a take that came on a boundary waits (a fire now would
+    for (let i = 0; i < 32; i++) {                          // start it now): the device's ticker fires it within
+      mock.advance(0.5);                                    // the phrase before its boundary
+      device.tick();
+    }
+    assert.deepStrictEqual(mock.starts.map((s) => [s.track, s.slot, s.beat, s.file_path, s.looping]),
+      [["Jam", 0, 16, "/clips/20261203-170000_jam-p1_s7.wav", 1], ["Jam", 1, 32, "/clips/20261203-170000_jam-p2_s7.wav", 1]]);
+    assert.strictEqual(mock.song.tracks[0].clip_slots[0].clip, null);  // the MIDI track is never touched
   },
 
   live_before_12_0_5_is_told_not_crashed() {
