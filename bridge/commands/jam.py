@@ -28,6 +28,8 @@ DEFAULT_CONTEXT_BEATS = 4  # one 4/4 bar of the previous phrase held as context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bridge.jam.takes import DEFAULT_KEEP
+
     parser.add_argument("--midi-in", metavar="PORT", default=None,
                         help="MIDI input (chords, and the host's MIDI clock unless --bpm); a virtual port "
                              "'jasco-bridge in' when omitted")
@@ -55,9 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip-dir", type=Path, default=None,
                         help=f"folder for the jam's takes, told to the device with /jasco/jam/take "
                              f"(default {default_clip_dir()})")
-    parser.add_argument("--keep-takes", type=int, default=32, metavar="N",
+    parser.add_argument("--keep-takes", type=int, default=DEFAULT_KEEP, metavar="N",
                         help="keep this jam's newest N takes in the clip folder, removing older ones "
-                             "(default 32; 0: write none and tell the device nothing)")
+                             f"(default {DEFAULT_KEEP}; 0: write none and tell the device nothing)")
     parser.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)  # tests: stop after
     parser.add_argument("--report", type=Path, default=None, help=argparse.SUPPRESS)  # tests: switches, takes
 

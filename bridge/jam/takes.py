@@ -40,7 +40,7 @@ class TakeFiles:
 
     def __init__(self, clip_dir: Path, *, keep: int = DEFAULT_KEEP, model: str = "",
                  started: _dt.datetime | None = None) -> None:
-        self.folder = ensure_clip_dir(clip_dir)
+        self.folder = ensure_clip_dir(clip_dir).resolve()  # absolute, symlinks resolved: Live compares files
         self.keep = max(1, int(keep))
         self.model = model
         self.stamp = f"{started or _dt.datetime.now():%Y%m%d-%H%M%S}"
