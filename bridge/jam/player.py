@@ -31,6 +31,7 @@ class Take:
     number: int
     audio: np.ndarray  # float32 mono
     chords: tuple[str, ...] = ()
+    boundary: int | None = None  # not before this boundary (the one the device was told); None: the next
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,10 @@ class PhrasePlayer:
 
     def _boundary(self, k: int, when: float, offset: int = 0) -> None:
         s = self._s
-        if s.ready:
-            s.current = s.ready[-1]
-            s.ready.clear()
+        due = [t.boundary is None or t.boundary <= k for t in s.ready]
+        if any(due):
+            s.current = [t for t, d in zip(s.ready, due) if d][-1]
+            s.ready = [t for t, d in zip(s.ready, due) if not d]
             kind = "start"
         else:
             kind = "loop"

@@ -43,7 +43,7 @@ class Jam:
     def __init__(self, clock: BeatClock, grid: PhraseGrid, player: PhrasePlayer, renderer_factory: Any, *,
                  vocab: Any, settings: Callable[[], PhraseSettings], seed: int,
                  announce: Callable[[tuple[Any, ...]], None] | None = None,
-                 deliver: Callable[[RenderedPhrase], None] | None = None) -> None:
+                 deliver: Callable[[RenderedPhrase], float | None] | None = None) -> None:
         self.clock, self.grid, self.player = clock, grid, player
         self.notes = NoteBook(grid)
         self.vocab, self.settings, self.seed, self.announce = vocab, settings, int(seed), announce
@@ -141,12 +141,14 @@ class Jam:
         req = rendered.request
         self.budget = BudgetReport(rendered.render_s, req.seconds)
         self.takes[req.number] = rendered
-        self.player.queue(Take(req.number, rendered.audio, tuple(c for c, _ in req.chords)))
+        boundary: int | None = None
         if self.deliver is not None:
             try:
-                self.deliver(rendered)
+                beat = self.deliver(rendered)  # the boundary the device was told: the sinks start it there too
+                boundary = None if beat is None else self.grid.index(beat)
             except Exception:  # the device missing a take is never worth stopping the jam
                 log.exception("delivering jam take %d failed", req.number)
+        self.player.queue(Take(req.number, rendered.audio, tuple(c for c, _ in req.chords), boundary))
         level = logging.INFO if self.budget.keeps_up else logging.WARNING
         log.log(level, "jam: phrase %d ready in %.2f s (%s)", req.number, rendered.render_s,
                 self.budget.advice(self.grid.bars, str(req.sampling.get("preset", ""))))

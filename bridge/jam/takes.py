@@ -85,14 +85,16 @@ class TakeDelivery:
         beat = self.clock.beat_at(now + self.lead_s)
         return self.grid.start(self.grid.index(beat) + 1)
 
-    def __call__(self, rendered: RenderedPhrase) -> None:
+    def __call__(self, rendered: RenderedPhrase) -> float | None:
+        """Write the take and tell the client; the beat of the boundary it was told (None: not written)."""
         bpm = self.clock.tempo()
         try:
             path = self.files.write(rendered, bpm, self.grid.beats_per_bar)
         except JascoError as err:  # the jam plays on through the sinks; the device gets no take
             log.error("jam take %d not written [%s]: %s", rendered.request.number, err.code, err)
-            return
+            return None
         boundary = self.boundary_beat(time.monotonic())
         self.send(TAKE_ADDRESS, (str(path), int(rendered.request.number), float(boundary), int(self.grid.bars),
                                  float(bpm)))
         log.info("jam: take %d written (%s), for the boundary at beat %g", rendered.request.number, path, boundary)
+        return boundary

@@ -17,7 +17,7 @@ import soundfile as sf
 from bridge.server import BridgeServer
 from bridge.jam.clock import InternalClock
 from bridge.jam.phrases import NoteBook, PhraseGrid
-from bridge.jam.player import PhrasePlayer
+from bridge.jam.player import PhrasePlayer, Take
 from bridge.jam.renderer import PhraseRequest, RenderedPhrase
 from bridge.jam.session import Jam
 from bridge.jam.steering import JamWorker, OscSteering, PhraseSettings
@@ -170,3 +170,22 @@ def test_each_take_is_written_and_told_to_the_client_before_its_boundary(chords_
     audio, rate = sf.read(replies[-1][0].args[0], dtype="float32")
     assert abs(len(audio) / rate - phrase_s) < 2.0 / rate  # exactly the phrase: no trim, no fade
     assert len(list(clips.glob("*_jam-p*.wav"))) == 2 and len(list(clips.glob("*_jam-p*.json"))) == 2  # keep=2
+
+
+def test_a_take_told_for_a_later_boundary_starts_there_in_the_sinks_too() -> None:
+    """The sinks start a take on the boundary the device was told (``Take.boundary``), not the next one."""
+    clock = InternalClock(BPM)
+    clock.start(at=100.0)
+    rate = 8000
+    player = PhrasePlayer(clock, GRID, rate)
+    phrase = int(GRID.beats * 60.0 / BPM * rate)
+    first = Take(1, np.full(phrase, 0.1, np.float32))
+    second = Take(2, np.full(phrase, 0.2, np.float32), boundary=3)  # ready during phrase 0, told for boundary 3
+    player.queue(first)
+    out = [player.fill(400, 100.0 + i * 400 / rate) for i in range(2 * phrase // 400)]  # phrases 0 and 1
+    player.queue(second)
+    out += [player.fill(400, 100.0 + i * 400 / rate) for i in range(2 * phrase // 400, 5 * phrase // 400)]
+    starts = [(sw.kind, sw.take, sw.boundary) for sw in player.switches]
+    assert starts == [("start", 1, 0), ("loop", 1, 1), ("loop", 1, 2), ("start", 2, 3), ("loop", 2, 4)], starts
+    audio = np.concatenate(out)
+    assert np.all(audio[:3 * phrase] == np.float32(0.1)) and np.all(audio[3 * phrase:] == np.float32(0.2))
