@@ -61,7 +61,7 @@ def test_jam_follows_clock_chords_stop_continue_and_tempo(jack_server: str, fixt
     cmd = [sys.executable, "-m", "bridge.cli", "-v", "jam", "--midi-in", "keys", "--midi-api", "jack",
            "--port", str(port), "--reply-port", "0",
            "--bars", "1", "--model", str(fixture_dir), "--vocab", str(chords_pkl), "--preset", "draft",
-           "--record", str(wav), "--report", str(report), "--seconds", "600"]
+           "--record", str(wav), "--report", str(report), "--seconds", "600", "--clip-dir", str(tmp_path / "clips")]
     with open(log_path, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, env=env)
     log = JamLog(log_path)
@@ -135,6 +135,7 @@ def test_jam_follows_clock_chords_stop_continue_and_tempo(jack_server: str, fixt
             checked += 1
     assert checked >= 3, (takes, held)
     assert all(t["prompt"] == PROMPT and t["preset"] == "draft" for t in takes.values())  # OSC + command line
+    assert sorted(p.name for p in (tmp_path / "clips").glob("*_jam-p*.wav"))  # the takes the device was told of
     # every boundary played starts or restarts a take on the host's boundary tick
     errors = []
     for sw in rep["switches"]:
