@@ -122,7 +122,7 @@ class Handlers:
 
     def status(self, msg: protocol.Message, ctx: Context) -> None:
         st = self.server.worker.status()
-        ctx.send("/jasco/status", st.state, st.queued, st.model, st.device)
+        ctx.send("/jasco/status", st.state, st.queued, st.model, st.device, st.precision)
         error = getattr(st, "error", "")
         if st.state == "error" and error and self.server.concerns(ctx.reply_to, st):
             code = getattr(st, "error_code", None) or "model_unavailable"
