@@ -10,7 +10,9 @@ one-shot clip that fits the window) stays on the single-window path, bit for bit
   fill the clip, the melody over ``L`` frames; the text is shared by every window.
 - The noise is ``randn(B, L, D)`` from the seed (its first ``W`` frames are the single-window
   noise of the same seed).
-- Sampling: :class:`engine.windows.WindowedField` with any solver.
+- Sampling: :class:`engine.windows.WindowedField` with any solver. A loop that fits in one window
+  has two layouts (``engine.windows``): ``cycle`` (windows every hop) and ``rolled`` (one window,
+  shifted at every evaluation); :func:`loop_layout` chooses, and the timeline records which.
 - Decoding: a line decodes its ``L`` frames; a loop decodes ``DECODE_CONTEXT`` frames of
   circular context on both sides and keeps the middle, so the audio is exactly one period of
   ``L`` frames whose end flows into its start.
@@ -29,10 +31,10 @@ from core.params import MAX_CLIP_SECONDS
 
 from .chords import frame_chords
 from .drums import prepare_waveform, separate_drums
-from .guidance import ItemConditions, build_conditions, cfg_terms
+from .guidance import ItemConditions, cfg_terms
 from .melody import prepare_melody
 from .samplers import get_sampler
-from .windows import Timeline, WindowedField, plan
+from .windows import LAYOUTS, Timeline, WindowedField, plan
 
 DECODE_CONTEXT = 100  # latent frames of circular context on each side when a loop is decoded (2 s at 50 Hz)
 
@@ -70,6 +72,22 @@ def hop_frames(window: int, frame_rate: float, hop_beats: int, beat_seconds: flo
     return min(window, max(1, int(round(beats * beat))))
 
 
+LOOP_LAYOUTS = ("auto", *LAYOUTS)  # what a GenerationInput may ask for; "auto" = loop_layout's measured rule
+
+
+def loop_layout(frames: int, window: int, asked: str = "auto") -> str:
+    """The layout of a loop of ``frames`` frames: ``asked``, or for ``auto`` the measured choice (bench/engine.py
+    ``seams``): ``rolled`` for every loop that fits in one window, ``cycle`` for longer loops (their only one)."""
+    if asked not in LOOP_LAYOUTS:
+        raise BadValue(f"loop layout must be one of {', '.join(LOOP_LAYOUTS)}, got {asked!r}")
+    if frames > window:
+        if asked == "rolled":
+            raise BadValue(f"a loop of {frames} frames is longer than the model's window ({window}): only the "
+                           "cycle layout covers it")
+        return "cycle"
+    return "rolled" if asked == "auto" else asked
+
+
 def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
     """The windows of a batch, or None for the single-window path (no clip length, or a one-shot
     clip that fits the window). Every item of a batch must share the clip length, loop and hop."""
@@ -78,11 +96,11 @@ def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
             raise BadValue(f"loop must be true or false, got {i.loop!r}")
         if isinstance(i.hop_beats, bool) or not isinstance(i.hop_beats, int) or i.hop_beats < 0:
             raise BadValue(f"hop must be a whole number of beats >= 0, got {i.hop_beats!r}")
-    specs = {(_number("seconds", i.seconds), i.loop, i.hop_beats, _number("beat_seconds", i.beat_seconds))
-             for i in items}
+    specs = {(_number("seconds", i.seconds), i.loop, i.hop_beats, _number("beat_seconds", i.beat_seconds),
+              getattr(i, "loop_layout", "auto")) for i in items}
     if len(specs) > 1:
-        raise BadValue("the clips of one batch must have the same length, loop flag and hop")
-    seconds, loop, hop_beats, beat_seconds = specs.pop()
+        raise BadValue("the clips of one batch must have the same length, loop flag, hop and loop layout")
+    seconds, loop, hop_beats, beat_seconds, asked_layout = specs.pop()
     if seconds == 0:
         return None
     if seconds > MAX_CLIP_SECONDS + 1e-9:
@@ -92,7 +110,9 @@ def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
     window = cfg.sequence_length
     if not loop and frames <= window:
         return None
-    return plan(frames, window, hop_frames(window, cfg.frame_rate, hop_beats, beat_seconds), loop)
+    hop = hop_frames(window, cfg.frame_rate, hop_beats, beat_seconds)
+    layout = loop_layout(frames, window, asked_layout) if loop else "cycle"
+    return plan(frames, window, hop, loop, layout)
 
 
 def single_window(pipe: Any) -> Timeline:
@@ -151,9 +171,7 @@ def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline:
         raise BadValue(f"z0 must have shape {list(shape)}, got {list(z0.shape)}")
     conds = [prepare_on_timeline(pipe, inp, timeline.frames) for inp in items]
     terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
-    with torch.inference_mode(), pipe._conditioning_autocast():
-        cond = build_conditions(pipe.model, conds, terms, params.guidance, params.melody_guidance,
-                                num_frames=timeline.frames)
+    cond = pipe.cached_conditions(conds, terms, params, num_frames=timeline.frames)
     autocast = None if pipe.dtype == torch.float32 else pipe.dtype
     sampler = get_sampler(params.solver)
     with torch.inference_mode():
@@ -165,6 +183,8 @@ def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline:
         latents = result.latents.float()
         audio = decode_loop(pipe, latents) if timeline.loop else pipe.decode(latents)
     info = {**timeline.describe(), "window_evaluations": field.evaluations}
+    if timeline.layout == "rolled":
+        info["rolls"] = list(field.rolls)  # the shift of every evaluation
     return {
         "audio": np.ascontiguousarray(audio.cpu().numpy(), dtype=np.float32),
         "latents": np.ascontiguousarray(latents.cpu().numpy(), dtype=np.float32),
