@@ -425,7 +425,7 @@ class JascoPipeline:
             raise BadValue(f"expected SamplingParams, got {type(params).__name__}")
         params = params.resolved()
         items = self._check_batch(inputs)
-        plan = timeline_for(self, items)  # a clip that loops or outgrows the window: engine.timeline
+        plan = timeline_for(self, items, params.solver)  # a clip that loops or outgrows the window: engine.timeline
         if plan is not None:
             return GenerationOutput(**generate_on_timeline(self, items, params, plan, progress=progress,
                                                            cancelled=cancelled, z0=z0))

@@ -75,9 +75,15 @@ def hop_frames(window: int, frame_rate: float, hop_beats: int, beat_seconds: flo
 LOOP_LAYOUTS = ("auto", *LAYOUTS)  # what a GenerationInput may ask for; "auto" = loop_layout's measured rule
 
 
-def loop_layout(frames: int, window: int, asked: str = "auto") -> str:
-    """The layout of a loop of ``frames`` frames: ``asked``, or for ``auto`` the measured choice (bench/engine.py
-    ``seams``): ``rolled`` for every loop that fits in one window, ``cycle`` for longer loops (their only one)."""
+ADAPTIVE_SOLVERS = ("dopri5",)  # their step control needs a field that is a function of (t, z) alone
+
+
+def loop_layout(frames: int, window: int, asked: str = "auto", solver: str = "") -> str:
+    """The layout of a loop of ``frames`` frames: ``asked``, or for ``auto`` the measured choice (bench/longform.py
+    ``--layouts``): ``rolled`` for a loop that fits in one window with a fixed-step solver, else ``cycle``. An
+    adaptive solver (dopri5) keeps ``cycle``: the rolled field changes at every evaluation, which its error
+    estimate reads as error (measured: a 1-bar loop on the fixture had not finished after 4 minutes; 32
+    evaluations, 20 s in cycle), so it is refused when asked for explicitly too."""
     if asked not in LOOP_LAYOUTS:
         raise BadValue(f"loop layout must be one of {', '.join(LOOP_LAYOUTS)}, got {asked!r}")
     if frames > window:
@@ -85,10 +91,14 @@ def loop_layout(frames: int, window: int, asked: str = "auto") -> str:
             raise BadValue(f"a loop of {frames} frames is longer than the model's window ({window}): only the "
                            "cycle layout covers it")
         return "cycle"
+    if solver in ADAPTIVE_SOLVERS:
+        if asked == "rolled":
+            raise BadValue(f"the rolled loop layout needs a fixed-step solver, not {solver}")
+        return "cycle"
     return "rolled" if asked == "auto" else asked
 
 
-def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
+def timeline_for(pipe: Any, items: Sequence[Any], solver: str = "") -> Timeline | None:
     """The windows of a batch, or None for the single-window path (no clip length, or a one-shot
     clip that fits the window). Every item of a batch must share the clip length, loop and hop."""
     for i in items:
@@ -111,7 +121,7 @@ def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
     if not loop and frames <= window:
         return None
     hop = hop_frames(window, cfg.frame_rate, hop_beats, beat_seconds)
-    layout = loop_layout(frames, window, asked_layout) if loop else "cycle"
+    layout = loop_layout(frames, window, asked_layout, solver) if loop else "cycle"
     return plan(frames, window, hop, loop, layout)
 
 
