@@ -24,12 +24,22 @@ Sections (``--sections``, default all, in this order, one process):
   interleaved.
 * ``render``: through ``jasco-bridge render`` (the engine child process) on that folder:
   time(6 Euler steps) - time(2) = 4 evaluations, per precision, interleaved.
+* ``loop`` (issue 22): the musician's case -- 4 bars at 120 bpm (8 s), a seamless loop, chords + text,
+  at the 400M size -- as a warm ``serve`` runs it (``engine.service.execute`` then
+  ``bridge.clips.write_clip``: the engine process's render and the worker's clip writing, without the
+  OSC/socket hops), second press with the same inputs; generate-to-done time per precision
+  (``--loop-precisions``) and preset (``--loop-presets``), the latent error of each vs the dopri5 1e-5
+  float32 render of the same loop, and a table of where the time goes (conditions, evaluations,
+  decoder, DSP, WAV encoding, file + sidecar), also for a press with changed chords (cache miss).
+  On a GPU machine (``--device cuda``) the same section runs in float32/bfloat16/float16.
 
 Usage::
 
     python bench/engine.py                          # everything (CPU: ~15 min at 400M on 2 cores)
     python bench/engine.py --sections precision,render
     python bench/engine.py --device cuda            # GPU table (per NFE, per clip per preset, peak memory)
+    python bench/engine.py --sections loop          # the 4-bar loop, warm, per precision and preset
+    python bench/engine.py --device cuda --sections loop,table   # the GPU section (for the device tool)
 
 Peak memory (absolute, weights included): on CUDA ``torch.cuda.max_memory_allocated`` after a
 reset; on CPU the process's resident set size sampled every 2 ms during the measurement
