@@ -80,7 +80,13 @@ ADAPTIVE_SOLVERS = ("dopri5",)  # their step control needs a field that is a fun
 
 def loop_layout(frames: int, window: int, asked: str = "auto", solver: str = "") -> str:
     """The layout of a loop of ``frames`` frames: ``asked``, or for ``auto`` the measured choice (bench/longform.py
-    ``--layouts``): ``rolled`` for a loop that fits in one window with a fixed-step solver, else ``cycle``. An
+    ``--layouts``): ``rolled`` for a loop that fits in one window with a fixed-step solver, else ``cycle``.
+
+    Measured (fixture, midpoint 1 step, medians of 3 seeds; seam = wrap step / median step, audio at 48 kHz):
+    1-2 bars (one window in both layouts) the seams are the same (0.49-1.02 cycle, 0.53-0.95 rolled); 4 bars
+    at 120 bpm 1.35 cycle (2 windows) vs 1.31 rolled (1 window), at 150 bpm 1.13 vs 1.24, 5 bars at 150 bpm
+    1.29 vs 1.36: within the spread of the seeds, every wrap an ordinary step, at half the window evaluations,
+    so rolled is kept for every length that fits. An
     adaptive solver (dopri5) keeps ``cycle``: the rolled field changes at every evaluation, which its error
     estimate reads as error (measured: a 1-bar loop on the fixture had not finished after 4 minutes; 32
     evaluations, 20 s in cycle), so it is refused when asked for explicitly too."""
