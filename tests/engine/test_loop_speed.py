@@ -103,3 +103,22 @@ def test_condition_cache_is_bounded() -> None:
     for key in (1, 2, 3, 1):
         cache.get((key,), lambda key=key: built.append(key) or key)  # type: ignore[arg-type,return-value]
     assert built == [1, 2, 3, 1] and len(cache) == 2 and cache.hits == 0
+
+
+def test_dtype_auto_picks_bfloat16_only_on_cpus_with_native_bf16(tmp_path) -> None:
+    import torch
+
+    from core.cpu import cpu_has_native_bf16
+    from engine.precision import auto_precision, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert auto_precision(cpu, native_bf16=True) == "bfloat16"
+    assert auto_precision(cpu, native_bf16=False) == "float32"
+    assert auto_precision(torch.device("cuda"), native_bf16=True) == "float16"  # audiocraft's CUDA setting
+    assert resolve_precision(cpu, "auto").name == ("bfloat16" if cpu_has_native_bf16() else "float32")
+    assert resolve_precision(cpu, None).name == "float32"  # no choice: audiocraft's default
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n")
+    assert cpu_has_native_bf16(info)
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx2\n")
+    assert not cpu_has_native_bf16(info) and not cpu_has_native_bf16(tmp_path / "missing")
