@@ -52,8 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device for the engine: cpu, cuda, cuda:1, mps (default cpu)")
     parser.add_argument("--dtype", choices=ENGINE_DTYPES, default=None,
                         help="the engine's precision (default: audiocraft's, float32 on CPU, float16 on CUDA); "
-                        "bfloat16 is about 2x faster per evaluation on CPU; auto = bfloat16 on CPUs with native "
-                        "bf16 (AVX512-BF16/AMX), else the default; int8 = CPU only; recorded in every sidecar")
+                        "bfloat16 is fast on GPUs and on CPUs with native bf16 (AVX512-BF16/AMX) only -- slower "
+                        "than float32 on AVX2 CPUs; auto = bfloat16 where it is native, else the default; int8 = "
+                        "CPU only; recorded in every sidecar (bench/engine.py --sections loop measures them)")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the model's transformer (slow first render; recorded in every sidecar)")
     parser.add_argument("--stall-timeout", default="600", metavar="SECONDS",
