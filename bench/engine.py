@@ -24,12 +24,22 @@ Sections (``--sections``, default all, in this order, one process):
   interleaved.
 * ``render``: through ``jasco-bridge render`` (the engine child process) on that folder:
   time(6 Euler steps) - time(2) = 4 evaluations, per precision, interleaved.
+* ``loop`` (issue 22): the musician's case -- 4 bars at 120 bpm (8 s), a seamless loop, chords + text,
+  at the 400M size -- as a warm ``serve`` runs it (``engine.service.execute`` then
+  ``bridge.clips.write_clip``: the engine process's render and the worker's clip writing, without the
+  OSC/socket hops), second press with the same inputs; generate-to-done time per precision
+  (``--loop-precisions``) and preset (``--loop-presets``), the latent error of each vs the dopri5 1e-5
+  float32 render of the same loop, and a table of where the time goes (conditions, evaluations,
+  decoder, DSP, WAV encoding, file + sidecar), also for a press with changed chords (cache miss).
+  On a GPU machine (``--device cuda``) the same section runs in float32/bfloat16/float16.
 
 Usage::
 
     python bench/engine.py                          # everything (CPU: ~15 min at 400M on 2 cores)
     python bench/engine.py --sections precision,render
     python bench/engine.py --device cuda            # GPU table (per NFE, per clip per preset, peak memory)
+    python bench/engine.py --sections loop          # the 4-bar loop, warm, per precision and preset
+    python bench/engine.py --device cuda --sections loop,table   # the GPU section (for the device tool)
 
 Peak memory (absolute, weights included): on CUDA ``torch.cuda.max_memory_allocated`` after a
 reset; on CPU the process's resident set size sampled every 2 ms during the measurement
@@ -243,8 +253,9 @@ def report(name: str, pipe: Any, *, clips: bool, reps: int, out: Callable[[str],
 
 
 # --- precision ----------------------------------------------------------------------------------------
-def precision_variants(pipe: Any, names: list[str]) -> dict[str, Any]:
-    """Pipelines sharing nothing: a deep copy of the float32 model prepared for each precision."""
+def precision_variants(pipe: Any, names: list[str], emulated_bf16: bool = False) -> dict[str, Any]:
+    """Pipelines sharing nothing: a deep copy of the float32 model prepared for each precision.
+    ``emulated_bf16``: measure bfloat16 also on a CPU without native bf16 (AVX2: still ~0.5x float32)."""
     import copy
 
     from engine import JascoPipeline
@@ -252,7 +263,7 @@ def precision_variants(pipe: Any, names: list[str]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name in names:
-        if name == "bfloat16" and pipe._device.type == "cpu" and not cpu_has_native_bf16():
+        if name == "bfloat16" and pipe._device.type == "cpu" and not cpu_has_native_bf16() and not emulated_bf16:
             print("(bfloat16 skipped: no native bf16 on this CPU)")
             continue
         if name == "int8" and pipe._device.type != "cpu":
@@ -483,7 +494,134 @@ def gpu_presets(pipe: Any, out: Callable[[str], None]) -> None:
             f"{mib(mem.peak):>14}")
 
 
-SECTIONS = ("table", "precision", "presets", "load", "render")
+# --- loop: the musician's case, warm, generate to done ------------------------------------------------------
+LOOP_BPM, LOOP_BARS = 120.0, 4
+LOOP_CHORDS = ("C", "Am", "F", "G")  # one a bar
+
+
+def loop_request(preset: str, seed: int = 1, chords: tuple[str, ...] = LOOP_CHORDS) -> Any:
+    """The issue-22 case: 4 bars at 120 bpm (8 s), a seamless loop, chords + text, ``preset``."""
+    from core.requests import ChordEvent, RenderParams, RenderRequest
+
+    bar = 4 * 60.0 / LOOP_BPM
+    events = tuple(ChordEvent(given=c, label=c, start_beat=4.0 * k, start_seconds=bar * k)
+                   for k, c in enumerate(chords))
+    return RenderRequest(prompt=PROMPT, bpm=LOOP_BPM, chords=events, model="random-400M",
+                         params=RenderParams(bars=LOOP_BARS, loop=True, seed=seed, preset=preset))
+
+
+class StageClock:
+    """Wall time spent in named functions during a block (patched on their modules, restored after)."""
+
+    def __init__(self, targets: dict[str, tuple[Any, str]]) -> None:
+        self.targets = targets
+        self.seconds: dict[str, float] = {name: 0.0 for name in targets}
+        self.calls: dict[str, int] = {name: 0 for name in targets}
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> "StageClock":
+        for name, (owner, attr) in self.targets.items():
+            original = getattr(owner, attr)
+            self._saved.append((owner, attr, original))
+
+            def timed(*a: Any, _f: Any = original, _n: str = name, **k: Any) -> Any:
+                began = time.perf_counter()
+                try:
+                    return _f(*a, **k)
+                finally:
+                    self.seconds[_n] += time.perf_counter() - began
+                    self.calls[_n] += 1
+
+            setattr(owner, attr, timed)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, attr, original in reversed(self._saved):
+            setattr(owner, attr, original)
+
+
+def _warm_path(pipe: Any, request: Any, clip_dir: Path) -> tuple[float, Any, StageClock]:
+    """One press as the warm ``serve`` runs it: the engine process's render (engine.service.execute: conditions,
+    sampling, decoding) then the worker's clip writing (bridge.clips.write_clip: DSP, encoding, file + sidecar).
+    The OSC and socket hops are left out (a few ms for an 8 s clip)."""
+    import bridge.clips
+    import engine.pipeline
+    import engine.timeline
+    import engine.windows
+    from bridge.clips import write_clip
+    from bridge.engine_input import render_message
+    from engine import service
+
+    clock = StageClock({
+        "conditions (prepare + cached build)": (engine.timeline, "prepare_on_timeline"),
+        "condition tensors (cache lookup/build)": (engine.pipeline.JascoPipeline, "cached_conditions"),
+        "field evaluations": (engine.windows.WindowedField, "__call__"),
+        "decoder (EnCodec, loop context)": (engine.pipeline.JascoPipeline, "decode"),
+        "DSP (resample, bars, loudness)": (bridge.clips, "process_audio"),
+        "encode WAV": (bridge.clips, "encode"),
+    })
+    info = service.engine_info(pipe, pipe.model_id, str(pipe.device), str(pipe.precision))
+    job, _ = render_message("bench", (request,), want_latents=True)
+    with clock:
+        began = time.perf_counter()
+        result = service.execute(pipe, service.input_types(pipe), job, lambda n, t: None, lambda: False)
+        engine_done = time.perf_counter()
+        if not hasattr(result, "audio"):
+            raise RuntimeError(f"render failed: {result}")
+        write_clip(result.audio[0], result.sample_rate, request, clip_dir, engine_info=info, nfe=result.nfe,
+                   job_id="bench", timings={"engine_s": result.seconds}, timeline=result.timeline)
+        done = time.perf_counter()
+    clock.seconds["engine total"] = engine_done - began
+    clock.seconds["write_clip total"] = done - engine_done
+    return done - began, result, clock
+
+
+def loop_table(big: Any, precisions: list[str], presets: list[str], reference: bool,
+               out: Callable[[str], None]) -> None:
+    import tempfile
+
+    variants = precision_variants(big, precisions, emulated_bf16=True)
+    with tempfile.TemporaryDirectory(prefix="jasco-bench-loop-") as tmp:
+        clip_dir = Path(tmp)
+        rows = []
+        profiles = {}
+        for name, pipe in variants.items():
+            _warm_path(pipe, loop_request(presets[0], seed=99), clip_dir)  # warm-up: T5, condition cache, allocator
+            for preset in presets:
+                sec, res, clock = _warm_path(pipe, loop_request(preset), clip_dir)
+                rows.append((name, preset, res.nfe, res.timeline.get("layout"), res.timeline.get("windows"), sec,
+                             res.latents))
+                profiles[(name, preset)] = clock
+                out(f"  ... {name} {preset}: {sec:.2f} s, {res.nfe} evaluations, layout {res.timeline.get('layout')}"
+                    f", load average {os.getloadavg()[0]:.1f}")
+        # a changed chord: the condition cache misses (the cost of a new press with new inputs)
+        name0 = next(iter(variants))
+        miss_sec, _, miss_clock = _warm_path(variants[name0], loop_request(presets[0], chords=("Dm", "G", "C", "A")),
+                                             clip_dir)
+        ref = None
+        if reference:  # last: the slowest part (dopri5 needs the cycle layout: two windows per evaluation)
+            ref_sec, ref_res, _ = _warm_path(variants["float32"], loop_request("reference"), clip_dir)
+            ref = ref_res.latents
+            out(f"reference: dopri5 rtol=atol=1e-5 float32, {ref_res.nfe} evaluations, layout "
+                f"{ref_res.timeline.get('layout')} ({ref_res.timeline.get('windows')} windows), {ref_sec:.1f} s")
+    out("")
+    out("| precision | preset | evaluations | layout | windows | generate -> done | latent error vs dopri5 1e-5 fp32 |")
+    out("|---|---|---:|---|---:|---:|---:|")
+    for name, preset, nfe, layout, windows, sec, lat in rows:
+        err = f"{float(np.linalg.norm(lat - ref) / np.linalg.norm(ref)):.4f}" if ref is not None else "-"
+        out(f"| {name} | {preset} | {nfe} | {layout} | {windows} | {sec:.2f} s | {err} |")
+    out("")
+    out("where the time goes (warm press, same inputs: condition cache hit):")
+    stages = list(next(iter(profiles.values())).seconds)
+    out("| stage | " + " | ".join(f"{n} {p}" for n, p in profiles) + f" | {name0} {presets[0]}, new chords |")
+    out("|---|" + "---:|" * (len(profiles) + 1))
+    for stage in stages:
+        cells = [f"{c.seconds[stage]:.3f} s" + (f" ({c.calls[stage]}x)" if c.calls.get(stage, 0) > 1 else "")
+                 for c in (*profiles.values(), miss_clock)]
+        out(f"| {stage} | " + " | ".join(cells) + " |")
+
+
+SECTIONS = ("table", "precision", "presets", "load", "render", "loop")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -499,6 +637,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evals-400m", default="4,8,16", help="evaluation counts of the presets table (400M)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--full-400m", action="store_true", help="clip table for the 400M model on CPU too")
+    parser.add_argument("--loop-precisions", default=None,
+                        help="loop section: comma list (default: float32,bfloat16,int8 on CPU; float32,bfloat16,float16 "
+                        "on CUDA)")
+    parser.add_argument("--loop-presets", default="sketch,draft,normal", help="loop section: comma list of presets")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="loop section: skip the dopri5 1e-5 float32 reference (no error column)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -512,6 +656,8 @@ def main(argv: list[str] | None = None) -> int:
     info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     if device.startswith("cuda"):
         info += f", {torch.cuda.get_device_name(0)}"
+    if hasattr(os, "getloadavg"):
+        info += ", load average %.2f %.2f %.2f on %d CPUs" % (*os.getloadavg(), os.cpu_count() or 0)
     print(f"# jasco-bridge engine bench ({info})")
     if "table" in sections:
         print("RTF = wall time / audio duration (lower is better); x realtime = its inverse; clip times include "
@@ -534,7 +680,15 @@ def main(argv: list[str] | None = None) -> int:
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()
     big = None
-    if "precision" in sections or "presets" in sections:
+    if "loop" in sections:
+        big, big_label = build_400m(device, "float32")
+        default = "float32,bfloat16,float16" if device.startswith("cuda") else "float32,bfloat16,int8"
+        precisions = [p.strip() for p in (args.loop_precisions or default).split(",") if p.strip()]
+        print(f"\n## loop: {LOOP_BARS} bars at {LOOP_BPM:g} bpm (8 s), chords + text, {big_label}, warm "
+              "(second press, same inputs), generate -> done = engine render + clip and sidecar written")
+        loop_table(big, precisions, [p.strip() for p in args.loop_presets.split(",") if p.strip()],
+                   not args.no_reference, print)
+    if ("precision" in sections or "presets" in sections) and big is None:
         big, big_label = build_400m(device, "float32")
     if "precision" in sections:
         names = ["float32", "bfloat16", "float16", "int8"] if device.startswith("cuda") else ["float32", "bfloat16", "int8"]

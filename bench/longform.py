@@ -14,10 +14,18 @@ the loop render; ``cut`` is the same bars rendered one-shot (``loop 0``: cut fro
 the line of windows and faded out over 10 ms, as every clip was before loops existed).
 A ratio near 1 means the wrap is an ordinary step.
 
+``--layouts``: for the loops that fit in one window (1, 2, 4 bars at 90, 120, 150 bpm; 5 bars at
+150 bpm is exactly the window), the ``cycle`` layout (windows every hop: two windows once the loop
+is longer than the hop) against the ``rolled`` one (one window shifted at every evaluation,
+engine.windows): window evaluations, wall time, the audio seam above and the latent seam (the
+step from the last latent frame to the first over the median step between neighbours). It is
+the measurement behind ``engine.timeline.loop_layout``.
+
 Usage::
 
     python bench/longform.py                      # the conformance fixture on CPU, euler 8 steps
     python bench/longform.py --model 400m --device cuda --solver dopri5
+    python bench/longform.py --layouts --solver midpoint --steps 1     # cycle vs rolled (the sketch preset)
 """
 
 from __future__ import annotations
@@ -53,7 +61,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _item(pipe: Any, bars: int, bpm: float, loop: bool) -> Any:
+def _item(pipe: Any, bars: int, bpm: float, loop: bool, layout: str = "auto") -> Any:
     from engine import GenerationInput
 
     spb = 60.0 / bpm
@@ -63,7 +71,7 @@ def _item(pipe: Any, bars: int, bpm: float, loop: bool) -> Any:
     chords = tuple((label, k * 4 * spb) for k, label in enumerate(("C", "Am", "F", "G")))  # 4 bars, repeated
     chords = tuple((label, start + rep * 16 * spb) for rep in range(max(1, bars // 4)) for label, start in chords)
     return GenerationInput(prompt=PROMPT, chords=chords, drums=drums, drums_sample_rate=rate,
-                           seconds=bars * 4 * spb if bars else 0.0, loop=loop, beat_seconds=spb)
+                           seconds=bars * 4 * spb if bars else 0.0, loop=loop, beat_seconds=spb, loop_layout=layout)
 
 
 def _render(pipe: Any, item: Any, params: Any, device: str) -> tuple[Any, float]:
@@ -113,12 +121,42 @@ def run(pipe: Any, name: str, device: str, solver: str, steps: int, out: Callabl
                 f"{evals / base_evals:.2f} | {wall:.3f} | {wall / base_s:.2f} | {seam_loop:.2f} | {seam_cut:.2f} |")
 
 
+def _latent_seam(latents: np.ndarray) -> float:
+    z = np.asarray(latents[0], np.float64)
+    return float(np.linalg.norm(z[0] - z[-1]) / max(np.median(np.linalg.norm(np.diff(z, axis=0), axis=1)), 1e-12))
+
+
+def layouts(pipe: Any, name: str, device: str, solver: str, steps: int, seeds: int, out: Callable[[str], None]) -> None:
+    """cycle vs rolled for loops that fit in one window (medians over ``seeds`` seeds)."""
+    from engine import SamplingParams
+
+    out(f"model {name} on {device} ({pipe.dtype}), solver {solver} {steps} steps, medians over {seeds} seeds")
+    out("")
+    out("| bars | bpm | frames | layout | windows | window evals | wall s | seam audio | seam latent |")
+    out("|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    cases = [(bars, bpm) for bpm in TEMPOS for bars in (1, 2, 4) if bars * 4 * 60 / bpm <= 10.0] + [(5, 150.0)]
+    for bars, bpm in cases:
+        for layout in ("cycle", "rolled"):
+            walls, audio, latent = [], [], []
+            for seed in range(seeds):
+                params = SamplingParams(seed=seed + 1, solver=solver, steps=steps)
+                res, wall = _render(pipe, _item(pipe, bars, bpm, True, layout), params, device)
+                walls.append(wall)
+                audio.append(_seam(_processed(res, pipe, bars, bpm, True)))
+                latent.append(_latent_seam(res.latents))
+            tl = res.timeline
+            out(f"| {bars} | {bpm:g} | {tl['frames']} | {layout} | {tl['windows']} | {tl['window_evaluations']} | "
+                f"{np.median(walls):.3f} | {np.median(audio):.2f} | {np.median(latent):.2f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=("fixture", "400m"), default="fixture")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default=None)
-    parser.add_argument("--solver", default="euler", choices=("euler", "midpoint", "dopri5"))
+    parser.add_argument("--solver", default="euler", choices=("euler", "midpoint", "heun", "rk4", "dopri5"))
+    parser.add_argument("--layouts", action="store_true", help="cycle vs rolled for loops that fit in one window")
+    parser.add_argument("--seeds", type=int, default=3, help="--layouts: seeds per case")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
@@ -129,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         pipe, name = builders.load_fixture(args.device, args.dtype)
     else:
         pipe, name = builders.build_400m(args.device, args.dtype)
-    run(pipe, name, args.device, args.solver, args.steps, print)
+    if args.layouts:
+        layouts(pipe, name, args.device, args.solver, args.steps, args.seeds, print)
+    else:
+        run(pipe, name, args.device, args.solver, args.steps, print)
     return 0
 
 

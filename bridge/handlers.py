@@ -124,7 +124,7 @@ class Handlers:
 
     def status(self, msg: protocol.Message, ctx: Context) -> None:
         st = self.server.worker.status()
-        ctx.send("/jasco/status", st.state, st.queued, st.model, st.device)
+        ctx.send("/jasco/status", st.state, st.queued, st.model, st.device, st.precision)
         jam = getattr(self.server, "jam", None)  # jam mode (bridge.jam.steering): the jam's state too
         if jam is not None:
             ctx.send("/jasco/jam", *jam.osc_status())

@@ -121,6 +121,7 @@ class WorkerStatus:
     error: str = ""  # last model-load error message when state == "error"
     error_code: str = ""  # its code: "model_unavailable" | "model_load_failed" | ...
     error_model: str = ""  # the model that failed to load (the error concerns the clients that use it)
+    precision: str = ""  # the loaded engine's precision ("bfloat16", "float32+compile"; "" before it is loaded)
 
 
 @dataclass(frozen=True)

@@ -307,7 +307,9 @@ REPLIES: tuple[Spec, ...] = (
         "/jasco/status",
         "`state` is " + ", ".join(f"`{st}`" for st in WORKER_STATES) + " (after `error` a `/jasco/error` "
         "says why, e.g. `model_unavailable` with what to do).",
-        args=(Arg("state", "s"), Arg("queued", "i"), Arg("model", "s"), Arg("device", "s")),
+        args=(Arg("state", "s"), Arg("queued", "i"), Arg("model", "s"), Arg("device", "s"),
+              Arg("precision", "s", "the engine's precision (`serve --dtype`), `+compile` when compiled; "
+                  "empty until the model has loaded")),
     ),
     Spec(
         "/jasco/jam",

@@ -83,6 +83,8 @@ def build_sidecar(request: RenderRequest, processed: Processed, *, audio_file: s
         "model_revision": engine_info.get("model_revision"),
         "device": engine_info.get("device"),
         "dtype": engine_info.get("dtype"),
+        "dtype_asked": engine_info.get("dtype_asked"),
+        "compiled": engine_info.get("compiled"),
         "engine_version": engine_info.get("engine_version"),
         "engine_sample_rate": engine_info.get("sample_rate"),
         "bridge_version": __version__,

@@ -53,7 +53,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from bridge import clips
 from bridge.engine_input import render_message
@@ -128,12 +128,18 @@ class _WaitingListener:
         self.event.set()
 
 
+def precision_label(info: Mapping[str, Any]) -> str:
+    """The engine's precision as ``/jasco/status`` says it: ``bfloat16``, ``float32+compile``."""
+    dtype = str(info.get("dtype") or "")
+    return dtype + ("+compile" if info.get("compiled") else "") if dtype else ""
+
+
 # --- the worker ------------------------------------------------------------------------------------------
 class RenderWorker:
     """One render thread and one engine process; see the module docstring."""
 
     def __init__(self, *, model: str, clip_dir: Path, max_queue: int = 16, device: str = "cpu",
-                 dtype: str | None = None, engine_factory: str | EngineFactory | None = None,
+                 dtype: str | None = None, compile: bool = False, engine_factory: str | EngineFactory | None = None,
                  journal_path: Path | None = None, progress_interval: float = 0.1,
                  cancel_grace: float = 5.0, load_timeout: float = 900.0, load_retry_s: float = 2.0,
                  stall_timeout: float = DEFAULT_STALL_TIMEOUT, engines: EngineBackend | None = None,
@@ -143,12 +149,13 @@ class RenderWorker:
         # ``engines``: where renders run (bridge.engines.backend.EngineBackend): by default a local
         # engine process; bridge.engines.remote.RemoteEngines for ``serve --engine URL``.
         self.engines: EngineBackend = engines if engines is not None else EngineSupervisor(
-            EngineOptions(device=device, dtype=dtype, factory=factory_spec(engine_factory)),
+            EngineOptions(device=device, dtype=dtype, compile=compile, factory=factory_spec(engine_factory)),
             load_timeout=load_timeout, load_retry_s=load_retry_s, cancel_grace=cancel_grace,
             stall_timeout=stall_timeout)
         self.model = model
         self.device = device
         self.dtype = dtype
+        self.compile = bool(compile)
         # absolute and without symlinks: /jasco/done always names the file as the file system does, so a
         # client comparing it with what it reads back elsewhere (Live's Clip.file_path) sees one spelling
         self.clip_dir = Path(clip_dir).expanduser().resolve()
@@ -306,6 +313,7 @@ class RenderWorker:
                 error=str(load_error) if state == ERROR and load_error else "",
                 error_code=load_error.code if state == ERROR and load_error else "",
                 error_model=failed_model if state == ERROR and load_error else "",
+                precision=precision_label(engine.info) if engine is not None and engine.info else "",
             )
 
     def reported_interrupted(self) -> list[InterruptedJob]:

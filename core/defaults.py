@@ -15,6 +15,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT: int = param("port").default  # the bridge listens here
 DEFAULT_REPLY_PORT: int = param("reply_port").default  # replies go here unless a client sends /jasco/hello
 DEFAULT_MODEL: str = param("model").default
+# The engine's numeric precision (``serve --dtype``, ``render --dtype``; engine.precision says what each does).
+# "auto" = bfloat16 on a CPU with native bf16 (AVX512-BF16/AMX), else the device's audiocraft default
+# (float32 on CPU, float16 on CUDA); no choice at all (None) is always audiocraft's default.
+ENGINE_DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
 OFFICIAL_MODELS = (
     "facebook/jasco-chords-drums-400M",
     "facebook/jasco-chords-drums-1B",

@@ -178,9 +178,9 @@ PARAMS: tuple[Param, ...] = (
           sampling=True),
     Param("preset", str, "none",
           "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); "
-          "draft / normal = few-evaluation solvers (measured error vs reference in bench/engine.py); "
-          "reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol",
-          choices=("none", "draft", "normal", "reference"), sampling=True),
+          "sketch / draft / normal = few-evaluation solvers, 2 / 4 / 8 evaluations (measured error vs reference "
+          "in bench/engine.py); reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol "
+          "and atol", choices=("none", "sketch", "draft", "normal", "reference"), sampling=True),
     Param("solver", str, "dopri5",
           "ODE solver (dopri5 is audiocraft's default; euler, midpoint, heun, rk4 are fixed-step)",
           choices=("euler", "midpoint", "heun", "rk4", "dopri5"), sampling=True),

@@ -28,6 +28,7 @@ from core.requests import MAX_CHORDS, MAX_PROMPT_CHARS  # one limit per name: th
 from midi.vocab import ChordVocabulary
 
 from .chords import CHORD_ORDERS, frame_chords
+from .condcache import ConditionCache, conditions_key
 from .config import JascoConfig, config_from_yaml
 from .drums import FILLS, prepare_waveform, separate_drums
 from .encodec import CompressionModel
@@ -120,6 +121,7 @@ class GenerationInput:
     hop_beats: int = 0  # 0 = half the window rounded to whole beats
     beat_seconds: float = 0.0  # the tempo, for the hop in beats (0 = unknown)
     context: np.ndarray | None = None  # jam: latents [F, D] held as the first F frames (engine.continuation)
+    loop_layout: str = "auto"  # a loop that fits in one window: "auto" | "cycle" | "rolled" (engine.timeline)
 
     def __post_init__(self) -> None:
         if self.prompt is None:
@@ -261,6 +263,7 @@ class JascoPipeline:
         self.dtype = dtype
         self.precision = precision if precision is not None else Precision.of_dtype(dtype)
         self.compiled = bool(compile)
+        self.condition_cache = ConditionCache()  # condition tensors across takes and presses (engine.condcache)
         if compile:
             compile_transformer(self.model.transformer, device)
         self.model_id = model_id
@@ -367,9 +370,18 @@ class JascoPipeline:
                    ) -> tuple[ConditionTensors, list[CfgTerm]]:
         items = [self.prepare(i) for i in self._check_batch(inputs)]
         terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
-        with torch.inference_mode(), self._conditioning_autocast():
-            cond = build_conditions(self.model, items, terms, params.guidance, params.melody_guidance)
-        return cond, terms
+        return self.cached_conditions(items, terms, params), terms
+
+    def cached_conditions(self, items: Sequence[ItemConditions], terms: Sequence[CfgTerm], params: SamplingParams,
+                          num_frames: int | None = None) -> ConditionTensors:
+        """``build_conditions`` through the pipeline's cache (the same inputs reuse the same tensors)."""
+        def build() -> ConditionTensors:
+            with torch.inference_mode(), self._conditioning_autocast():
+                return build_conditions(self.model, items, terms, params.guidance, params.melody_guidance,
+                                        num_frames=num_frames)
+
+        key = conditions_key(items, terms, params.guidance, params.melody_guidance, num_frames)
+        return self.condition_cache.get(key, build)
 
     def _conditioning_autocast(self) -> contextlib.AbstractContextManager[Any]:
         """In float16, conditions are computed under float16 autocast, as audiocraft computes them inside
@@ -419,7 +431,7 @@ class JascoPipeline:
 
             return GenerationOutput(**generate_continuation(self, items, params, progress=progress,
                                                             cancelled=cancelled, z0=z0))
-        plan = timeline_for(self, items)  # a clip that loops or outgrows the window: engine.timeline
+        plan = timeline_for(self, items, params.solver)  # a clip that loops or outgrows the window: engine.timeline
         if plan is not None:
             return GenerationOutput(**generate_on_timeline(self, items, params, plan, progress=progress,
                                                            cancelled=cancelled, z0=z0))

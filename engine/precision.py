@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
+from core.cpu import cpu_has_native_bf16
 from core.errors import BadValue
 
 from .transformer import Attention
@@ -80,10 +80,27 @@ class Precision:
         return cls(names[dtype])
 
 
+AUTO = "auto"
+
+
+def auto_precision(device: torch.device, native_bf16: bool | None = None) -> str:
+    """What ``--dtype auto`` picks: bfloat16 on a CPU with native bf16 (AVX512-BF16 / AMX), else the device's
+    audiocraft default (float32 on CPU and MPS, float16 on CUDA). Only when the user asks for ``auto``."""
+    if device.type == "cpu":
+        native = cpu_has_native_bf16() if native_bf16 is None else native_bf16
+        return "bfloat16" if native else "float32"
+    return "float16" if device.type == "cuda" else "float32"
+
+
 def resolve_precision(device: torch.device, dtype: object) -> Precision:
-    """The precision asked for on ``device`` (None = audiocraft's: float32 on CPU, float16 on CUDA)."""
+    """The precision asked for on ``device`` (None = audiocraft's: float32 on CPU, float16 on CUDA;
+    ``auto``: :func:`auto_precision`)."""
     if dtype is None:
         return Precision("float16" if device.type == "cuda" else "float32")
+    if isinstance(dtype, str) and dtype.strip().lower() == AUTO:
+        name = auto_precision(device)
+        logger.info("--dtype auto on %s: %s", device, name)
+        return Precision(name)
     if isinstance(dtype, torch.dtype):
         names = {v: k for k, v in _TORCH.items() if k != "int8"}
         name = names.get(dtype)
@@ -93,7 +110,7 @@ def resolve_precision(device: torch.device, dtype: object) -> Precision:
     else:
         name = None
     if name is None:
-        raise BadValue(f"dtype must be one of {', '.join(PRECISIONS)}, got {dtype!r}")
+        raise BadValue(f"dtype must be one of {AUTO}, {', '.join(PRECISIONS)}, got {dtype!r}")
     if device.type == "cpu" and name == "float16":
         raise BadValue("float16 needs a CUDA device; use float32, bfloat16 or int8 on CPU")
     if device.type != "cpu" and name == "int8":
@@ -101,19 +118,6 @@ def resolve_precision(device: torch.device, dtype: object) -> Precision:
     if device.type == "cpu" and name == "bfloat16" and not cpu_has_native_bf16():
         logger.warning("this CPU has no native bfloat16 (AVX512-BF16/AMX): bfloat16 will be slow")
     return Precision(name)
-
-
-def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True when the CPU flags list AVX512-BF16 or AMX-BF16 (Linux); False when unknown."""
-    try:
-        text = cpuinfo.read_text(errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[-1].split())
-            return bool(flags & {"avx512_bf16", "amx_bf16"})
-    return False
 
 
 def _flow_parts(model: nn.Module) -> list[nn.Module]:

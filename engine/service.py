@@ -71,7 +71,7 @@ def input_types(engine: Any) -> tuple[type, type]:
     return engine_pkg.GenerationInput, engine_pkg.SamplingParams
 
 
-def engine_info(engine: Any, model: str, device: str, dtype: str | None) -> dict[str, Any]:
+def engine_info(engine: Any, model: str, device: str, dtype: str | None, compile: bool = False) -> dict[str, Any]:
     version = getattr(engine, "engine_version", None)
     if version is None:
         try:
@@ -89,6 +89,8 @@ def engine_info(engine: Any, model: str, device: str, dtype: str | None) -> dict
         "segment_duration": float(getattr(engine, "segment_duration", WINDOW_SECONDS)),
         "device": str(getattr(engine, "device", device)),
         "dtype": _dtype_name(engine, dtype),
+        "dtype_asked": dtype,  # what --dtype said (None: the engine's default); "dtype" is what runs
+        "compiled": bool(getattr(engine, "compiled", compile)),
         "engine_version": str(version),
         "pid": os.getpid(),
     }
@@ -142,14 +144,17 @@ class _Commands:
 
 
 def serve(conn: Any, model: str, device: str = "cpu", dtype: str | None = None,
-          factory: str | None = None, overrides: dict[str, str] | None = None) -> None:
-    """Load, say ready (or why not), then render until told to stop or the server goes away."""
+          factory: str | None = None, overrides: dict[str, str] | None = None, compile: bool = False) -> None:
+    """Load, say ready (or why not), then render until told to stop or the server goes away.
+
+    ``compile`` is passed to the factory only when asked for (a test engine need not know it)."""
     commands = _Commands(conn)
     try:
         build = resolve(factory or DEFAULT_FACTORY)
-        engine = build(model, device=device, dtype=dtype, **(overrides or {}))
+        extra: dict[str, Any] = {"compile": True} if compile else {}
+        engine = build(model, device=device, dtype=dtype, **extra, **(overrides or {}))
         types = input_types(engine)
-        info = engine_info(engine, model, device, dtype)
+        info = engine_info(engine, model, device, dtype, compile)
     except BaseException as err:  # noqa: BLE001 - every load failure becomes a coded message
         coded = load_error(err, model)
         log.debug("loading %r failed: %s", model, coded)  # the bridge logs it once, from LoadFailed
@@ -276,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default=None)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model's transformer")
     parser.add_argument("--factory", default=None, help="engine factory 'module:attr'")
     for name in OVERRIDES:
         parser.add_argument(f"--{name}", default=None, help=f"{name} path (overrides the checkpoint's)")
@@ -298,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     overrides = {name: getattr(args, name) for name in OVERRIDES if getattr(args, name) is not None}
-    serve(conn, args.model, args.device, args.dtype, args.factory, overrides)
+    serve(conn, args.model, args.device, args.dtype, args.factory, overrides, compile=args.compile)
     # Skip interpreter teardown (torch's thread pools can make it slow): nothing is left to flush.
     logging.shutdown()
     os._exit(0)

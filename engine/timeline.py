@@ -10,7 +10,9 @@ one-shot clip that fits the window) stays on the single-window path, bit for bit
   fill the clip, the melody over ``L`` frames; the text is shared by every window.
 - The noise is ``randn(B, L, D)`` from the seed (its first ``W`` frames are the single-window
   noise of the same seed).
-- Sampling: :class:`engine.windows.WindowedField` with any solver.
+- Sampling: :class:`engine.windows.WindowedField` with any solver. A loop that fits in one window
+  has two layouts (``engine.windows``): ``cycle`` (windows every hop) and ``rolled`` (one window,
+  shifted at every evaluation); :func:`loop_layout` chooses, and the timeline records which.
 - Decoding: a line decodes its ``L`` frames; a loop decodes ``DECODE_CONTEXT`` frames of
   circular context on both sides and keeps the middle, so the audio is exactly one period of
   ``L`` frames whose end flows into its start.
@@ -30,10 +32,10 @@ from core.params import MAX_CLIP_SECONDS
 
 from .chords import frame_chords
 from .drums import prepare_waveform, separate_drums
-from .guidance import ItemConditions, build_conditions, cfg_terms
+from .guidance import ItemConditions, cfg_terms
 from .melody import prepare_melody
 from .samplers import get_sampler
-from .windows import Timeline, WindowedField, plan
+from .windows import LAYOUTS, Timeline, WindowedField, plan
 
 DECODE_CONTEXT = 100  # latent frames of circular context on each side when a loop is decoded (2 s at 50 Hz)
 
@@ -66,7 +68,39 @@ def hop_frames(window: int, frame_rate: float, hop_beats: int, beat_seconds: flo
     return min(window, max(1, int(round(beats * beat))))
 
 
-def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
+LOOP_LAYOUTS = ("auto", *LAYOUTS)  # what a GenerationInput may ask for; "auto" = loop_layout's measured rule
+
+
+ADAPTIVE_SOLVERS = ("dopri5",)  # their step control needs a field that is a function of (t, z) alone
+
+
+def loop_layout(frames: int, window: int, asked: str = "auto", solver: str = "") -> str:
+    """The layout of a loop of ``frames`` frames: ``asked``, or for ``auto`` the measured choice (bench/longform.py
+    ``--layouts``): ``rolled`` for a loop that fits in one window with a fixed-step solver, else ``cycle``.
+
+    Measured (fixture, midpoint 1 step, medians of 3 seeds; seam = wrap step / median step, audio at 48 kHz):
+    1-2 bars (one window in both layouts) the seams are the same (0.49-1.02 cycle, 0.53-0.95 rolled); 4 bars
+    at 120 bpm 1.35 cycle (2 windows) vs 1.31 rolled (1 window), at 150 bpm 1.13 vs 1.24, 5 bars at 150 bpm
+    1.29 vs 1.36: within the spread of the seeds, every wrap an ordinary step, at half the window evaluations,
+    so rolled is kept for every length that fits. An
+    adaptive solver (dopri5) keeps ``cycle``: the rolled field changes at every evaluation, which its error
+    estimate reads as error (measured: a 1-bar loop on the fixture had not finished after 4 minutes; 32
+    evaluations, 20 s in cycle), so it is refused when asked for explicitly too."""
+    if asked not in LOOP_LAYOUTS:
+        raise BadValue(f"loop layout must be one of {', '.join(LOOP_LAYOUTS)}, got {asked!r}")
+    if frames > window:
+        if asked == "rolled":
+            raise BadValue(f"a loop of {frames} frames is longer than the model's window ({window}): only the "
+                           "cycle layout covers it")
+        return "cycle"
+    if solver in ADAPTIVE_SOLVERS:
+        if asked == "rolled":
+            raise BadValue(f"the rolled loop layout needs a fixed-step solver, not {solver}")
+        return "cycle"
+    return "rolled" if asked == "auto" else asked
+
+
+def timeline_for(pipe: Any, items: Sequence[Any], solver: str = "") -> Timeline | None:
     """The windows of a batch, or None for the single-window path (no clip length, or a one-shot
     clip that fits the window). Every item of a batch must share the clip length, loop and hop."""
     for i in items:
@@ -74,11 +108,11 @@ def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
             raise BadValue(f"loop must be true or false, got {i.loop!r}")
         if isinstance(i.hop_beats, bool) or not isinstance(i.hop_beats, int) or i.hop_beats < 0:
             raise BadValue(f"hop must be a whole number of beats >= 0, got {i.hop_beats!r}")
-    specs = {(_number("seconds", i.seconds), i.loop, i.hop_beats, _number("beat_seconds", i.beat_seconds))
-             for i in items}
+    specs = {(_number("seconds", i.seconds), i.loop, i.hop_beats, _number("beat_seconds", i.beat_seconds),
+              getattr(i, "loop_layout", "auto")) for i in items}
     if len(specs) > 1:
-        raise BadValue("the clips of one batch must have the same length, loop flag and hop")
-    seconds, loop, hop_beats, beat_seconds = specs.pop()
+        raise BadValue("the clips of one batch must have the same length, loop flag, hop and loop layout")
+    seconds, loop, hop_beats, beat_seconds, asked_layout = specs.pop()
     if seconds == 0:
         return None
     if seconds > MAX_CLIP_SECONDS + 1e-9:
@@ -88,7 +122,9 @@ def timeline_for(pipe: Any, items: Sequence[Any]) -> Timeline | None:
     window = cfg.sequence_length
     if not loop and frames <= window:
         return None
-    return plan(frames, window, hop_frames(window, cfg.frame_rate, hop_beats, beat_seconds), loop)
+    hop = hop_frames(window, cfg.frame_rate, hop_beats, beat_seconds)
+    layout = loop_layout(frames, window, asked_layout, solver) if loop else "cycle"
+    return plan(frames, window, hop, loop, layout)
 
 
 def single_window(pipe: Any) -> Timeline:
@@ -147,9 +183,7 @@ def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline:
         raise BadValue(f"z0 must have shape {list(shape)}, got {list(z0.shape)}")
     conds = [prepare_on_timeline(pipe, inp, timeline.frames) for inp in items]
     terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
-    with torch.inference_mode(), pipe._conditioning_autocast():
-        cond = build_conditions(pipe.model, conds, terms, params.guidance, params.melody_guidance,
-                                num_frames=timeline.frames)
+    cond = pipe.cached_conditions(conds, terms, params, num_frames=timeline.frames)
     autocast = None if pipe.dtype == torch.float32 else pipe.dtype
     sampler = get_sampler(params.solver)
     with torch.inference_mode():
@@ -161,6 +195,8 @@ def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline:
         latents = result.latents.float()
         audio = decode_loop(pipe, latents) if timeline.loop else pipe.decode(latents)
     info = {**timeline.describe(), "window_evaluations": field.evaluations}
+    if timeline.layout == "rolled":
+        info["rolls"] = list(field.rolls)  # the shift of every evaluation
     return {
         "audio": np.ascontiguousarray(audio.cpu().numpy(), dtype=np.float32),
         "latents": np.ascontiguousarray(latents.cpu().numpy(), dtype=np.float32),

@@ -9,6 +9,15 @@ included, is generated in the context of the frames that follow it in the loop; 
 for loops shorter than one window too (a 400-frame loop fills a 500-frame window that wraps).
 Rolling a loop by ``H`` frames maps the windows onto themselves when ``H`` divides ``L``.
 
+Loop layouts (``Timeline.layout``; only loops that fit in one window have a choice):
+
+- ``cycle``: the windows above (a loop longer than the hop needs two windows per evaluation).
+- ``rolled``: ONE window of ``W`` frames wrapping around the loop (``W - L`` frames covered twice),
+  shifted by a fresh offset at every evaluation (the evaluation count times ``L / golden ratio``,
+  modulo ``L``), so that neither the window's edges nor its doubled frames sit at the same place
+  twice: no seam is privileged. Half the work of ``cycle`` for a loop between the hop and the
+  window. ``engine.timeline.loop_layout`` chooses between them (measured: bench/engine.py ``seams``).
+
 At every evaluation :class:`WindowedField` runs all windows, times all CFG terms, in one
 batched forward (chunked when asked, or when CUDA runs out of memory), each window with its
 own slice of the conditions, and averages the windows' guided velocities per frame with a
@@ -43,15 +52,22 @@ class Timeline:
     hop: int  # the largest distance between window starts that was asked for
     loop: bool
     offsets: tuple[int, ...]  # start frame of every window (on a loop, indices wrap modulo L)
+    layout: str = "cycle"  # a loop's windows: "cycle" | "rolled" (see the module docstring)
 
     @property
     def windows(self) -> int:
         return len(self.offsets)
 
-    def index(self) -> torch.Tensor:
-        """[n, W] int64: the timeline frame of every window position."""
-        pos = torch.tensor(self.offsets, dtype=torch.long)[:, None] + torch.arange(self.window)[None, :]
+    def index(self, roll: int = 0) -> torch.Tensor:
+        """[n, W] int64: the timeline frame of every window position (``roll``: shifted by that many frames)."""
+        pos = torch.tensor(self.offsets, dtype=torch.long)[:, None] + torch.arange(self.window)[None, :] + roll
         return pos % self.frames if self.loop else pos
+
+    def roll(self, evaluation: int) -> int:
+        """The shift of the rolled layout at evaluation number ``evaluation`` (0 for every other layout)."""
+        if self.layout != "rolled":
+            return 0
+        return int(round(evaluation * self.frames * ROLL_STRIDE)) % self.frames
 
     def weights(self) -> torch.Tensor:
         """[n, W] float32 taper: Hann (never 0), the outer halves of a line's end windows flat."""
@@ -66,11 +82,21 @@ class Timeline:
 
     def describe(self) -> dict[str, object]:
         return {"frames": self.frames, "window": self.window, "hop": self.hop, "loop": self.loop,
-                "windows": self.windows, "offsets": list(self.offsets)}
+                "windows": self.windows, "offsets": list(self.offsets), "layout": self.layout}
 
 
-def plan(frames: int, window: int, hop: int, loop: bool) -> Timeline:
+LAYOUTS = ("cycle", "rolled")
+ROLL_STRIDE = (math.sqrt(5.0) - 1.0) / 2.0  # 1 / golden ratio: successive rolls spread evenly over the loop
+
+
+def plan(frames: int, window: int, hop: int, loop: bool, layout: str = "cycle") -> Timeline:
     """The windows of a clip of ``frames`` frames (see the module docstring)."""
+    if layout not in LAYOUTS:
+        raise BadValue(f"loop layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "rolled":
+        if not loop or isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= window:
+            raise BadValue(f"the rolled layout is for loops that fit in one window of {window} frames")
+        return Timeline(frames=frames, window=window, hop=hop, loop=True, offsets=(0,), layout="rolled")
     for name, value in (("frames", frames), ("window", window), ("hop", hop)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise BadValue(f"{name} must be a positive whole number of frames, got {value!r}")
@@ -127,18 +153,29 @@ class WindowedField:
         self.timeline = timeline
         self.autocast_dtype = autocast_dtype
         self.chunk = chunk or timeline.windows
-        device = model.emb.weight.device
-        self.index = timeline.index().to(device)  # [n, W]
-        self.cond = window_conditions(cond, self.index)  # [terms * B * n, W, C]
         self.rows = cond.text.shape[0]  # terms * B
-        w = timeline.weights().to(device)  # [n, W]
-        norm = torch.zeros(timeline.frames, device=device).index_add_(0, self.index.reshape(-1), w.reshape(-1))
+        self.weights = timeline.weights().to(model.emb.weight.device)  # [n, W]
+        self.evaluations = 0  # window forwards (rows of W frames per CFG term)
+        self.calls = 0  # evaluations of the whole field (the rolled layout shifts at each one)
+        self.rolls: list[int] = []  # the shift of every evaluation (rolled layout)
+        self._timeline_cond = cond
+        self._roll: int | None = None
+        self._place(0)
+
+    def _place(self, roll: int) -> None:
+        """Lay the windows on the timeline shifted by ``roll`` frames: index, conditions, per-frame norm."""
+        if roll == self._roll:
+            return
+        device = self.model.emb.weight.device
+        self.index = self.timeline.index(roll).to(device)  # [n, W]
+        self.cond = window_conditions(self._timeline_cond, self.index)  # [terms * B * n, W, C]
+        norm = torch.zeros(self.timeline.frames, device=device).index_add_(
+            0, self.index.reshape(-1), self.weights.reshape(-1))
         if bool((norm <= 0).any()):  # a planning error, never the user's
             raise RuntimeError("windows leave frames of the timeline uncovered")
-        self.weights = w
         self.norm = norm  # [L]
-        self.evaluations = 0  # window forwards (rows of W frames per CFG term)
-        self._fields: dict[tuple[int, int], GuidedField] = {}  # per chunk of windows, built once
+        self._fields: dict[tuple[int, int], GuidedField] = {}  # per chunk of windows, built once per placement
+        self._roll = roll
 
     def _window_field(self, t: torch.Tensor, z: torch.Tensor, first: int, last: int) -> torch.Tensor:
         """Guided field of windows first..last-1 of every item: [B, last-first, W, D]."""
@@ -173,6 +210,11 @@ class WindowedField:
         b, length, d = z.shape
         if length != self.timeline.frames:
             raise BadValue(f"latents have {length} frames, the timeline {self.timeline.frames}")
+        if self.timeline.layout == "rolled":
+            roll = self.timeline.roll(self.calls)
+            self._place(roll)
+            self.rolls.append(roll)
+        self.calls += 1
         v = self._all_windows(t, z) * self.weights[None, :, :, None].to(z.dtype)  # [B, n, W, D]
         out = torch.zeros(b, length, d, device=z.device, dtype=v.dtype)
         out.index_add_(1, self.index.reshape(-1), v.reshape(b, -1, d))

@@ -1256,7 +1256,7 @@
 			},
 			{
 				"box": {
-					"annotation": "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); draft / normal = few-evaluation solvers (measured error vs reference in bench/engine.py); reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol",
+					"annotation": "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); sketch / draft / normal = few-evaluation solvers, 2 / 4 / 8 evaluations (measured error vs reference in bench/engine.py); reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol",
 					"annotation_name": "Quality",
 					"fontname": "Ableton Sans Medium",
 					"id": "obj-44",
@@ -1288,9 +1288,10 @@
 							"parameter_shortname": "Quality",
 							"parameter_type": 2,
 							"parameter_mmin": 0.0,
-							"parameter_mmax": 3,
+							"parameter_mmax": 4,
 							"parameter_enum": [
 								"none",
+								"sketch",
 								"draft",
 								"normal",
 								"reference"

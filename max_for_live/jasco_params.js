@@ -21,13 +21,14 @@ var JASCO_PARAMS = {
     "unit": "",
     "choices": [
       "none",
+      "sketch",
       "draft",
       "normal",
       "reference"
     ],
     "special": null,
     "scope": "render",
-    "help": "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); draft / normal = few-evaluation solvers (measured error vs reference in bench/engine.py); reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol"
+    "help": "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); sketch / draft / normal = few-evaluation solvers, 2 / 4 / 8 evaluations (measured error vs reference in bench/engine.py); reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol and atol"
   },
   "solver": {
     "type": "str",

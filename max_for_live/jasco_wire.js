@@ -123,6 +123,7 @@ var JASCO_WIRE = {
         "s",
         "i",
         "s",
+        "s",
         "s"
       ]
     },

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from core.cpu import cpu_flags, cpu_has_native_bf16
 from core.defaults import (
     DEFAULT_HOST,
     DEFAULT_MODEL,
     DEFAULT_PORT,
     DEFAULT_REPLY_PORT,
+    ENGINE_DTYPES,
     OFFICIAL_MODELS,
     default_clip_dir,
 )
@@ -279,11 +281,36 @@ def check_remote_engine(url: str, token_file: str | None) -> Callable[[], Check]
     return run
 
 
+def check_precision(dtype: str | None, compile: bool) -> Callable[[], Check]:
+    """What ``serve --dtype`` (and ``--compile``) will run with on this CPU (the engine decides the same way:
+    engine.precision.auto_precision; on CUDA auto keeps float16, audiocraft's setting there)."""
+
+    def run() -> Check:
+        native = cpu_has_native_bf16()
+        flags = cpu_flags()
+        if flags is None:
+            cpu = "CPU flags unknown"
+        else:
+            cpu = "native bf16 (AVX512-BF16/AMX)" if native else "no native bf16" + (" (AVX2)" if "avx2" in flags else "")
+        auto = "bfloat16" if native else "float32"
+        chosen = dtype or "float32 (default, audiocraft's)"
+        if dtype == "auto":
+            chosen = f"auto -> {auto} on CPU"
+        found = f"{cpu}; serve --dtype {chosen}{' --compile' if compile else ''}; --dtype auto here: {auto}"
+        if dtype == "float16":
+            return Check("precision", WARN, found, "float16 needs a CUDA device (serve --device cuda); on CPU use "
+                         "bfloat16 or int8")
+        return Check("precision", OK, found)
+
+    return run
+
+
 def all_checks(args: argparse.Namespace) -> list[Callable[[], Check]]:
     remote = [check_remote_engine(args.engine, args.engine_token_file)] if getattr(args, "engine", None) else []
     return remote + [
         check_python,
         check_torch,
+        check_precision(getattr(args, "dtype", None), bool(getattr(args, "compile", False))),
         *([check_apple_gpu] if sys.platform == "darwin" else []),
         check_module("transformers", "T5 text encoder, EnCodec", "pip install transformers"),
         check_module("torchdiffeq", "dopri5 solver", "pip install torchdiffeq"),
@@ -310,6 +337,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip-dir", default=str(default_clip_dir()))
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--engine", metavar="URL", default=None, help="also check this remote engine (serve --engine)")
+    parser.add_argument("--dtype", choices=ENGINE_DTYPES, default=None, help="the precision serve will use (serve --dtype)")
+    parser.add_argument("--compile", action="store_true", help="serve --compile")
     parser.add_argument("--engine-token-file", default=None, metavar="FILE", help="its token file (serve --engine-token-file)")
 
 

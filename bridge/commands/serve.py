@@ -15,7 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT, default_clip_dir
+from core.defaults import (DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT, ENGINE_DTYPES,
+                           default_clip_dir)
 from bridge.vocabulary import VocabProvider
 from core.errors import BadConfig, EnvironmentProblem, JascoError, VocabularyError
 from core.requests import RenderParams
@@ -49,6 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "without it they may pick only models already on this machine")
     parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (default 16); more answer queue_full")
     parser.add_argument("--device", default="cpu", help="torch device for the engine: cpu, cuda, cuda:1, mps (default cpu)")
+    parser.add_argument("--dtype", choices=ENGINE_DTYPES, default=None,
+                        help="the engine's precision (default: audiocraft's, float32 on CPU, float16 on CUDA); "
+                        "bfloat16 is fast on GPUs and on CPUs with native bf16 (AVX512-BF16/AMX) only -- slower "
+                        "than float32 on AVX2 CPUs; auto = bfloat16 where it is native, else the default; int8 = "
+                        "CPU only; recorded in every sidecar (bench/engine.py --sections loop measures them)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the model's transformer (slow first render; recorded in every sidecar)")
     parser.add_argument("--stall-timeout", default="600", metavar="SECONDS",
                         help="kill and restart an engine that sends no progress for this long mid-render; the job "
                         "fails with engine_died (default 600; inf = never)")
@@ -201,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
         except EnvironmentProblem as err:
             log.warning("[%s] %s", err.code, err)
 
-    worker_kwargs: dict[str, Any] = {"model": args.model, "clip_dir": clip_dir, "max_queue": args.max_queue, "device": args.device}
+    worker_kwargs: dict[str, Any] = {"model": args.model, "clip_dir": clip_dir, "max_queue": args.max_queue,
+                                     "device": args.device, "dtype": args.dtype, "compile": args.compile}
     if args.engine_factory:
         worker_kwargs["engine_factory"] = args.engine_factory
     if args.engine is not None:
@@ -210,6 +219,9 @@ def run(args: argparse.Namespace) -> int:
         worker_kwargs["engines"] = RemoteEngines(RemoteOptions.from_args(args.engine, args.engine_token_file),
                                                  stall_timeout=stall_timeout)
         print(f"rendering on the remote engine at {args.engine}", flush=True)
+        if args.dtype is not None or args.compile:
+            raise BadConfig("--dtype and --compile choose the local engine's precision; with --engine set them "
+                            "on the remote engine (jasco-bridge engine-serve --dtype ...)")
     elif args.engine_token_file is not None:
         raise BadConfig("--engine-token-file needs --engine URL")
     worker = RenderWorker(**worker_kwargs, stall_timeout=stall_timeout)

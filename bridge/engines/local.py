@@ -104,7 +104,8 @@ class EngineOptions:
     """How to start an engine process (everything but the model)."""
 
     device: str = "cpu"
-    dtype: str | None = None
+    dtype: str | None = None  # core.defaults.ENGINE_DTYPES; None = the engine's default (audiocraft's)
+    compile: bool = False  # torch.compile the model's transformer (engine.transformer.compile_transformer)
     factory: str | None = None
     overrides: Mapping[str, str] | None = None  # t5 / compression / vocab paths (render command)
     handoff: str | None = None  # "fd" | "tcp" | None = default_handoff()
@@ -122,6 +123,8 @@ class EngineProcess:
                "--device", options.device, "--log-level", str(logging.getLogger().getEffectiveLevel())]
         if options.dtype:
             cmd += ["--dtype", options.dtype]
+        if options.compile:
+            cmd.append("--compile")
         if options.factory:
             cmd += ["--factory", options.factory]
         for name, value in (options.overrides or {}).items():

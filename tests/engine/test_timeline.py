@@ -147,7 +147,7 @@ def test_loop_audio_is_one_period_of_the_repeated_latents(tiny_fixture) -> None:
 
 
 def test_loop_shorter_than_a_window_wraps_inside_it(tiny_fixture) -> None:
-    out = tiny_fixture.generate([_item(seconds=8.0, loop=True, beat_seconds=0.5)], FAST)
+    out = tiny_fixture.generate([_item(seconds=8.0, loop=True, beat_seconds=0.5, loop_layout="cycle")], FAST)
     assert out.audio.shape == (1, 1, 400 * 640)
     assert out.latents.shape == (1, 400, 16)
     assert out.timeline["windows"] == 2 and out.timeline["offsets"] == [0, 250]
