@@ -83,7 +83,7 @@ from bridge.jobs import (
     WorkerStatus,
     new_job_id,
 )
-from bridge.journal import JOURNAL_NAME, Journal
+from bridge.journal import JOURNAL_NAME, Journal, move_aside
 from core.errors import (
     BadConfig,
     Cancelled,
@@ -590,10 +590,9 @@ class RenderWorker:
             log.error("cannot open the job journal %s (%s); jobs will not survive a restart", path, err)
         except sqlite3.DatabaseError as err:
             # Not a database (or damaged beyond use): keep it for inspection, start a fresh one.
-            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-            log.error("job journal %s is damaged (%s); moved it to %s", path, err, aside.name)
             try:
-                os.replace(path, aside)
+                aside = move_aside(path)
+                log.error("job journal %s is damaged (%s); moved it to %s", path, err, aside.name)
                 return Journal(path)
             except (OSError, sqlite3.Error) as err2:
                 log.error("cannot start a fresh journal (%s); jobs will not survive a restart", err2)
