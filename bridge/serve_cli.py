@@ -224,9 +224,14 @@ def run(args: argparse.Namespace) -> int:
         allow_model_download=args.allow_model_download,
     )
     stop = threading.Event()
+    serving = threading.Event()
 
     def _signal(signum: int, frame: Any) -> None:
         stop.set()
+        if not serving.is_set():
+            # Still starting (the journal, the clip folder, the engine): whatever the start is
+            # waiting in stops now, so a signal always ends the server within the stop timeout.
+            raise _StopRequested(signum)
 
     # Ctrl-C everywhere, SIGTERM on POSIX (Windows never delivers it: TerminateProcess just kills),
     # Ctrl-Break on Windows (SIGBREAK).
@@ -250,10 +255,15 @@ def run(args: argparse.Namespace) -> int:
         if args.demo:
             threading.Thread(target=_submit_demo, args=(vocab, worker, args.model, stop), name="jasco-demo",
                              daemon=True).start()
+        serving.set()
         while not stop.wait(0.5):  # a timeout keeps Ctrl-C prompt on every platform
             continue
         return 0
+    except _StopRequested as sig:
+        log.info("stopped by signal %s while starting", sig.args[0])
+        return 0
     finally:
+        serving.set()  # a second signal during the stop below sets ``stop`` only
         for sig, old in old_handlers.items():
             signal.signal(sig, old)
         if live is not None:
@@ -261,6 +271,10 @@ def run(args: argparse.Namespace) -> int:
         worker.stop()  # queued/running jobs are told "interrupted" while the socket is still open
         server.stop()
         log.info("jasco-bridge stopped")
+
+
+class _StopRequested(Exception):
+    """A stop signal that arrived while the server was still starting."""
 
 
 def _vocab_or_none(vocab: VocabProvider) -> Any:
