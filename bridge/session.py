@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from core.errors import BadChord, BadNotes, BadValue, NotFound, TooLarge, VocabularyError
 from core.requests import FRAME_RATE, MAX_CHORDS, MAX_NOTES, ChordEvent, RenderParams, RenderRequest, condition_frames
+from midi.limits import check_note_work
 from midi.melody import frames_from_notes
 from midi.notes import Note
 
@@ -152,7 +153,9 @@ class Session:
                 f"{what}: {len(target) + len(groups)} notes in this session; the limit is {MAX_NOTES} "
                 f"(send /jasco/{what}/clear first)"
             )
-        target.extend(Note(int(p), float(s), float(d), float(v)) for p, s, d, v in groups)
+        added = [Note(int(p), float(s), float(d), float(v)) for p, s, d, v in groups]
+        check_note_work([*target, *added], f"/jasco/{what}/add")  # the same bound as a MIDI file's
+        target.extend(added)
 
     def clear_notes(self) -> None:
         self.notes = []

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.errors import BadMidi, BadValue, NotFound, TooLarge
+from midi.limits import MAX_END_BEAT, check_length, check_note_work
 from midi.notes import MAX_NOTES, Note
 from midi.recognize import Progression, apply_sustain, recognize
 
@@ -160,6 +161,7 @@ def read_midi(path: str | Path) -> MidiClip:
     raw_notes: list[tuple[int, int, int, int, int, int]] = []  # start, end, pitch, vel, channel, track
     pedal: list[tuple[int, int, int]] = []
     last_tick = 0
+    end_tick = MAX_END_BEAT * tpb
     try:
         for ti, track in enumerate(mid.tracks):
             tick = 0
@@ -167,6 +169,8 @@ def read_midi(path: str | Path) -> MidiClip:
             down: dict[int, int] = {}
             for msg in track:
                 tick += int(msg.time)
+                if tick > end_tick:  # the file's length in beats is bounded as it is read
+                    check_length(tick / tpb, str(p))
                 kind = msg.type
                 if kind == "set_tempo":
                     tempos.append((tick, int(msg.tempo)))
@@ -212,6 +216,7 @@ def read_midi(path: str | Path) -> MidiClip:
         FileNote(pitch, on / tpb, max(off - on, 1) / tpb, vel, False, channel=ch, track=ti)
         for on, off, pitch, vel, ch, ti in sorted(raw_notes)
     )
+    check_note_work(notes, str(p))  # 100,000 notes never released: each lasts to the end of its track
     return MidiClip(
         path=str(p),
         ticks_per_beat=tpb,
@@ -239,6 +244,7 @@ def progression_from_midi_file(
     notes: Sequence[Note] = clip.select(channel=channel, track=track)
     if sustain:
         notes = clip.sustained(notes)  # type: ignore[arg-type]
+        check_note_work(notes, f"{path} with the sustain pedal")
     if "beats_per_bar" not in options:   # (an explicit bar length overrides the file's meter)
         options["beats_per_bar"] = clip.beats_per_bar
         options.setdefault("meter", clip.meter)

@@ -76,3 +76,29 @@ def test_sigterm_while_the_start_is_blocked_stops_the_server(tmp_path: Path) -> 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --- 4/5. the OSC path has the bound of MIDI files on the notes' total length ------------------------------------
+def test_osc_notes_have_the_same_work_bound_as_a_midi_file(tmp_path: Path) -> None:
+    """20,000 notes of up to 16,384 beats each passed every per-argument range; now the notes' total length
+    (midi.limits.MAX_NOTE_BEATS, the bound of a MIDI file) answers too_large and nothing is kept."""
+    from midi.limits import MAX_NOTE_BEATS
+
+    per_note = 16000.0
+    fits = int(MAX_NOTE_BEATS // per_note)
+    server = Server(*fake_args(tmp_path / "clips"))
+    try:
+        with Peer(server.address, timeout=10) as peer:
+            args: list[object] = []
+            for k in range(fits):
+                args += [48 + k % 24, 0.0, per_note, 100]
+            mark = peer.mark()
+            peer.send("/jasco/notes/add", *args)
+            peer.ping()
+            assert not [r for r in peer.between(mark) if r.address == "/jasco/error"]
+            mark = peer.mark()
+            peer.send("/jasco/notes/add", 60, 0.0, per_note, 100, 64, 0.0, per_note, 100)
+            err = peer.expect("/jasco/error", since=mark)
+            assert err.args[1] == "too_large" and f"the limit is {MAX_NOTE_BEATS:.0f}" in err.args[2], err
+    finally:
+        server.kill()
