@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="let clients pick (/jasco/set model) hub models that are not downloaded yet; "
                              "without it they may pick only models already on this machine")
     parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (default 16); more answer queue_full")
+    parser.add_argument("--max-per-client", type=int, default=None, metavar="N",
+                        help="jobs one client may have waiting (default three quarters of --max-queue); clients "
+                             "take turns")
+    parser.add_argument("--max-job-cost", type=float, default=None, metavar="COST",
+                        help="refuse a render estimated above COST window evaluations of the 400M model "
+                             "(windows x function evaluations x model size) with too_large (default 50000)")
     parser.add_argument("--device", default="cpu", help="torch device for the engine: cpu, cuda, cuda:1, mps (default cpu)")
     parser.add_argument("--stall-timeout", default="600", metavar="SECONDS",
                         help="kill and restart an engine that sends no progress for this long mid-render; the job "
@@ -201,6 +207,14 @@ def run(args: argparse.Namespace) -> int:
             log.warning("[%s] %s", err.code, err)
 
     worker_kwargs: dict[str, Any] = {"model": args.model, "clip_dir": clip_dir, "max_queue": args.max_queue, "device": args.device}
+    if args.max_per_client is not None:
+        if args.max_per_client < 1:
+            raise BadConfig(f"--max-per-client must be at least 1, got {args.max_per_client}")
+        worker_kwargs["max_per_client"] = args.max_per_client
+    if args.max_job_cost is not None:
+        if not args.max_job_cost > 0:
+            raise BadConfig(f"--max-job-cost must be positive, got {args.max_job_cost}")
+        worker_kwargs["max_job_cost"] = args.max_job_cost
     if args.engine_factory:
         worker_kwargs["engine_factory"] = args.engine_factory
     if args.engine is not None:

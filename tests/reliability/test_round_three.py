@@ -102,3 +102,54 @@ def test_osc_notes_have_the_same_work_bound_as_a_midi_file(tmp_path: Path) -> No
             assert err.args[1] == "too_large" and f"the limit is {MAX_NOTE_BEATS:.0f}" in err.args[2], err
     finally:
         server.kill()
+
+
+# --- 7. one client's extreme jobs and a flood of generates -------------------------------------------------------
+def test_a_job_of_weeks_is_refused_up_front_naming_what_to_lower(tmp_path: Path) -> None:
+    """999 bpm in 32/4, 93 bars (178.7 s), hop 1 beat (2,979 windows), rk4 x 1000 steps: every value in
+    range, ~30 h per job on the tiny model. The estimated cost passes the server's ceiling: too_large."""
+    server = Server(*fake_args(tmp_path / "clips"))
+    try:
+        with Peer(server.address, timeout=10) as peer:
+            peer.wait_state(["idle"], timeout=60)
+            peer.send("/jasco/tempo", 999.0, 32, 4)
+            for name, value in (("bars", 93), ("hop", 1), ("solver", "rk4"), ("steps", 1000)):
+                peer.send("/jasco/set", name, value)
+            mark = peer.mark()
+            peer.send("/jasco/generate", "weeks")
+            err = peer.expect("/jasco/error", since=mark)
+            assert err.args[1] == "too_large", err
+            assert "2979 windows" in err.args[2] and "lower steps" in err.args[2], err
+            assert not [r for r in peer.between(mark) if r.address == "/jasco/queued"]
+            peer.send("/jasco/set", "steps", 2)  # what the message says to lower
+            peer.send("/jasco/set", "hop", 8)
+            mark = peer.mark()
+            peer.send("/jasco/generate", "fine")
+            peer.expect("/jasco/queued", since=mark)
+    finally:
+        server.kill()
+
+
+def test_one_client_never_makes_another_wait_behind_all_its_jobs(tmp_path: Path) -> None:
+    """20 generates from one client (17 were accepted and every other client got queue_full): now one
+    client holds at most its share of the queue, and clients take turns, so another client's job starts next."""
+    server = Server(*fake_args(tmp_path / "clips", "--max-queue", "16", model="fake?delay=0.5"))
+    try:
+        with Peer(server.address, timeout=30) as hog, Peer(server.address, timeout=30) as other:
+            hog.wait_state(["idle"], timeout=60)
+            hog.send("/jasco/set", "bars", 1)
+            mark = hog.mark()
+            for k in range(20):
+                hog.send("/jasco/generate", f"hog{k}")
+            hog.ping()
+            time.sleep(0.3)
+            accepted = [r for r in hog.between(mark) if r.address == "/jasco/queued"]
+            refused = [r for r in hog.between(mark) if r.address == "/jasco/error" and r.args[1] == "queue_full"]
+            assert len(accepted) <= 13 and refused and "most one client may have" in refused[0].args[2]
+            other.send("/jasco/set", "bars", 1)
+            queued = other.generate("mine")
+            assert queued.args[1] <= 1, queued  # only the job now running is ahead of it
+            done = other.wait_final(queued.args[0], timeout=30)
+            assert done.address == "/jasco/done"
+    finally:
+        server.kill()
