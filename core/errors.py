@@ -162,3 +162,7 @@ def all_codes() -> dict[str, type[JascoError]]:
 # --- transport (appended by the OSC server) ------------------------------------
 class BadPacket(BadArguments):
     code = "bad_packet"  # a datagram that is not valid OSC (garbage, truncated, bad padding)
+
+
+class HubRefused(JascoError):
+    code = "hub_refused"  # the hub endpoint answered something the hub never sends (a path in an ETag), or is plain http

@@ -41,3 +41,39 @@ def candidates(name: str) -> tuple[str, ...]:
 def download_command(*names: str) -> str:
     """The command a user runs to fetch ``names`` (what every error and ``doctor`` point to)."""
     return "jasco-bridge download" + "".join(f" {n}" for n in names)
+
+
+# --- what the hub may say, as it documents it ("Hub Local Cache", https://huggingface.co/docs/hub/local-cache):
+# a file's ETag is its git blob id (40 hex digits) or, for an LFS file, the sha256 of its content (64 hex
+# digits, X-Linked-Etag); a revision resolves to a 40-hex commit; huggingface_hub names the cache's blob
+# ``blobs/<etag>`` and its snapshot folder ``snapshots/<commit>``, so anything else in those fields would
+# name a path outside the cache. A file name is a relative POSIX path inside the repository.
+import re as _re  # noqa: E402
+
+_ETAG = _re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_COMMIT = _re.compile(r"[0-9a-f]{40}")
+INSECURE_ENDPOINT_ENV = "JASCO_ALLOW_INSECURE_ENDPOINT"
+
+
+def etag_problem(etag: object) -> str | None:
+    """Why ``etag`` (quotes and a weak ``W/`` prefix removed) is not one the hub sends; None when it is."""
+    if not isinstance(etag, str) or not _ETAG.fullmatch(etag):
+        return f"ETag {str(etag)[:80]!r} is neither a git blob id nor a sha256"
+    return None
+
+
+def commit_problem(commit: object) -> str | None:
+    if not isinstance(commit, str) or not _COMMIT.fullmatch(commit):
+        return f"commit {str(commit)[:80]!r} is not a 40-hex git commit"
+    return None
+
+
+def filename_problem(name: object) -> str | None:
+    """Why a repository file name would leave its snapshot folder; None when it stays inside."""
+    if not isinstance(name, str) or not name or len(name) > 1024:
+        return f"file name {str(name)[:80]!r} is empty or too long"
+    parts = name.split("/")
+    if name.startswith("/") or "\\" in name or "\0" in name or ":" in parts[0] or \
+            any(p in ("", ".", "..") for p in parts):
+        return f"file name {name[:80]!r} is not a relative path inside the repository"
+    return None
