@@ -317,8 +317,12 @@ def serve_main(argv: list[str] | None = None) -> int:
     if args.address:
         init["address"] = args.address
     else:
-        # A cluster of our own: no dashboard (one port less to protect), loopback only.
-        init.update(include_dashboard=False, num_cpus=args.num_cpus, _node_ip_address="127.0.0.1")
+        # A cluster of our own: no dashboard, the node's address and the dashboard agent's host on
+        # loopback (Ray's public options). Not every Ray port follows them: the metrics export port
+        # and some worker ports may still listen on all interfaces (README, "Remote engine: ports");
+        # firewall the machine to the Serve HTTP port.
+        init.update(include_dashboard=False, dashboard_host="127.0.0.1", num_cpus=args.num_cpus,
+                    _node_ip_address="127.0.0.1")
         if args.temp_dir:
             init["_temp_dir"] = args.temp_dir
     config = ReplicaConfig(model=args.model, device=args.device, dtype=args.dtype, factory=args.factory,
