@@ -30,6 +30,8 @@ from core.hubfiles import (
     COMPONENT_FILES,
     HUB_ALIASES,
     INSECURE_ENDPOINT_ENV,
+    check_endpoint,
+    check_remote,
     JASCO_COMPONENTS,
     candidates,
     download_command,
@@ -153,8 +155,6 @@ def fetch(item: Wanted, offline: bool) -> Fetched:
     """Fetch one item (first repo that works); raises ModelUnavailable naming every repo tried."""
     from huggingface_hub import snapshot_download
 
-    from engine.hub import check_remote
-
     problems: list[str] = []
     for repo in item.repos:
         if offline:
@@ -207,8 +207,6 @@ def run(args: argparse.Namespace) -> int:
     wanted = plan(list(args.models), all_official=args.all, components=not args.no_components)
     offline = _offline()
     if not offline:
-        from engine.hub import check_endpoint
-
         check_endpoint()  # a plain-http HF_ENDPOINT: refused before any request
     results: list[Fetched] = []
     failed: list[str] = []

@@ -361,6 +361,7 @@ ERROR_HELP: dict[str, str] = {
     "model_unavailable": "the model is not available offline; the message gives the command to get it (jasco-bridge download)",
     "model_load_failed": "the model's files are there but wrong",
     "vocab_unavailable": "the chord vocabulary file given (--vocab, or one in the model folder) is unreadable or refused",
+    "hub_refused": "the hub endpoint is plain http, or answered what the hub never sends (a path as an ETag); nothing was written",
     "queue_full": "too many jobs waiting; try again when one is done",
     "too_many_clients": "the server's client tables are full of clients in use; try again in a few minutes",
     "unknown_job": "no such job of this client (or it already finished)",

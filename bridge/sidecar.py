@@ -139,15 +139,15 @@ def request_from_sidecar(sidecar: Mapping[str, Any]) -> RenderRequest:
         if not isinstance(params, dict):
             raise BadConfig(f"the sidecar's params must be an object, got {type(params).__name__}")
         chords = raw.pop("chords", ())
-        if not isinstance(chords, list) or not all(isinstance(c, dict) for c in chords):
+        if not isinstance(chords, (list, tuple)) or not all(isinstance(c, dict) for c in chords):
             raise BadConfig("the sidecar's chords must be a list of objects")
         if len(chords) > MAX_CHORDS:  # checked before anything is made of them
             raise TooLarge(f"the sidecar has {len(chords)} chords; the limit is {MAX_CHORDS}")
         ts = raw.pop("time_signature", [4, 4])
-        if not isinstance(ts, list) or len(ts) != 2 or not all(type(v) is int for v in ts):
+        if not isinstance(ts, (list, tuple)) or len(ts) != 2 or not all(type(v) is int for v in ts):
             raise BadConfig(f"the sidecar's time_signature must be [numerator, denominator], got {ts!r}")
         melody = raw.pop("melody_frames", None)
-        if melody is not None and not isinstance(melody, list):
+        if melody is not None and not isinstance(melody, (list, tuple)):
             raise BadConfig(f"the sidecar's melody_frames must be a list, got {type(melody).__name__}")
         check_melody_frames(tuple(melody) if melody is not None else None)  # its length first, then its values
         return RenderRequest(
