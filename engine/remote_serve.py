@@ -319,7 +319,7 @@ def serve_main(argv: list[str] | None = None) -> int:
     else:
         # A cluster of our own: no dashboard, the node's address and the dashboard agent's host on
         # loopback (Ray's public options). Not every Ray port follows them: the metrics export port
-        # and some worker ports may still listen on all interfaces (README, "Remote engine: ports");
+        # and some worker ports may still listen on all interfaces (README, "Limits on the work ...");
         # firewall the machine to the Serve HTTP port.
         init.update(include_dashboard=False, dashboard_host="127.0.0.1", num_cpus=args.num_cpus,
                     _node_ip_address="127.0.0.1")
