@@ -20,6 +20,7 @@ Authentication: with a token, every request needs ``Authorization: Bearer <token
 get only the token's SHA-256 and compare digests with ``hmac.compare_digest`` (constant time).
 ``serve_main`` refuses a non-loopback ``--host`` without a token. Ray's own ports (GCS, dashboard,
 client server) have no such protection: https://docs.ray.io/en/latest/ray-security/index.html.
+A private instance keeps them on 127.0.0.1 except one gRPC port per Serve replica (see serve_main).
 """
 
 from __future__ import annotations
@@ -314,6 +315,8 @@ def serve_main(argv: list[str] | None = None) -> int:
     except JascoError as err:
         print(f"error [{err.code}]: {err}", file=sys.stderr, flush=True)
         return 2
+    if not args.address:  # read by Ray at import, and inherited by every Ray process (see below)
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
     from ray import serve
 
@@ -322,10 +325,13 @@ def serve_main(argv: list[str] | None = None) -> int:
     if args.address:
         init["address"] = args.address
     else:
-        # A cluster of our own: no dashboard, the node's address and the dashboard agent's host on
-        # loopback (Ray's public options). Not every Ray port follows them: the metrics export port
-        # and some worker ports may still listen on all interfaces (README, "Limits on the work ...");
-        # firewall the machine to the Serve HTTP port.
+        # A cluster of our own, on loopback: no dashboard, its agent's host on loopback, and the
+        # node's address 127.0.0.1. ray.init turns _node_ip_address="127.0.0.1" into the machine's
+        # reachable address (services.resolve_ip_for_localhost); Ray's documented single-machine
+        # switch RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes it keep loopback, and the GCS, raylet,
+        # object manager, agents and every worker's gRPC server bind to the node's address. Not
+        # loopback: each Serve replica's inter-deployment gRPC server (Ray binds it to "[::]:0",
+        # no option moves it). tests/remote/test_ray_ports.py checks this; README "Limits" names it.
         init.update(include_dashboard=False, dashboard_host="127.0.0.1", num_cpus=args.num_cpus,
                     _node_ip_address="127.0.0.1")
         if args.temp_dir:
