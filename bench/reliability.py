@@ -29,6 +29,10 @@ after the clip folder was deleted and the server killed), eviction (does a regis
 client keep its replies and session through 1,100 hellos), foreign_cancel (another
 client's cancels honoured), amplification (reply bytes per request byte), model_download
 (what ``/jasco/set model <not downloaded>`` gets, and whether the engine restarted).
+
+attacks of issue 24 (answer, seconds, peak RSS of a child under a 3 GB RLIMIT_AS; ``--code DIR`` runs them
+on another checkout for a before/after): journal_damage, clip_fifo, drum_rate, midi_span, sidecar,
+job_cost, deep_frame.
 """
 
 from __future__ import annotations
@@ -443,11 +447,178 @@ def attack_model_download(workdir: Path) -> dict[str, Any]:
             "engine_restarted": not same_engine}
 
 
+# --- issue 24: round three, each attack in a child process under an address-space limit ---------------------------
+# ``--code DIR`` measures another checkout (e.g. the code before the fix) with the same scenarios.
+_CHILD_PRELUDE = """
+import json, os, resource, sys, time
+limit = int(os.environ["JASCO_BENCH_AS"])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def report(answer, started, **extra):
+    out = {"answer": answer, "seconds": round(time.perf_counter() - started, 2),
+           "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+    out.update(extra)
+    print(json.dumps(out))
+def attempt(fn):
+    started = time.perf_counter()
+    try:
+        value = fn()
+        report("accepted" if value is None else str(value)[:120], started)
+    except MemoryError:
+        report("MemoryError", started)
+    except Exception as err:
+        report(getattr(err, "code", type(err).__name__), started, message=str(err)[:160])
+"""
+ROUND_THREE_CODE = {"dir": str(_REPO)}
+
+
+def _child(body: str, *args: str, limit_mb: int = 3072, timeout: float = 300.0) -> dict[str, Any]:
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=ROUND_THREE_CODE["dir"], JASCO_BENCH_AS=str(limit_mb << 20),
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    try:
+        run = subprocess.run([sys.executable, "-c", _CHILD_PRELUDE + body, *args], capture_output=True, text=True,
+                             env=env, timeout=timeout, cwd=ROUND_THREE_CODE["dir"])
+    except subprocess.TimeoutExpired:
+        return {"answer": f"still running after {timeout:g} s (killed)"}
+    lines = run.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {"answer": f"exit {run.returncode}", "stderr": run.stderr[-300:]}
+
+
+def attack_journal_damage(workdir: Path) -> dict[str, Any]:
+    """24.1: a journal with an intact header and overwritten pages: what does the start's recover() do?"""
+    folder = workdir / "damaged-journal"
+    folder.mkdir()
+    return _child("""
+from bridge.journal import Journal
+from core.requests import RenderRequest
+path = sys.argv[1] + "/.jasco-journal.sqlite3"
+j = Journal(path)
+for k in range(40):
+    j.add(f"j{k}", RenderRequest(prompt="p").to_dict(), client="c", tag="x" * 200)
+j.close()
+data = bytearray(open(path, "rb").read())
+page = int.from_bytes(data[16:18], "big") or 65536
+for s in range(page, len(data), 2 * page):
+    data[s:s + page] = b"\\xa5" * min(page, len(data) - s)
+open(path, "wb").write(bytes(data))
+attempt(lambda: f"{len(Journal(path).recover())} jobs reported, server starts")
+""", str(folder))
+
+
+def attack_clip_fifo(workdir: Path) -> dict[str, Any]:
+    """24.2: a FIFO named like a name reservation: does the start-up cleanup return?"""
+    folder = workdir / "fifo-start"
+    folder.mkdir()
+    os.mkfifo(folder / ".jasco-name-attack.wav")
+    return _child("""
+from bridge.clips import cleanup_temp_files
+attempt(lambda: f"returned, {len(cleanup_temp_files(sys.argv[1], min_age_s=0))} removed")
+""", str(folder), timeout=60)
+
+
+def attack_drum_rate(workdir: Path, seconds: float = 5.0) -> dict[str, Any]:
+    """24.3: 8 channels of silence at 655,350 Hz (FLAC): peak memory of the drum check (5 s here; 60 s in the issue)."""
+    import numpy as np
+    import soundfile as sf
+
+    path = workdir / "fast.flac"
+    with sf.SoundFile(path, "w", samplerate=655350, channels=8, format="FLAC") as f:
+        block = np.zeros((655350, 8), np.float32)
+        for _ in range(int(seconds)):
+            f.write(block)
+    out = _child("from bridge.audio import read_audio\nattempt(lambda: read_audio(sys.argv[1]).samples.shape)",
+                 str(path))
+    out["file_mb"] = round(path.stat().st_size / 1e6, 2)
+    return out
+
+
+def _midi_files(workdir: Path) -> tuple[Path, Path]:
+    import mido
+
+    endless, held = workdir / "endless.mid", workdir / "held.mid"
+    mid = mido.MidiFile(ticks_per_beat=1)
+    t = mido.MidiTrack()
+    mid.tracks.append(t)
+    for pitch in (60, 64, 67):
+        t.append(mido.Message("note_on", note=pitch, velocity=100, time=0))
+    t.append(mido.Message("note_off", note=60, velocity=0, time=268_000_000))
+    mid.save(str(endless))
+    mid = mido.MidiFile(ticks_per_beat=96)
+    t = mido.MidiTrack()
+    mid.tracks.append(t)
+    for k in range(100_000):
+        t.append(mido.Message("note_on", note=36 + k % 60, velocity=100, time=1 if k else 0))
+    mid.save(str(held))
+    return endless, held
+
+
+_RECOGNISE = """
+from midi.files import progression_from_midi_file
+from midi.vocab import ChordVocabulary
+vocab = ChordVocabulary.load(sys.argv[2])
+attempt(lambda: f"{len(progression_from_midi_file(sys.argv[1], vocab).beats)} chords")
+"""
+
+
+def attack_midi_span(workdir: Path) -> dict[str, Any]:
+    """24.4/24.5: a 43-byte file of one chord lasting 268 M beats; 0.3 MB of 100,000 unreleased notes."""
+    endless, held = _midi_files(workdir)
+    return {"endless_chord": dict(_child(_RECOGNISE, str(endless), str(CHORDS_PKL)), bytes=endless.stat().st_size),
+            "unreleased_notes": dict(_child(_RECOGNISE, str(held), str(CHORDS_PKL)), bytes=held.stat().st_size)}
+
+
+def attack_sidecar(workdir: Path) -> dict[str, Any]:
+    """24.6: render --from a sidecar of 3 M melody frames (the request and the engine's melody matrix built)."""
+    from core.requests import RenderRequest
+
+    path = workdir / "hostile.json"
+    request = RenderRequest(prompt="x", model="tiny").to_dict()
+    request["melody_frames"] = [60] * 3_000_000
+    path.write_text(json.dumps({"schema": "jasco-bridge.sidecar/1", "request": request}))
+    out = _child("""
+from bridge.sidecar import load_sidecar, request_from_sidecar
+from bridge.engine_input import render_item
+attempt(lambda: render_item(request_from_sidecar(load_sidecar(sys.argv[1])))[0].melody.shape)
+""", str(path))
+    out["sidecar_mb"] = round(path.stat().st_size / 1e6, 1)
+    return out
+
+
+def attack_job_cost(workdir: Path) -> dict[str, Any]:
+    """24.7: 999 bpm in 32/4, 93 bars, hop 1, rk4 x 1000: is it refused before it is queued?"""
+    return _child("""
+from core.params import RenderParams
+from core.requests import RenderRequest
+r = RenderRequest(bpm=999, time_signature=(32, 4), params=RenderParams(bars=93, hop=1, solver="rk4", steps=1000))
+def go():
+    try:
+        from bridge.job_cost import DEFAULT_MAX_COST, check_cost
+    except ImportError:
+        return "no ceiling: queued (~30 h on the tiny model)"
+    check_cost(r, DEFAULT_MAX_COST)
+attempt(go)
+""")
+
+
+def attack_deep_frame(workdir: Path) -> dict[str, Any]:
+    """24 (smaller): an engine frame whose header nests lists 200,000 deep."""
+    return _child("""
+import struct
+from core import wire_frames
+header = ("{\\"v\\":" + "[" * 200000 + "]" * 200000 + "}").encode()[: wire_frames.MAX_HEADER_BYTES]
+attempt(lambda: wire_frames.unpack(struct.pack(">I", len(header)) + header))
+""")
+
+
 ATTACKS = {
     "fifo_race": attack_fifo_race, "reply_loop": attack_reply_loop, "generate_bundle": attack_generate_bundle,
     "journal": attack_journal, "two_servers": attack_two_servers, "deleted_folder": attack_deleted_folder,
     "eviction": attack_eviction, "foreign_cancel": attack_foreign_cancel, "amplification": attack_amplification,
     "model_download": attack_model_download,
+    "journal_damage": attack_journal_damage, "clip_fifo": attack_clip_fifo, "drum_rate": attack_drum_rate,
+    "midi_span": attack_midi_span, "sidecar": attack_sidecar, "job_cost": attack_job_cost,
+    "deep_frame": attack_deep_frame,
 }
 
 
@@ -476,7 +647,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-queue", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--code", type=Path, default=None,
+                        help="measure the round-three attacks (issue 24) on another checkout, e.g. the code before "
+                             "the fix (they run in child processes under a 3 GB address-space limit)")
     args = parser.parse_args(argv)
+    if args.code is not None:
+        ROUND_THREE_CODE["dir"] = str(args.code.resolve())
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="jasco-reliability-") as tmp:
         work = Path(tmp)

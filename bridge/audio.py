@@ -35,6 +35,11 @@ MAX_SECONDS = 60.0  # longest drum loop accepted (the model window is 10 s)
 MAX_AUDIO_BYTES = 200 * 1024 * 1024  # a 60 s 8-channel 192 kHz float file is ~370 MB; refuse anything this big
 MAX_CHANNELS = 8
 MIN_SECONDS = 0.05  # anything shorter is a broken or truncated file, not a loop
+MAX_SAMPLE_RATE = 384_000  # the highest rate audio interfaces record (DXD); a header saying more is an attack
+# Decoded size, from the header before decoding (rate x channels x seconds): 60 s of 8 channels at 96 kHz
+# or of stereo at 384 kHz, 192 MB as float32; decoded once, straight into the [C, S] array that is kept.
+MAX_DECODED_SAMPLES = 48 * 2**20
+_BLOCK_FRAMES = 1 << 16  # frames decoded per block (a block's [S, C] copy is all the extra memory)
 _UNKNOWN_FRAMES = 2**62  # libsndfile says SF_COUNT_MAX when a stream does not know its length
 
 
@@ -173,11 +178,26 @@ def _probe_open(f: BinaryIO, st: os.stat_result, p: Path, max_seconds: float) ->
         raise BadAudio(f"{p.name!r} has no audio (rate {info.samplerate}, {info.channels} channels)")
     if info.channels > MAX_CHANNELS:
         raise TooLarge(f"{p.name!r} has {info.channels} channels; the limit is {MAX_CHANNELS}")
+    if info.samplerate > MAX_SAMPLE_RATE:
+        raise TooLarge(f"{p.name!r} has a sample rate of {info.samplerate} Hz; the limit is {MAX_SAMPLE_RATE} Hz "
+                       "(resample it)")
     frames = int(info.frames)
     if 0 <= frames < _UNKNOWN_FRAMES:  # some streams (mp3, ogg) may not say; read_audio bounds the read
         _check_length(p.name, frames, int(info.samplerate), max_seconds)
+    decoded = info.channels * _frames_to_read(frames, int(info.samplerate), max_seconds)
+    if decoded > MAX_DECODED_SAMPLES:
+        raise TooLarge(f"{p.name!r} decodes to {decoded / 1e6:.0f} M samples ({info.channels} channels x "
+                       f"{min(frames, int(max_seconds * info.samplerate)) / info.samplerate:.1f} s at "
+                       f"{info.samplerate} Hz); the limit is {MAX_DECODED_SAMPLES / 1e6:.0f} M: use fewer "
+                       "channels, a lower sample rate or a shorter loop")
     return AudioInfo(path=str(p), sample_rate=int(info.samplerate), channels=int(info.channels),
                      frames=frames, format=str(info.format))
+
+
+def _frames_to_read(frames: int, rate: int, max_seconds: float) -> int:
+    """Frames ``read_audio`` decodes at most: the header's count, or the length bound when it does not say."""
+    limit = int(max_seconds * rate) + 1
+    return min(frames, limit) if 0 <= frames < _UNKNOWN_FRAMES else limit
 
 
 def _check_length(name: str, frames: int, rate: int, max_seconds: float) -> None:
@@ -204,22 +224,38 @@ def read_audio(path: str | os.PathLike[str], *, max_seconds: float = MAX_SECONDS
         info = _probe_open(f, st, p, max_seconds)
         name = p.name
         # info.frames can be unknown/huge for some formats (mp3, ogg streams): bound the read itself.
-        limit = int(max_seconds * info.sample_rate)
+        capacity = _frames_to_read(info.frames, info.sample_rate, max_seconds)
         try:
             f.seek(0)
             sha = _sha256(f)
             f.seek(0)
             with sf.SoundFile(f) as snd:
-                data = snd.read(frames=limit + 1, dtype="float32", always_2d=True)  # [S, C]
+                samples, count = _decode(snd, info.channels, capacity, name)
         except sf.LibsndfileError as err:
             raise BadAudio(f"{name!r} is corrupt or truncated: {_sf_message(err)}") from err
         except (OSError, RuntimeError, ValueError, TypeError) as err:
             raise BadAudio(f"{name!r} could not be decoded: {err}") from err
-    _check_length(name, int(data.shape[0]), info.sample_rate, max_seconds)
-    if not np.all(np.isfinite(data)):
-        raise BadAudio(f"{name!r} contains NaN or infinite samples")
-    samples = np.ascontiguousarray(data.T, dtype=np.float32)  # [C, S]
+    _check_length(name, count, info.sample_rate, max_seconds)
+    if count < samples.shape[1]:
+        samples = np.ascontiguousarray(samples[:, :count])  # the header said more than the data holds
     return AudioData(samples=samples, sample_rate=info.sample_rate, sha256=sha, path=info.path, format=info.format)
+
+
+def _decode(snd: sf.SoundFile, channels: int, capacity: int, name: str) -> tuple[np.ndarray, int]:
+    """Decode at most ``capacity`` frames once, block by block, into the ``[C, S]`` float32 array kept."""
+    samples = np.empty((channels, capacity), np.float32)
+    block = np.empty((min(_BLOCK_FRAMES, capacity), channels), np.float32)
+    count = 0
+    while count < capacity:
+        n = snd.read(frames=min(len(block), capacity - count), dtype="float32", always_2d=True, out=block)
+        got = len(n)
+        if got == 0:
+            break
+        if not np.isfinite(block[:got]).all():
+            raise BadAudio(f"{name!r} contains NaN or infinite samples")
+        samples[:, count:count + got] = block[:got].T
+        count += got
+    return samples, count
 
 
 def _sha256(f: BinaryIO) -> str:

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import stat
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -74,17 +75,21 @@ def cleanup_temp_files(clip_dir: str | os.PathLike[str], *, min_age_s: float = 3
         return removed
     now = time.time()
     for entry in entries:
-        if entry.name.startswith(NAME_PREFIX):
-            pid = _reservation_pid(entry)  # a name reservation holds its writer's pid
-        elif entry.name.startswith(TEMP_PREFIX):
-            m = re.match(re.escape(TEMP_PREFIX) + r"(\d+)-", entry.name)
-            pid = int(m.group(1)) if m else None
-        else:
+        if not entry.name.startswith((NAME_PREFIX, TEMP_PREFIX)):
             continue
         try:
-            age = now - entry.stat().st_mtime
+            st = entry.lstat()
         except OSError:
             continue
+        if not stat.S_ISREG(st.st_mode):  # a FIFO, a link, a folder named like ours: not ours, left alone
+            log.warning("left %s alone: named like a temporary file of ours but not a regular file", entry)
+            continue
+        if entry.name.startswith(NAME_PREFIX):
+            pid = _reservation_pid(entry)  # a name reservation holds its writer's pid
+        else:
+            m = re.match(re.escape(TEMP_PREFIX) + r"(\d+)-", entry.name)
+            pid = int(m.group(1)) if m else None
+        age = now - st.st_mtime
         if pid is not None and pid != os.getpid() and pid_alive(pid) and age < min_age_s:
             continue
         if pid == os.getpid() and age < min_age_s:
@@ -100,11 +105,24 @@ def cleanup_temp_files(clip_dir: str | os.PathLike[str], *, min_age_s: float = 3
 
 
 def _reservation_pid(entry: Path) -> int | None:
+    """The pid a name reservation holds; None when it is not a regular file of a few bytes.
+
+    Opened without blocking and without following a link (a FIFO swapped in after the
+    ``lstat`` cannot hold up the start), and checked with ``fstat`` on that descriptor.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(entry, "rb") as f:  # our own hidden file: a few bytes
-            text = f.read(32).decode("ascii", "replace").strip()
+        fd = os.open(entry, flags)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        text = os.read(fd, 32).decode("ascii", "replace").strip()  # our own hidden file: a few bytes
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return int(text) if text.isdigit() else None
 
 

@@ -23,6 +23,12 @@ is compared (device, inode) with the one that was opened; when it changed, a new
 journal is made at the same path (its folder created again) and the jobs still
 queued or running are copied into it.
 
+Damage found at any time (a page overwritten by a bad sector or a sync tool: SQLite's
+"database disk image is malformed" on recover, a write or a read) moves the file aside
+(``<name>.corrupt-<time>``, with its -wal/-shm files) with one logged line, and the
+journal starts fresh at the same path with this server's queued and running jobs: never
+a traceback, never a server that cannot start.
+
 One connection guarded by a lock (the worker thread writes, the OSC side may
 write on submit/cancel); every statement is its own transaction.
 """
@@ -74,6 +80,22 @@ CREATE TABLE IF NOT EXISTS payloads (
 """
 _COLUMNS = ("job_id", "owner_pid", "client", "tag", "request_json", "state", "created", "started", "finished",
             "output_path", "error_code", "error_message", "payload_sha")
+
+
+def is_damage(err: BaseException) -> bool:
+    """A damaged or foreign file (SQLITE_CORRUPT, SQLITE_NOTADB), not a busy or read-only one."""
+    return isinstance(err, sqlite3.DatabaseError) and not isinstance(
+        err, (sqlite3.OperationalError, sqlite3.IntegrityError))
+
+
+def move_aside(path: Path) -> Path:
+    """Move a damaged journal (and its -wal/-shm files, which SQLite would replay into a new one) aside."""
+    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            os.replace(part, aside.with_name(aside.name + suffix))
+    return aside
 
 
 def _summary(request: dict[str, Any], size: int) -> dict[str, Any]:
@@ -153,13 +175,38 @@ class Journal:
             return
         log.warning("journal %s was deleted or replaced while the server ran; starting it again there "
                     "(with the jobs still queued or running)", self.path)
+        self._reopen()
+
+    def _start_fresh(self, err: BaseException) -> None:
+        """Lock held: the file is damaged; move it aside and start again with this server's active jobs."""
+        try:
+            self._conn.close()
+        except sqlite3.Error as close_err:  # closing a damaged connection: the new one replaces it either way
+            log.debug("journal %s: close: %s", self.path, close_err)
+        try:
+            aside = move_aside(self.path) if self._identity is not None else None
+        except OSError as err2:
+            aside = None
+            log.error("journal %s is damaged (%s) and cannot be moved aside (%s)", self.path, err, err2)
+        else:
+            log.error("journal %s is damaged (%s); moved it to %s and started a fresh one", self.path, err,
+                      aside.name if aside is not None else "(memory)")
+        self._reopen()
+
+    def _reopen(self) -> None:
+        """Lock held: connect again at ``path`` and copy in this server's queued and running jobs."""
         # What this server still has queued or running comes from memory: the old file may be
         # gone, or (moved away while WAL files stay at the path) unreadable.
         rows = [tuple(row.get(c) for c in _COLUMNS) for row in self._active.values()]
         payloads = [self._payloads[row["payload_sha"]] for row in self._active.values()
                     if row.get("payload_sha") in self._payloads]
-        self._conn.close()
         try:
+            self._conn.close()
+        except sqlite3.Error as close_err:  # replaced below either way
+            log.debug("journal %s: close: %s", self.path, close_err)
+        try:
+            if self._identity is None:
+                raise sqlite3.OperationalError("an in-memory journal")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect()
         except (OSError, sqlite3.Error) as err:
@@ -244,27 +291,38 @@ class Journal:
         Jobs of a server that is still running (another server sharing this clip
         folder) are left alone.
         """
-        marks = ",".join("?" for _ in ACTIVE_STATES)
         with self._lock:
-            self._check_file()
-            rows = self._conn.execute(
-                f"SELECT job_id, owner_pid, client, tag, state, created, request_json, payload_sha FROM jobs "
-                f"WHERE state IN ({marks}) ORDER BY created", ACTIVE_STATES,
-            ).fetchall()
-            me = os.getpid()
-            rows = [r for r in rows if r[1] == me or r[1] <= 0 or not pid_alive(r[1])]
-            now = time.time()
-            self._conn.executemany(
-                "UPDATE jobs SET state=?, finished=?, error_code='interrupted', "
-                "error_message='the server stopped before this job finished' WHERE job_id=?",
-                [(INTERRUPTED, now, r[0]) for r in rows],
-            )
-            self._prune()
-            out = [InterruptedJob(job_id=job_id, client=client, tag=tag, state=state, created=float(created),
-                                  request=self._request(request_json, sha))
-                   for job_id, _owner, client, tag, state, created, request_json, sha in rows]
+            try:
+                out = self._recover()
+            except sqlite3.DatabaseError as err:
+                if not is_damage(err):
+                    raise
+                self._start_fresh(err)
+                out = []
         if out:
             log.warning("%d job(s) were interrupted by the last shutdown", len(out))
+        return out
+
+    def _recover(self) -> list[InterruptedJob]:
+        """Lock held: the work of ``recover``."""
+        marks = ",".join("?" for _ in ACTIVE_STATES)
+        self._check_file()
+        rows = self._conn.execute(
+            f"SELECT job_id, owner_pid, client, tag, state, created, request_json, payload_sha FROM jobs "
+            f"WHERE state IN ({marks}) ORDER BY created", ACTIVE_STATES,
+        ).fetchall()
+        me = os.getpid()
+        rows = [r for r in rows if r[1] == me or r[1] <= 0 or not pid_alive(r[1])]
+        now = time.time()
+        self._conn.executemany(
+            "UPDATE jobs SET state=?, finished=?, error_code='interrupted', "
+            "error_message='the server stopped before this job finished' WHERE job_id=?",
+            [(INTERRUPTED, now, r[0]) for r in rows],
+        )
+        self._prune()
+        out = [InterruptedJob(job_id=job_id, client=client, tag=tag, state=state, created=float(created),
+                              request=self._request(request_json, sha))
+               for job_id, _owner, client, tag, state, created, request_json, sha in rows]
         return out
 
     def _request(self, inline: str, sha: str | None) -> dict[str, Any]:
@@ -304,30 +362,42 @@ class Journal:
                            "(SELECT payload_sha FROM jobs WHERE payload_sha IS NOT NULL)")
 
     # --- reads ------------------------------------------------------------------------------------------
-    def get(self, job_id: str) -> dict[str, Any] | None:
+    def _read(self, query: Any, empty: Any) -> Any:
+        """A read; damage found by it moves the file aside (``empty`` is the answer then)."""
         with self._lock:
-            cur = self._conn.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,))
-            row = cur.fetchone()
-            names = [d[0] for d in cur.description]
-            if row is None:
-                return None
-            out = dict(zip(names, row))
-            out["request"] = self._request(out.pop("request_json"), out.get("payload_sha"))
+            try:
+                return query()
+            except sqlite3.DatabaseError as err:
+                if not is_damage(err):
+                    raise
+                self._start_fresh(err)
+                return empty
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        return self._read(lambda: self._get(job_id), None)
+
+    def _get(self, job_id: str) -> dict[str, Any] | None:
+        cur = self._conn.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,))
+        row = cur.fetchone()
+        names = [d[0] for d in cur.description]
+        if row is None:
+            return None
+        out = dict(zip(names, row))
+        out["request"] = self._request(out.pop("request_json"), out.get("payload_sha"))
         return out
 
     def states(self) -> dict[str, int]:
         """Count of jobs per state."""
-        with self._lock:
-            rows = self._conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+        rows = self._read(lambda: self._conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall(), [])
         counts = {s: 0 for s in STATES}
         counts.update({state: int(n) for state, n in rows})
         return counts
 
     def size(self) -> tuple[int, int]:
         """(jobs, bytes of stored requests)."""
-        with self._lock:
-            jobs = self._conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
-            total = self._conn.execute("SELECT COALESCE(SUM(bytes), 0) FROM payloads").fetchone()[0]
+        jobs, total = self._read(lambda: (
+            self._conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0],
+            self._conn.execute("SELECT COALESCE(SUM(bytes), 0) FROM payloads").fetchone()[0]), (0, 0))
         return int(jobs), int(total)
 
     def _execute(self, sql: str, args: tuple[Any, ...]) -> None:
@@ -337,7 +407,13 @@ class Journal:
         try:
             with self._lock:
                 self._check_file()
-                action()
+                try:
+                    action()
+                except sqlite3.DatabaseError as err:
+                    if not is_damage(err):
+                        raise
+                    self._start_fresh(err)  # this server's active jobs are carried over ...
+                    action()  # ... and the write is made again in the fresh file
         except sqlite3.Error as err:
             # The journal is for recovery; a failing journal must never fail a render.
             log.error("journal %s: %s", self.path, err)

@@ -34,6 +34,7 @@ from bridge.chord_events import TypedChord, fill_loop, typed_events
 from core.errors import BadNotes, BadValue, NotFound, TooLarge, VocabularyError
 from core.grid import FRAME_RATE
 from core.requests import MAX_SESSION_NOTES, ChordEvent, RenderParams, RenderRequest, condition_frames
+from midi.limits import check_note_work
 from midi.melody import frames_from_notes
 from midi.notes import Note
 
@@ -149,7 +150,9 @@ class Session:
                 f"{what}: {len(target) + len(groups)} notes in this session; the limit is {MAX_SESSION_NOTES} "
                 f"(send /jasco/{what}/clear first)"
             )
-        target.extend(Note(int(p), float(s), float(d), float(v)) for p, s, d, v in groups)
+        added = [Note(int(p), float(s), float(d), float(v)) for p, s, d, v in groups]
+        check_note_work([*target, *added], f"/jasco/{what}/add")  # the same bound as a MIDI file's
+        target.extend(added)
 
     def clear_notes(self) -> None:
         self.notes = []

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -76,7 +75,8 @@ from bridge.jobs import (
     WorkerStatus,
     new_job_id,
 )
-from bridge.journal import JOURNAL_NAME, Journal
+from bridge.job_cost import DEFAULT_MAX_COST, check_cost
+from bridge.journal import JOURNAL_NAME, Journal, move_aside
 from core.errors import (
     BadConfig,
     Cancelled,
@@ -143,9 +143,22 @@ class RenderWorker:
                  journal_path: Path | None = None, progress_interval: float = 0.1,
                  cancel_grace: float = 5.0, load_timeout: float = 900.0, load_retry_s: float = 2.0,
                  stall_timeout: float = DEFAULT_STALL_TIMEOUT, engines: EngineBackend | None = None,
-                 read_timeout: float = READ_TIMEOUT_S) -> None:
+                 read_timeout: float = READ_TIMEOUT_S, max_per_client: int | None = None,
+                 max_job_cost: float | None = DEFAULT_MAX_COST) -> None:
         if max_queue < 1:
             raise BadConfig(f"max_queue must be at least 1, got {max_queue}")
+        # Fairness: one client holds at most ``max_per_client`` waiting jobs (default three quarters of
+        # the queue: 12 of 16, so other clients find room), and clients take turns (round robin) when
+        # jobs start, so another client's job waits for at most one job of each client, not for all.
+        self.max_per_client = (int(max_per_client) if max_per_client is not None
+                               else max(1, max_queue - max_queue // 4))
+        if self.max_per_client < 1:
+            raise BadConfig(f"max_per_client must be at least 1, got {max_per_client}")
+        if max_job_cost is not None and not max_job_cost > 0:
+            raise BadConfig(f"max_job_cost must be positive, got {max_job_cost}")
+        self.max_job_cost = max_job_cost  # None: no ceiling (bridge.job_cost)
+        self._turns: dict[str, int] = {}  # client -> when it last had a job started (round robin)
+        self._turn = 0
         # ``engines``: where renders run (bridge.engines.backend.EngineBackend): by default a local
         # engine process; bridge.engines.remote.RemoteEngines for ``serve --engine URL``.
         self.engines: EngineBackend = engines if engines is not None else EngineSupervisor(
@@ -234,6 +247,8 @@ class RenderWorker:
         """
         if not isinstance(request, RenderRequest):
             raise BadConfig(f"submit() needs a RenderRequest, got {type(request).__name__}")
+        if self.max_job_cost is not None:
+            check_cost(request, self.max_job_cost)
         with self._submit_lock:
             with self._lock:
                 if self._stopping:
@@ -241,8 +256,13 @@ class RenderWorker:
                 if len(self._queue) >= self.max_queue:
                     raise QueueFull(f"the render queue is full ({len(self._queue)} jobs waiting); "
                                     "try again when one has finished")
-                position = len(self._queue) + (1 if self._running is not None else 0)
+                mine = sum(1 for j in self._queue if j.request.client == request.client)
+                if mine >= self.max_per_client:
+                    raise QueueFull(f"you have {mine} jobs waiting, the most one client may have "
+                                    f"(of {self.max_queue}); try again when one of yours has started")
                 job = Job(job_id=new_job_id(), request=request, listener=listener)
+                # Jobs ahead of it in the turns clients take (not only the ones submitted before it).
+                position = self._schedule(extra=job).index(job) + (1 if self._running is not None else 0)
             if self._journal is not None:
                 self._journal.add(job.job_id, request.to_dict(), client=request.client, tag=request.tag,
                                   created=job.created)
@@ -395,13 +415,37 @@ class RenderWorker:
             self.engines.shutdown(graceful=0.5)
             log.info("render worker stopped")
 
+    def _schedule(self, extra: Job | None = None) -> list[Job]:
+        """Lock held: the waiting jobs (and ``extra``) in the order they will start: clients take turns,
+        the one whose job started longest ago (or never) first; each client's own jobs in order."""
+        per_client: dict[str, collections.deque[Job]] = {}
+        for j in (*self._queue, *((extra,) if extra is not None else ())):
+            per_client.setdefault(j.request.client, collections.deque()).append(j)
+        turns = dict(self._turns)
+        tick = self._turn
+        order: list[Job] = []
+        while per_client:
+            client = min(per_client, key=lambda c: turns.get(c, -1))
+            order.append(per_client[client].popleft())
+            if not per_client[client]:
+                del per_client[client]
+            tick += 1
+            turns[client] = tick
+        return order
+
     def _take(self) -> Job | None:
         while True:
             with self._lock:
                 if self._stopping:
                     return None
                 if self._queue:
-                    job = self._queue.popleft()
+                    job = self._schedule()[0]
+                    self._queue.remove(job)
+                    self._turn += 1
+                    self._turns[job.request.client] = self._turn
+                    if len(self._turns) > 4 * self.max_queue:  # forget clients with nothing waiting
+                        waiting = {j.request.client for j in self._queue}
+                        self._turns = {c: t for c, t in self._turns.items() if c in waiting}
                     job.state = RUNNING
                     self._running = job
                     return job
@@ -593,10 +637,9 @@ class RenderWorker:
             log.error("cannot open the job journal %s (%s); jobs will not survive a restart", path, err)
         except sqlite3.DatabaseError as err:
             # Not a database (or damaged beyond use): keep it for inspection, start a fresh one.
-            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-            log.error("job journal %s is damaged (%s); moved it to %s", path, err, aside.name)
             try:
-                os.replace(path, aside)
+                aside = move_aside(path)
+                log.error("job journal %s is damaged (%s); moved it to %s", path, err, aside.name)
                 return Journal(path)
             except (OSError, sqlite3.Error) as err2:
                 log.error("cannot start a fresh journal (%s); jobs will not survive a restart", err2)

@@ -196,3 +196,9 @@ def all_codes() -> dict[str, type[JascoError]]:
 class BadPacket(BadArguments):
     code = "bad_packet"
     description = "the datagram is not valid OSC"
+
+
+class HubRefused(JascoError):
+    code = "hub_refused"
+    description = ("the hub endpoint is plain http, or answered what the hub never sends (a path as an ETag); "
+                   "nothing was written")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -188,3 +189,23 @@ def atomic_write(path: str | os.PathLike[str], writer: Callable[[str], None] | b
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, **kwargs: object) -> Path:
     return atomic_write(path, data, **kwargs)  # type: ignore[arg-type]
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of a regular file, opened without blocking (a FIFO or a device
+    is refused with ``OSError``, never waited on); a caller compares the length with ``limit``."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

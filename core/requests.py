@@ -16,11 +16,27 @@ from typing import Any
 
 from core.errors import BadValue, TooLarge
 from core.grid import FRAME_RATE, WINDOW_FRAMES, clip_frames
-from core.params import MAX_CLIP_SECONDS, MAX_RANDOM_SEED, MAX_SEED, RANDOM_SEED, RenderParams, param
+from core.params import MAX_CLIP_SECONDS, MAX_RANDOM_SEED, RANDOM_SEED, RenderParams, param
 
 MAX_PROMPT_CHARS = 1000
 MAX_SESSION_NOTES = 20_000
 MAX_CHORDS = 512
+MAX_TEXT_CHARS = 4096  # a path, a model id, a client address, a chord symbol or reason
+
+
+def _text(name: str, value: object, *, optional: bool = False, limit: int = MAX_TEXT_CHARS) -> None:
+    """``BadValue`` unless ``value`` is a string (or None when ``optional``) of at most ``limit`` characters."""
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise BadValue(f"{name} must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise TooLarge(f"{name} is {len(value)} characters; the limit is {limit}")
+
+
+def _finite(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadValue(f"{name} must be a finite number, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,15 @@ class ChordEvent:
     start_seconds: float
     exact: bool = True
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        _text("a chord's given symbol", self.given)
+        _text("a chord's label", self.label)
+        _text("a chord's reason", self.reason)
+        _finite("a chord's start_beat", self.start_beat)
+        _finite("a chord's start_seconds", self.start_seconds)
+        if not isinstance(self.exact, bool):
+            raise BadValue(f"a chord's exact must be true or false, got {self.exact!r}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,8 @@ class RenderRequest:
         if len(self.prompt) > MAX_PROMPT_CHARS:
             raise TooLarge(f"prompt is {len(self.prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
         param("bpm").check(self.bpm)
+        if not isinstance(self.time_signature, tuple) or len(self.time_signature) != 2:
+            raise BadValue(f"time_signature must be (numerator, denominator), got {self.time_signature!r}")
         num, den = self.time_signature
         param("numerator").check(num)
         param("denominator").check(den)
@@ -77,10 +104,16 @@ class RenderRequest:
             start, end = self.drums_region
             if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end):
                 raise BadValue(f"the drum region must be 0 <= start < end seconds, got {start:g}..{end:g}")
+        if not isinstance(self.chords, tuple) or not all(isinstance(c, ChordEvent) for c in self.chords):
+            raise BadValue("chords must be a tuple of ChordEvent")
         if len(self.chords) > MAX_CHORDS:
             raise TooLarge(f"{len(self.chords)} chords; the limit is {MAX_CHORDS}")
-        if len(self.tag) > 200:
-            raise TooLarge("tag is longer than 200 characters")
+        _text("tag", self.tag, limit=200)
+        _text("model", self.model)
+        _text("client", self.client)
+        _text("drums_path", self.drums_path, optional=True)
+        _text("drums_sha256", self.drums_sha256, optional=True, limit=64)
+        check_melody_frames(self.melody_frames)
 
     @property
     def seconds_per_beat(self) -> float:
@@ -112,6 +145,26 @@ class RenderRequest:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Melody frames of the longest clip (a request made by a front end has its clip's frames, at most these).
+MAX_MELODY_FRAMES = max(WINDOW_FRAMES, clip_frames(MAX_CLIP_SECONDS))
+
+
+def check_melody_frames(frames: object) -> None:
+    """``melody_frames``: None, or a tuple of MIDI notes 0..127 (0 = none) no longer than the longest clip.
+
+    The length is checked first, so a sidecar with millions of frames is refused before anything
+    is made of them (the one-hot matrix the engine takes is 53 floats per frame)."""
+    if frames is None:
+        return
+    if not isinstance(frames, tuple):
+        raise BadValue(f"melody_frames must be a list of MIDI notes, got {type(frames).__name__}")
+    if len(frames) > MAX_MELODY_FRAMES:
+        raise TooLarge(f"{len(frames)} melody frames; the longest clip ({MAX_CLIP_SECONDS:g} s) has "
+                       f"{MAX_MELODY_FRAMES}")
+    if not all(type(v) is int and 0 <= v <= 127 for v in frames):
+        raise BadValue("melody frames must be MIDI notes 0..127 (0 = no note)")
 
 
 def condition_frames(params: RenderParams, bar_seconds: float) -> int:

@@ -29,6 +29,7 @@ from core.errors import BadArguments, TooLarge
 MEDIA_TYPE = "application/x-jasco-frames"
 MODEL_HEADER = "X-Jasco-Model"  # the model a render is for (HTTP header names are case-insensitive)
 MAX_HEADER_BYTES = 1 << 20  # 1 MiB of JSON: chords, prompts and sampling fields are far smaller
+MAX_DEPTH = 32  # nesting of a frame's values (messages nest a handful deep); deeper is a coded error
 MAX_ARRAY_BYTES = 1 << 31  # 2 GiB in one frame (a long stereo drum stem is ~100 MB)
 DTYPES = frozenset({"<f4", "<f8", "<i2", "<i4", "<i8", "|u1", "|b1"})
 _LEN = struct.Struct(">I")
@@ -102,16 +103,18 @@ def _array_specs(raw: Any) -> list[tuple[np.dtype, tuple[int, ...], int]]:
     return specs
 
 
-def _untree(value: Any, arrays: list[np.ndarray]) -> Any:
+def _untree(value: Any, arrays: list[np.ndarray], depth: int = 0) -> Any:
+    if depth > MAX_DEPTH and isinstance(value, (list, dict)):
+        raise BadArguments(f"engine frame: values nested more than {MAX_DEPTH} deep")
     if isinstance(value, list):
-        return tuple(_untree(v, arrays) for v in value)
+        return tuple(_untree(v, arrays, depth + 1) for v in value)
     if isinstance(value, dict):
         if set(value) == {"$nd"}:
             index = value["$nd"]
             if not isinstance(index, int) or not 0 <= index < len(arrays):
                 raise BadArguments("engine frame: bad array reference")
             return arrays[index]
-        return {k: _untree(v, arrays) for k, v in value.items()}
+        return {k: _untree(v, arrays, depth + 1) for k, v in value.items()}
     return value
 
 
@@ -133,6 +136,8 @@ def read_frame(read: Reader) -> Any | None:
         header = json.loads(_read_exact(read, size, "a frame header").decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         raise BadArguments(f"engine frame: the header is not JSON ({err})") from None
+    except RecursionError:  # the JSON parser's own limit, far past MAX_DEPTH
+        raise BadArguments(f"engine frame: values nested more than {MAX_DEPTH} deep") from None
     if not isinstance(header, dict) or "v" not in header:
         raise BadArguments("engine frame: the header is not an object with 'v'")
     arrays = [np.frombuffer(bytearray(_read_exact(read, nbytes, "an array")), dtype=dtype).reshape(shape)

@@ -25,6 +25,7 @@ from core.hubfiles import (
     COMPRESSION_STATE_DICT,
     STATE_DICT,
     candidates,
+    check_remote,
     download_command,
 )
 
@@ -56,7 +57,12 @@ def _snapshot(repo_id: str, local_files_only: bool, allow_patterns: tuple[str, .
     from huggingface_hub import snapshot_download
 
     patterns = list(allow_patterns) if allow_patterns else None
-    return Path(snapshot_download(repo_id, local_files_only=local_files_only, allow_patterns=patterns))
+    if not local_files_only:
+        check_remote(repo_id, allow_patterns)  # before anything is written
+        return Path(snapshot_download(repo_id, allow_patterns=patterns))
+    return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=patterns))
+
+
 
 
 def resolve_model_dir(spec: str | os.PathLike[str], local_files_only: bool | None = None) -> ResolvedModel:

@@ -20,6 +20,7 @@ Authentication: with a token, every request needs ``Authorization: Bearer <token
 get only the token's SHA-256 and compare digests with ``hmac.compare_digest`` (constant time).
 ``serve_main`` refuses a non-loopback ``--host`` without a token. Ray's own ports (GCS, dashboard,
 client server) have no such protection: https://docs.ray.io/en/latest/ray-security/index.html.
+A private instance keeps them on 127.0.0.1 except one gRPC port per Serve replica (see serve_main).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from core import wire, wire_frames
+from core.fileio import read_regular
 from core.errors import (
     BadArguments,
     BadConfig,
@@ -58,6 +60,7 @@ from . import service
 log = logging.getLogger(__name__)
 
 APP_NAME = "jasco-engine"
+MAX_TOKEN_BYTES = 4096  # a bearer token is one word; a bigger file is not one
 DEPLOYMENT_NAME = "JascoEngine"
 HEARTBEAT_S = 1.0  # a Progress frame at least this often, so the client's stall watchdog sees a live engine
 MAX_ONGOING_REQUESTS = 16  # per replica; renders beyond the first wait in the replica (with heartbeats)
@@ -83,9 +86,12 @@ def token_digest(token: str) -> str:
 def read_token_file(path: Path) -> str:
     """The bearer token in ``path`` (surrounding whitespace stripped); ``BadConfig`` if unusable."""
     try:
-        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
+        raw = read_regular(Path(path).expanduser(), MAX_TOKEN_BYTES)  # a FIFO is refused, not waited on
+        token = raw.decode("utf-8").strip()
     except (OSError, UnicodeDecodeError) as err:
         raise BadConfig(f"cannot read the token file {path}: {err}") from None
+    if len(raw) > MAX_TOKEN_BYTES:
+        raise BadConfig(f"the token file {path} is larger than {MAX_TOKEN_BYTES} bytes; a token is one word")
     if len(token) < 16 or any(c.isspace() for c in token):
         raise BadConfig(f"the token in {path} must be one word of at least 16 characters "
                         "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))' > FILE)")
@@ -309,6 +315,8 @@ def serve_main(argv: list[str] | None = None) -> int:
     except JascoError as err:
         print(f"error [{err.code}]: {err}", file=sys.stderr, flush=True)
         return 2
+    if not args.address:  # read by Ray at import, and inherited by every Ray process (see below)
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
     from ray import serve
 
@@ -317,8 +325,15 @@ def serve_main(argv: list[str] | None = None) -> int:
     if args.address:
         init["address"] = args.address
     else:
-        # A cluster of our own: no dashboard (one port less to protect), loopback only.
-        init.update(include_dashboard=False, num_cpus=args.num_cpus, _node_ip_address="127.0.0.1")
+        # A cluster of our own, on loopback: no dashboard, its agent's host on loopback, and the
+        # node's address 127.0.0.1. ray.init turns _node_ip_address="127.0.0.1" into the machine's
+        # reachable address (services.resolve_ip_for_localhost); Ray's documented single-machine
+        # switch RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes it keep loopback, and the GCS, raylet,
+        # object manager, agents and every worker's gRPC server bind to the node's address. Not
+        # loopback: each Serve replica's inter-deployment gRPC server (Ray binds it to "[::]:0",
+        # no option moves it). tests/remote/test_ray_ports.py checks this; README "Limits" names it.
+        init.update(include_dashboard=False, dashboard_host="127.0.0.1", num_cpus=args.num_cpus,
+                    _node_ip_address="127.0.0.1")
         if args.temp_dir:
             init["_temp_dir"] = args.temp_dir
     config = ReplicaConfig(model=args.model, device=args.device, dtype=args.dtype, factory=args.factory,

@@ -636,6 +636,7 @@ var JASCO_WIRE = {
     "environment",
     "forbidden",
     "forbidden_path",
+    "hub_refused",
     "internal",
     "interrupted",
     "io_error",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from midi.limits import check_note_work
 from midi.midi_file import read_midi
 from midi.notes import Note
 from midi.recognize import Progression, recognize
@@ -32,6 +33,7 @@ def progression_from_midi_file(
     notes: Sequence[Note] = clip.select(channel=channel, track=track)
     if sustain:
         notes = clip.sustained(notes)  # type: ignore[arg-type]
+        check_note_work(notes, f"{path} with the sustain pedal")
     if "beats_per_bar" not in options:   # (an explicit bar length overrides the file's meter)
         options["beats_per_bar"] = clip.beats_per_bar
         options.setdefault("meter", clip.meter)

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.errors import BadMidi, BadValue, NotFound, TooLarge
+from midi.limits import MAX_END_BEAT, check_length, check_note_work
 from midi.notes import MAX_NOTES, Note
 from midi.recognize import apply_sustain
 
@@ -158,6 +159,7 @@ def read_midi(path: str | Path) -> MidiClip:
     raw_notes: list[tuple[int, int, int, int, int, int]] = []  # start, end, pitch, vel, channel, track
     pedal: list[tuple[int, int, int]] = []
     last_tick = 0
+    end_tick = MAX_END_BEAT * tpb
     try:
         for ti, track in enumerate(mid.tracks):
             tick = 0
@@ -165,6 +167,8 @@ def read_midi(path: str | Path) -> MidiClip:
             down: dict[int, int] = {}
             for msg in track:
                 tick += int(msg.time)
+                if tick > end_tick:  # the file's length in beats is bounded as it is read
+                    check_length(tick / tpb, str(p))
                 kind = msg.type
                 if kind == "set_tempo":
                     tempos.append((tick, int(msg.tempo)))
@@ -210,6 +214,7 @@ def read_midi(path: str | Path) -> MidiClip:
         FileNote(pitch, on / tpb, max(off - on, 1) / tpb, vel, False, channel=ch, track=ti)
         for on, off, pitch, vel, ch, ti in sorted(raw_notes)
     )
+    check_note_work(notes, str(p))  # 100,000 notes never released: each lasts to the end of its track
     return MidiClip(
         path=str(p),
         ticks_per_beat=tpb,

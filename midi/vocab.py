@@ -142,8 +142,10 @@ class ChordVocabulary:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "ChordVocabulary":
         p = Path(path)
+        from core.fileio import read_regular
+
         try:
-            data = p.read_bytes()
+            data = read_regular(p, MAX_VOCAB_BYTES)  # a FIFO or a 16 GB file is refused, not read
         except OSError as exc:
             raise VocabularyError(f"cannot read chord vocabulary {p}: {exc.strerror or exc}") from exc
         mapping = load_mapping_bytes(data, str(p))

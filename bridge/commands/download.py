@@ -24,11 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.defaults import DEFAULT_MODEL, OFFICIAL_MODELS
-from core.errors import BadValue, EnvironmentProblem, ModelUnavailable
+from core.errors import BadValue, EnvironmentProblem, HubRefused, ModelUnavailable
 from core.hubfiles import (
     CHECKPOINT_FILES,
     COMPONENT_FILES,
     HUB_ALIASES,
+    INSECURE_ENDPOINT_ENV,
+    check_endpoint,
+    check_remote,
     JASCO_COMPONENTS,
     candidates,
     download_command,
@@ -73,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help=f"the four official checkpoints: {', '.join(OFFICIAL_MODELS)}")
     parser.add_argument("--no-components", action="store_true",
                         help=f"only the checkpoints, not {' and '.join(JASCO_COMPONENTS)}")
+    parser.add_argument("--allow-insecure-endpoint", action="store_true",
+                        help=f"accept a plain-http HF_ENDPOINT on another machine (or set {INSECURE_ENDPOINT_ENV}=1); "
+                             "anyone on the way could answer for the hub")
 
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
@@ -159,8 +165,11 @@ def fetch(item: Wanted, offline: bool) -> Fetched:
             continue
         before = _blobs_in_cache(repo)
         try:
+            check_remote(repo, item.allow_patterns)  # what would be written, checked first
             folder = Path(snapshot_download(repo, allow_patterns=list(item.allow_patterns)
                                             if item.allow_patterns else None))
+        except HubRefused:
+            raise
         except Exception as exc:  # huggingface_hub raises many types (HTTP, gated, offline, disk, validation)
             problems.append(_explain(repo, exc))
             continue
@@ -193,8 +202,12 @@ def run(args: argparse.Namespace) -> int:
         import huggingface_hub  # noqa: F401
     except ImportError as exc:
         raise EnvironmentProblem("huggingface_hub is not installed: python3 scripts/dev.py setup") from exc
+    if args.allow_insecure_endpoint:
+        os.environ[INSECURE_ENDPOINT_ENV] = "1"
     wanted = plan(list(args.models), all_official=args.all, components=not args.no_components)
     offline = _offline()
+    if not offline:
+        check_endpoint()  # a plain-http HF_ENDPOINT: refused before any request
     results: list[Fetched] = []
     failed: list[str] = []
     for item in wanted:

@@ -14,6 +14,8 @@ from bridge import protocol
 from core.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT
 from bridge.osc import MAX_PACKET_IN, MAX_PACKET_OUT
 from core.requests import MAX_SESSION_NOTES
+from core.errors import BadConfig, NotFound, TooLarge
+from core.fileio import atomic_write_bytes, read_regular
 
 
 def _escape(text: str) -> str:
@@ -42,6 +44,7 @@ def _spec_section(spec: protocol.Spec, level: str = "###") -> list[str]:
 
 README_START = "<!-- osc-table:start -->"
 README_END = "<!-- osc-table:end -->"
+MAX_README_BYTES = 16 << 20  # a README is a few hundred KB
 
 
 def summary_table() -> list[str]:
@@ -147,11 +150,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.readme is not None:
-        args.readme.write_text(readme_with_table(args.readme.read_text(encoding="utf-8")), encoding="utf-8")
+        try:  # a FIFO or a huge file is refused, never waited on or read whole
+            raw = read_regular(args.readme, MAX_README_BYTES)
+            readme = raw.decode("utf-8")
+        except FileNotFoundError:
+            raise NotFound(f"--readme {str(args.readme)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise BadConfig(f"--readme {str(args.readme)!r} is not a readable UTF-8 text file: {err}") from None
+        if len(raw) > MAX_README_BYTES:
+            raise TooLarge(f"--readme {str(args.readme)!r} is larger than {MAX_README_BYTES >> 20} MB")
+        atomic_write_bytes(args.readme, readme_with_table(readme).encode("utf-8"))
         return 0
     text = render_markdown()
     if args.write is not None:
-        args.write.write_text(text, encoding="utf-8")
+        atomic_write_bytes(args.write, text.encode("utf-8"))
     else:
         print(text, end="")
     return 0

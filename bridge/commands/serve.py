@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="let clients pick (/jasco/set model) hub models that are not downloaded yet; "
                              "without it they may pick only models already on this machine")
     parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (default 16); more answer queue_full")
+    parser.add_argument("--max-per-client", type=int, default=None, metavar="N",
+                        help="jobs one client may have waiting (default three quarters of --max-queue); clients "
+                             "take turns")
+    parser.add_argument("--max-job-cost", type=float, default=None, metavar="COST",
+                        help="refuse a render estimated above COST window evaluations of the 400M model "
+                             "(windows x function evaluations x model size) with too_large (default 50000)")
     parser.add_argument("--device", default="cpu", help="torch device for the engine: cpu, cuda, cuda:1, mps (default cpu)")
     parser.add_argument("--dtype", choices=ENGINE_DTYPES, default=None,
                         help="the engine's precision (default: audiocraft's, float32 on CPU, float16 on CUDA); "
@@ -211,6 +217,14 @@ def run(args: argparse.Namespace) -> int:
 
     worker_kwargs: dict[str, Any] = {"model": args.model, "clip_dir": clip_dir, "max_queue": args.max_queue,
                                      "device": args.device, "dtype": args.dtype, "compile": args.compile}
+    if args.max_per_client is not None:
+        if args.max_per_client < 1:
+            raise BadConfig(f"--max-per-client must be at least 1, got {args.max_per_client}")
+        worker_kwargs["max_per_client"] = args.max_per_client
+    if args.max_job_cost is not None:
+        if not args.max_job_cost > 0:
+            raise BadConfig(f"--max-job-cost must be positive, got {args.max_job_cost}")
+        worker_kwargs["max_job_cost"] = args.max_job_cost
     if args.engine_factory:
         worker_kwargs["engine_factory"] = args.engine_factory
     if args.engine is not None:
@@ -237,9 +251,14 @@ def run(args: argparse.Namespace) -> int:
         allow_model_download=args.allow_model_download,
     )
     stop = threading.Event()
+    serving = threading.Event()
 
     def _signal(signum: int, frame: Any) -> None:
         stop.set()
+        if not serving.is_set():
+            # Still starting (the journal, the clip folder, the engine): whatever the start is
+            # waiting in stops now, so a signal always ends the server within the stop timeout.
+            raise _StopRequested(signum)
 
     # Ctrl-C everywhere, SIGTERM on POSIX (Windows never delivers it: TerminateProcess just kills),
     # Ctrl-Break on Windows (SIGBREAK).
@@ -263,10 +282,15 @@ def run(args: argparse.Namespace) -> int:
         if args.demo:
             threading.Thread(target=_submit_demo, args=(vocab, worker, args.model, stop), name="jasco-demo",
                              daemon=True).start()
+        serving.set()
         while not stop.wait(0.5):  # a timeout keeps Ctrl-C prompt on every platform
             continue
         return 0
+    except _StopRequested as sig:
+        log.info("stopped by signal %s while starting", sig.args[0])
+        return 0
     finally:
+        serving.set()  # a second signal during the stop below sets ``stop`` only
         for sig, old in old_handlers.items():
             signal.signal(sig, old)
         if live is not None:
@@ -274,6 +298,10 @@ def run(args: argparse.Namespace) -> int:
         worker.stop()  # queued/running jobs are told "interrupted" while the socket is still open
         server.stop()
         log.info("jasco-bridge stopped")
+
+
+class _StopRequested(Exception):
+    """A stop signal that arrived while the server was still starting."""
 
 
 def _vocab_or_none(vocab: VocabProvider) -> Any:

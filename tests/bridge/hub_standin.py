@@ -12,7 +12,8 @@ Read from huggingface_hub's source (``_snapshot_download.py``, ``hf_api.py``, ``
 - ``GET /{repo}/resolve/{commit}/{path}``: the bytes, honouring ``Range: bytes=N-`` with ``206``
   (``http_get`` resumes a dropped transfer that way).
 
-An unknown repo answers 404 with ``X-Error-Code: RepoNotFound`` as the hub does. ``cut_after``
+``Repo.etags`` makes it answer another ETag for a file (a hostile endpoint or anyone on the path of a
+plain-http mirror: an absolute path, ``../``). An unknown repo answers 404 with ``X-Error-Code: RepoNotFound`` as the hub does. ``cut_after``
 makes the first GET of a file send only that many bytes and close the connection; ``stall_after``
 makes it send that many bytes and then hang (so that a test can stop the client mid-file).
 Every request is recorded (method, path, Range header).
@@ -34,6 +35,7 @@ class Repo:
     files: dict[str, bytes]
     commit: str = "0123456789abcdef0123456789abcdef01234567"
     lfs: frozenset[str] = frozenset()  # paths served as LFS files (ETag = sha256)
+    etags: dict[str, str] = field(default_factory=dict)  # path -> the ETag a hostile endpoint answers instead
 
 
 @dataclass
@@ -66,6 +68,8 @@ class HubStandIn:
 
 
 def _etag(repo: Repo, path: str) -> str:
+    if path in repo.etags:
+        return repo.etags[path]
     data = repo.files[path]
     if path in repo.lfs:
         return hashlib.sha256(data).hexdigest()

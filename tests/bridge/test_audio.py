@@ -149,3 +149,51 @@ def test_probe_checks_the_header_without_decoding(tmp_path: Path) -> None:
     assert probe_audio(nan).frames == 8000
     with pytest.raises(BadAudio, match="NaN"):
         read_audio(nan)
+
+
+# --- issue 24.3: the work a file causes is bounded from its header, before decoding ------------------------------
+def test_a_sample_rate_beyond_any_interface_is_refused_from_the_header(tmp_path: Path) -> None:
+    """The attack: a small FLAC of silence at 655,350 Hz (FLAC's highest rate), 8 channels, 60 s, decoded to
+    2.5 GB. The rate alone is refused here, from the header, before a sample is decoded."""
+    from bridge.audio import MAX_SAMPLE_RATE
+
+    path = tmp_path / "fast.flac"
+    sf.write(path, np.zeros((65535, 2), np.float32), 655350, format="FLAC")
+    for check in (probe_audio, read_audio):
+        with pytest.raises(TooLarge, match="sample rate of 655350 Hz"):
+            check(path)
+    assert MAX_SAMPLE_RATE >= 384000  # DXD recordings still read
+
+
+def test_the_decoded_size_is_bounded_from_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rate x channels x seconds from the header, before decoding; the message names what to lower."""
+    import bridge.audio as audio
+
+    path = tmp_path / "wide.wav"
+    sf.write(path, np.zeros((48000, 8), np.float32), 48000)  # 384,000 samples decoded
+    monkeypatch.setattr(audio, "MAX_DECODED_SAMPLES", 300_000)
+    decoded: list[int] = []
+    monkeypatch.setattr(audio, "_decode", lambda *a: decoded.append(1))  # never reached
+    with pytest.raises(TooLarge, match="fewer channels, a lower sample rate or a shorter loop"):
+        audio.read_audio(path)
+    assert decoded == []
+    monkeypatch.undo()
+    assert audio.read_audio(path).samples.shape == (8, 48000)
+
+
+def test_a_file_is_decoded_once_into_the_array_kept(tmp_path: Path) -> None:
+    """Peak memory of a read is the decoded [C, S] array plus one block, not the array twice (plus a mask)."""
+    import tracemalloc
+
+    path = tmp_path / "loop.wav"
+    frames = 48000 * 10
+    sf.write(path, np.zeros((frames, 4), np.float32), 48000)  # 7.7 MB decoded
+    tracemalloc.start()
+    try:
+        audio = read_audio(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    decoded = audio.samples.nbytes
+    assert audio.samples.shape == (4, frames) and audio.samples.flags.c_contiguous
+    assert peak < 1.25 * decoded, (peak, decoded)

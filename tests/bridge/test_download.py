@@ -198,3 +198,30 @@ def test_help_names_the_command_and_its_defaults(cli_exe: str) -> None:
     assert "download" in top
     render = subprocess.run([cli_exe, "render", "--help"], capture_output=True, text=True, timeout=60).stdout
     assert "--from clip.json" in render and "clip.wav.json" not in render  # sidecars are <stem>.json
+
+
+# --- issue 24.8: what the hub says is checked before anything is written ----------------------------------------
+@pytest.mark.parametrize("etag", ["/ABSOLUTE/planted", "../../../../planted"])
+def test_an_etag_that_is_a_path_is_refused_and_nothing_is_written_outside(tmp_path: Path, etag: str) -> None:
+    """huggingface_hub 2.4.0 builds ``blobs/<etag>`` unchecked: an endpoint answering an absolute path or
+    ``../`` as a file's ETag made ``download`` write outside HF_HOME and say success."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    planted = str(outside / "planted") if etag.startswith("/ABSOLUTE") else etag
+    hub = HubStandIn(repos={CHECKPOINT: Repo({"state_dict.bin": b"s" * 3000, "README.md": b"# x\n"},
+                                             lfs=frozenset({"state_dict.bin"}), etags={"state_dict.bin": planted})})
+    for url in serve(hub):
+        res = _download(_env(tmp_path, url), CHECKPOINT, "--no-components")
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "error [hub_refused]" in res.stderr and "nothing was written" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    hf = (tmp_path / "hf").resolve()
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and hf not in p.resolve().parents]
+    assert written == [], written  # nothing outside the cache (the old code wrote .../planted)
+    assert not hub.transfers()  # refused before any file was fetched
+
+
+def test_a_plain_http_endpoint_elsewhere_needs_an_explicit_yes(tmp_path: Path) -> None:
+    env = _env(tmp_path, "http://192.0.2.1:9")  # TEST-NET-1: never reached, refused before any request
+    res = _download(env, CHECKPOINT, "--no-components", timeout=60)
+    assert res.returncode == 2 and "error [hub_refused]" in res.stderr and "--allow-insecure-endpoint" in res.stderr

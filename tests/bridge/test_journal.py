@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 import threading
 from pathlib import Path
 
@@ -181,3 +182,52 @@ def test_a_replaced_file_is_noticed(tmp_path: Path) -> None:
     j.mark_running("a")
     j.close()
     assert [x.job_id for x in Journal(path).recover()] == ["a"]
+
+
+def damage_pages(path: Path, *, keep_header_pages: int = 1) -> None:
+    """What a bad sector or a sync tool leaves: an intact header page, some pages overwritten."""
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big") or 65536
+    for start in range(keep_header_pages * page, len(data), 2 * page):  # every other page after the header
+        data[start:start + page] = b"\xa5" * min(page, len(data) - start)
+    path.write_bytes(bytes(data))
+
+
+def _damaged_journal(tmp_path: Path) -> Path:
+    path = tmp_path / ".jasco-journal.sqlite3"
+    j = Journal(path)
+    for k in range(40):
+        j.add(f"old-{k}", _req(k), client="c", tag="x" * 200)
+    j.close()
+    for extra in ("-wal", "-shm"):
+        assert not path.with_name(path.name + extra).exists()  # checkpointed on close
+    damage_pages(path)
+    return path
+
+
+def test_damage_found_by_recover_moves_the_journal_aside(tmp_path: Path, caplog: Any) -> None:
+    """Issue 24.1: an intact header opens fine, then recover() met 'database disk image is malformed'
+    outside the code that moves a damaged journal aside: serve stopped at every start."""
+    import logging
+
+    path = _damaged_journal(tmp_path)
+    j = Journal(path)  # the header is intact: it opens
+    with caplog.at_level(logging.ERROR, logger="bridge.journal"):
+        assert j.recover() == []
+    assert [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()].__len__() == 1
+    assert len(list(tmp_path.glob(".jasco-journal.sqlite3.corrupt-*"))) == 1  # kept for inspection
+    j.add("new", _req(1), client="c")  # the fresh journal works
+    j.close()
+    assert [x.job_id for x in Journal(path).recover()] == ["new"]
+
+
+def test_damage_found_by_a_write_or_a_read_starts_fresh_with_the_active_jobs(tmp_path: Path) -> None:
+    path = _damaged_journal(tmp_path)
+    j = Journal(path)  # opens fine; the first write meets the damage
+    for k in range(3):
+        j.add(f"later-{k}", _req(k), client="c")  # never raises
+    j.mark_running("later-0")
+    assert j.states()["queued"] == 2 and j.size()[0] == 3 and j.get("old-3") is None  # reads never raise
+    j.close()
+    assert len(list(tmp_path.glob(".jasco-journal.sqlite3.corrupt-*"))) == 1
+    assert sorted(x.job_id for x in Journal(path).recover()) == ["later-0", "later-1", "later-2"]

@@ -86,3 +86,14 @@ def test_sizes_are_bounded_before_allocating() -> None:
 def test_only_numeric_arrays_travel() -> None:
     with pytest.raises(BadArguments):
         wire_frames.pack(wire.Result("j", np.array([object()]), 32000, 1, 0.1))
+
+
+@pytest.mark.parametrize("depth", [40, 200_000])
+def test_a_deeply_nested_header_is_a_coded_error(depth: int) -> None:
+    """Issue 24: a frame whose header nests lists thousands deep reached RecursionError (the engine's HTTP 500)."""
+    header = json.dumps({"v": None}).replace("null", "[" * depth + "]" * depth).encode()
+    if len(header) > wire_frames.MAX_HEADER_BYTES:
+        header = ("{\"v\":" + "[" * 400_000).encode()[: wire_frames.MAX_HEADER_BYTES]  # cut: still too deep first
+    frame = struct.pack(">I", len(header)) + header
+    with pytest.raises(BadArguments):
+        wire_frames.unpack(frame)
