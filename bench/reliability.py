@@ -554,7 +554,7 @@ def _midi_files(workdir: Path) -> tuple[Path, Path]:
 
 
 _RECOGNISE = """
-from midi.files import progression_from_midi_file
+from midi.file_chords import progression_from_midi_file
 from midi.vocab import ChordVocabulary
 vocab = ChordVocabulary.load(sys.argv[2])
 attempt(lambda: f"{len(progression_from_midi_file(sys.argv[1], vocab).beats)} chords")

@@ -29,10 +29,9 @@ from bridge.jobs import WORKER_STATES
 from bridge.osc import OscArg, to_wire
 from core import params as P
 from core.requests import MAX_CHORDS, MAX_PROMPT_CHARS, MAX_SESSION_NOTES
-from midi import limits as midi_limits
+from midi.limits import MAX_BEAT  # beats; 64 bars of 32/4 at most is 2048, so this is generous
 
 PREFIX = "/jasco"
-MAX_BEAT = midi_limits.MAX_BEAT  # beats; 64 bars of 32/4 at most is 2048, so this is generous
 MAX_PATH_CHARS = 4096
 JAM_TAKE_LEAD_S = 0.5  # /jasco/jam/take comes at least this long before its boundary (the device places it)
 MAX_TAG_CHARS = 200

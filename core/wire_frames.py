@@ -19,17 +19,20 @@ from __future__ import annotations
 import json
 import math
 import struct
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from core import wire
-from core.errors import BadArguments, TooLarge
+from core.errors import BadArguments, BadConfig, TooLarge
+from core.fileio import read_regular
 
 MEDIA_TYPE = "application/x-jasco-frames"
 MODEL_HEADER = "X-Jasco-Model"  # the model a render is for (HTTP header names are case-insensitive)
 MAX_HEADER_BYTES = 1 << 20  # 1 MiB of JSON: chords, prompts and sampling fields are far smaller
 MAX_DEPTH = 32  # nesting of a frame's values (messages nest a handful deep); deeper is a coded error
+MAX_TOKEN_BYTES = 4096  # a bearer token file (both ends): a token is one word; a bigger file is not one
 MAX_ARRAY_BYTES = 1 << 31  # 2 GiB in one frame (a long stereo drum stem is ~100 MB)
 DTYPES = frozenset({"<f4", "<f8", "<i2", "<i4", "<i8", "|u1", "|b1"})
 _LEN = struct.Struct(">I")
@@ -162,3 +165,19 @@ def unpack(data: bytes) -> Any:
     if pos != len(data):
         raise BadArguments(f"{len(data) - pos} stray bytes after the engine frame")
     return message
+
+
+def read_token(path: str | Path, what: str) -> str:
+    """The bearer token in the file ``path`` (surrounding whitespace stripped), as both ends of the
+    remote engine read it: a FIFO or other non-regular file is refused, not waited on; ``BadConfig``
+    (naming ``what``, e.g. ``--engine-token-file``) when it is unreadable, too big or empty."""
+    try:
+        raw = read_regular(Path(path).expanduser(), MAX_TOKEN_BYTES)
+        token = raw.decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadConfig(f"cannot read {what} {path}: {err}") from None
+    if len(raw) > MAX_TOKEN_BYTES:
+        raise BadConfig(f"{what} {path} is larger than {MAX_TOKEN_BYTES} bytes; a token is one word")
+    if not token:
+        raise BadConfig(f"{what} {path} is empty")
+    return token

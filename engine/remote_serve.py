@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from core import wire, wire_frames
-from core.fileio import read_regular
 from core.errors import (
     BadArguments,
     BadConfig,
@@ -60,7 +59,6 @@ from . import service
 log = logging.getLogger(__name__)
 
 APP_NAME = "jasco-engine"
-MAX_TOKEN_BYTES = 4096  # a bearer token is one word; a bigger file is not one
 DEPLOYMENT_NAME = "JascoEngine"
 HEARTBEAT_S = 1.0  # a Progress frame at least this often, so the client's stall watchdog sees a live engine
 MAX_ONGOING_REQUESTS = 16  # per replica; renders beyond the first wait in the replica (with heartbeats)
@@ -84,14 +82,9 @@ def token_digest(token: str) -> str:
 
 
 def read_token_file(path: Path) -> str:
-    """The bearer token in ``path`` (surrounding whitespace stripped); ``BadConfig`` if unusable."""
-    try:
-        raw = read_regular(Path(path).expanduser(), MAX_TOKEN_BYTES)  # a FIFO is refused, not waited on
-        token = raw.decode("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise BadConfig(f"cannot read the token file {path}: {err}") from None
-    if len(raw) > MAX_TOKEN_BYTES:
-        raise BadConfig(f"the token file {path} is larger than {MAX_TOKEN_BYTES} bytes; a token is one word")
+    """The bearer token in ``path`` (``core.wire_frames.read_token``), at least 16 characters of one word;
+    ``BadConfig`` if unusable."""
+    token = wire_frames.read_token(path, "the token file")
     if len(token) < 16 or any(c.isspace() for c in token):
         raise BadConfig(f"the token in {path} must be one word of at least 16 characters "
                         "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))' > FILE)")

@@ -6,7 +6,7 @@ notes' lengths added up, not the number of notes or the bytes they came in (a 53
 MIDI file can hold one chord lasting 268 million beats; 100,000 notes never released
 last to the end of their track). ``check_note_work`` refuses such input with
 ``too_large`` before any of that work starts. The OSC path (``/jasco/notes/add``,
-``/jasco/melody/add``: ``bridge.session``), MIDI files (``midi.files``) and live MIDI
+``/jasco/melody/add``: ``bridge.session``), MIDI files (``midi.midi_file``, ``midi.file_chords``) and live MIDI
 input all call it; the recogniser itself (``midi.recognize``) trusts its callers.
 
 At the bounds recognition takes about 100 MB and a second or two (``bench/reliability.py

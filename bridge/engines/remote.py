@@ -36,7 +36,6 @@ from urllib.parse import urlsplit
 from bridge.engines.backend import (DEFAULT_STALL_TIMEOUT, POLL_S, BackendState, RunControl, coded,
                                     positive_seconds, settle)
 from core import wire, wire_frames
-from core.fileio import read_regular
 from core.errors import (
     BadConfig,
     Cancelled,
@@ -52,7 +51,6 @@ from core.errors import (
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
-MAX_TOKEN_BYTES = 4096  # a bearer token is one word; a bigger file is not one
 INFO_TIMEOUT_S = 5.0  # one /info attempt (a replica being restarted may hold it; cancel waits at most this)
 MODEL_HEADER = wire_frames.MODEL_HEADER
 PROBE_INTERVAL_S = 1.0  # how often an idle worker asks a (re)starting engine whether it is ready
@@ -78,16 +76,7 @@ class RemoteOptions:
     def from_args(cls, url: str, token_file: Path | None) -> "RemoteOptions":
         token = None
         if token_file is not None:
-            try:
-                raw = read_regular(Path(token_file).expanduser(), MAX_TOKEN_BYTES)  # a FIFO is refused
-                token = raw.decode("utf-8").strip()
-            except (OSError, UnicodeDecodeError) as err:
-                raise BadConfig(f"cannot read --engine-token-file {token_file}: {err}") from None
-            if len(raw) > MAX_TOKEN_BYTES:
-                raise BadConfig(f"--engine-token-file {token_file} is larger than {MAX_TOKEN_BYTES} bytes; "
-                                "a token is one word")
-            if not token:
-                raise BadConfig(f"--engine-token-file {token_file} is empty")
+            token = wire_frames.read_token(token_file, "--engine-token-file")
         return cls(url, token)
 
     @property

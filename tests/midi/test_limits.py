@@ -28,7 +28,7 @@ _CHILD = """
 import json, resource, sys, time
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-from midi.files import progression_from_midi_file
+from midi.file_chords import progression_from_midi_file
 from midi.vocab import ChordVocabulary
 vocab = ChordVocabulary.load(sys.argv[3])
 started = time.perf_counter()
