@@ -42,9 +42,10 @@ var ADDR = {
 };
 
 // Trailing reply arguments the device does without (an older bridge sends /jasco/done without
-// the seed, and /jasco/queued without the generate's tag: the clip is then named without the seed,
-// and the device's n-th new job is its n-th generate).
-var MAY_LACK = {"/jasco/done": 1, "/jasco/queued": 1};
+// the seed, /jasco/queued without the generate's tag and /jasco/status without the precision: the
+// clip is then named without the seed, the device's n-th new job is its n-th generate, and the
+// status line names no precision).
+var MAY_LACK = {"/jasco/done": 1, "/jasco/queued": 1, "/jasco/status": 1};
 
 // Replies the device understands: address -> argument types it needs, from the bridge's reply
 // table (a string is "*": Max may hand a numeric-looking symbol over as a number; a number is

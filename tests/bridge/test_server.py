@@ -89,7 +89,7 @@ def test_hello_registers_and_replies_come_back_typed(rig: Rig) -> None:
         assert pong.tags == "fi" and pong.args == (0.25, 7)
         c.send("/jasco/status")
         st_ = c.expect("/jasco/status")
-        assert st_.tags == "siss" and st_.args == ("idle", 0, "fake", "cpu")
+        assert st_.tags == "sisss" and st_.args == ("idle", 0, "fake", "cpu", "")  # no precision before a model is loaded
 
 
 def test_without_hello_replies_go_to_the_reply_port(tmp_path: Path, vocab: ChordVocabulary) -> None:

@@ -14,8 +14,8 @@ from core import params as P
 DEVICE_DIR = Path(__file__).resolve().parents[2] / "max_for_live"
 WIRE = DEVICE_DIR / "jasco_wire.js"
 # Trailing reply arguments the device may do without (jasco_protocol.js MAY_LACK): an older bridge
-# sends /jasco/done without the seed and /jasco/queued without the tag.
-MAY_LACK = ("/jasco/done", "/jasco/queued")
+# sends /jasco/done without the seed, /jasco/queued without the tag, /jasco/status without the precision.
+MAY_LACK = ("/jasco/done", "/jasco/queued", "/jasco/status")
 
 
 def test_wire_file_is_current() -> None:
