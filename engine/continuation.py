@@ -30,7 +30,7 @@ from core.params import MAX_CLIP_SECONDS
 
 from .guidance import build_conditions, cfg_terms
 from .samplers import get_sampler
-from .timeline import clip_frames, hop_frames, prepare_on_timeline
+from .timeline import clip_frames, hop_frames, initial_noise, prepare_on_timeline
 from .windows import WindowedField, plan
 
 
@@ -90,12 +90,7 @@ def generate_continuation(pipe: Any, items: Sequence[Any], params: Any, *,
     frames = max(context + new, window)  # a line shorter than the window fills it (the tail is dropped)
     timeline = plan(frames, window, min(hop_frames(window, cfg.frame_rate, hop_beats, beat_seconds), window), False)
     shape = (len(items), frames, cfg.latent_dim)
-    if z0 is None:
-        z0 = torch.randn(shape, generator=torch.Generator().manual_seed(params.seed))
-    elif not isinstance(z0, torch.Tensor):
-        z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
-    if tuple(z0.shape) != shape:
-        raise BadValue(f"z0 must have shape {list(shape)}, got {list(z0.shape)}")
+    z0 = initial_noise(shape, params.seed, z0)
     conds = [prepare_on_timeline(pipe, inp, frames) for inp in items]
     terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
     with torch.inference_mode(), pipe._conditioning_autocast():

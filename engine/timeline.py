@@ -168,6 +168,19 @@ def decode_loop(pipe: Any, latents: torch.Tensor, context: int = DECODE_CONTEXT)
     return audio[..., context * per_frame:(context + length) * per_frame]
 
 
+def initial_noise(shape: tuple[int, int, int], seed: int, z0: torch.Tensor | np.ndarray | None = None
+                  ) -> torch.Tensor:
+    """The ODE's start ``z0``: ``randn(shape)`` from ``seed`` (audiocraft's draw), or the one given,
+    which must have ``shape`` [B, frames, D]."""
+    if z0 is None:
+        return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    if not isinstance(z0, torch.Tensor):
+        z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
+    if tuple(z0.shape) != shape:
+        raise BadValue(f"z0 must have shape {list(shape)}, got {list(z0.shape)}")
+    return z0
+
+
 def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline: Timeline, *,
                          progress: Callable[[int, float], None] | None = None,
                          cancelled: Callable[[], bool] | None = None,
@@ -175,12 +188,7 @@ def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline:
     """Render a batch on ``timeline``; returns the fields of the pipeline's ``GenerationOutput``."""
     cfg = pipe.cfg
     shape = (len(items), timeline.frames, cfg.latent_dim)
-    if z0 is None:
-        z0 = torch.randn(shape, generator=torch.Generator().manual_seed(params.seed))
-    elif not isinstance(z0, torch.Tensor):
-        z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
-    if tuple(z0.shape) != shape:
-        raise BadValue(f"z0 must have shape {list(shape)}, got {list(z0.shape)}")
+    z0 = initial_noise(shape, params.seed, z0)
     conds = [prepare_on_timeline(pipe, inp, timeline.frames) for inp in items]
     terms = cfg_terms(params.cfg_all, params.cfg_txt, params.guidance)
     cond = pipe.cached_conditions(conds, terms, params, num_frames=timeline.frames)
