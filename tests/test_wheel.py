@@ -58,6 +58,9 @@ EVERYDAY = (
     Everyday(("render", "--model", "tiny", "--preset", "draft", "--bars", "1", "--prompt", "lofi piano", "--bpm", "120",
               "--chords", "C@0 Am@2", "--out", "clip.wav"), files=("clip.wav", "clip.json")),
     Everyday(("doctor",), says=("[  ok] chord vocabulary  official: 194 labels", "0 problem(s) to fix")),
+    Everyday(("device", "install", "--create"),
+             says=("installed",),
+             files=("{home}/Music/Ableton/User Library/Presets/MIDI Effects/Max MIDI Effect/jasco-bridge.amxd",)),
 )
 
 
