@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from .node_checks import node_checks
 
 UNIT = Path(__file__).resolve().parent / "js" / "unit.js"
 NAMES = [
@@ -46,9 +46,7 @@ NAMES = [
 
 @pytest.fixture(scope="module")
 def unit_results(node_exe: str) -> dict[str, str]:
-    out = subprocess.run([node_exe, str(UNIT)], capture_output=True, text=True, timeout=20, check=False)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return node_checks(node_exe, UNIT)
 
 
 def test_every_node_check_is_listed(unit_results: dict[str, str]) -> None:

@@ -4,11 +4,11 @@ the jam track, loop, and start on their phrase boundary because Live launches th
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from .node_checks import node_checks
 
 UNIT = Path(__file__).resolve().parent / "js" / "jam_unit.js"
 NAMES = [
@@ -24,9 +24,7 @@ NAMES = [
 
 @pytest.fixture(scope="module")
 def jam_results(node_exe: str) -> dict[str, str]:
-    out = subprocess.run([node_exe, str(UNIT)], capture_output=True, text=True, timeout=20, check=False)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return node_checks(node_exe, UNIT)
 
 
 def test_every_node_check_is_listed(jam_results: dict[str, str]) -> None:
