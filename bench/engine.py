@@ -32,6 +32,8 @@ Sections (``--sections``, default all, in this order, one process):
   float32 render of the same loop, and a table of where the time goes (conditions, evaluations,
   decoder, DSP, WAV encoding, file + sidecar), also for a press with changed chords (cache miss).
   On a GPU machine (``--device cuda``) the same section runs in float32/bfloat16/float16.
+* ``decoder``: the EnCodec decoder at the real sizes, whole vs in pieces (engine.encodec.ChunkedDecoder) per
+  piece size, for a 10 s window and for the loop's decode with circular context; interleaved rounds.
 
 Usage::
 
@@ -621,7 +623,52 @@ def loop_table(big: Any, precisions: list[str], presets: list[str], reference: b
         out(f"| {stage} | " + " | ".join(cells) + " |")
 
 
-SECTIONS = ("table", "precision", "presets", "load", "render", "loop")
+def decoder_table(rounds: int, out: Callable[[str], None]) -> None:
+    """The EnCodec decoder at the real ``encodec_32khz`` sizes: the whole decode vs the chunked one
+    (engine.encodec.ChunkedDecoder) per piece size, for a 10 s window and for the 4-bar loop (400 frames with
+    2 x 100 frames of circular context: before, decoded whole and cut; now, the upsampling run on the kept
+    frames only). Interleaved rounds; best of the rounds; the difference to the whole decode as a check."""
+    import engine.encodec as enc
+
+    comp = enc.CompressionModel(real_encodec(), source="random encodec_32khz sizes")
+    hop = comp.hop_length
+    cases = {"10 s window (500 frames)": (500, None), "4-bar loop (400 + 2 x 100 context)": (600, (100, 500))}
+    chunks = (32, 64, 128, 256)
+    saved = enc.DECODE_CHUNK
+    best: dict[tuple[str, str], float] = {}
+    errors: dict[tuple[str, str], float] = {}
+    try:
+        with torch.inference_mode():
+            for case, (frames, keep) in cases.items():
+                lat = torch.randn(1, comp.latent_dim, frames, generator=torch.Generator().manual_seed(0))
+                whole = comp.model.decoder(lat)
+                if keep is not None:
+                    whole = whole[..., keep[0] * hop:keep[1] * hop]
+                for _ in range(rounds):
+                    for how in ("whole", *(f"chunked {c}" for c in chunks)):
+                        began = time.perf_counter()
+                        if how == "whole":
+                            audio = comp.model.decoder(lat)
+                            if keep is not None:
+                                audio = audio[..., keep[0] * hop:keep[1] * hop]
+                        else:
+                            enc.DECODE_CHUNK = int(how.split()[1])
+                            audio = comp.decode(lat, keep)
+                        sec = time.perf_counter() - began
+                        best[(case, how)] = min(sec, best.get((case, how), float("inf")))
+                        errors[(case, how)] = float((audio - whole).abs().max() / whole.abs().max())
+    finally:
+        enc.DECODE_CHUNK = saved
+    out(f"\n## decoder: EnCodec at the encodec_32khz sizes (random weights), best of {rounds} interleaved rounds; "
+        f"engine's piece size {saved} frames, margin {comp.chunked.margin if comp.chunked else '-'} frames")
+    out("| case | how | time | vs whole | max difference (relative) |")
+    out("|---|---|---:|---:|---:|")
+    for (case, how), sec in best.items():
+        ratio = sec / best[(case, "whole")]
+        out(f"| {case} | {how} | {sec:.2f} s | {ratio:.2f}x | {errors[(case, how)]:.1e} |")
+
+
+SECTIONS = ("table", "precision", "presets", "load", "render", "loop", "decoder")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -679,6 +726,8 @@ def main(argv: list[str] | None = None) -> int:
             del pipe
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()
+    if "decoder" in sections:
+        decoder_table(max(args.rounds, 3), print)
     big = None
     if "loop" in sections:
         big, big_label = build_400m(device, "float32")

@@ -121,7 +121,7 @@ class GenerationInput:
     hop_beats: int = 0  # 0 = half the window rounded to whole beats
     beat_seconds: float = 0.0  # the tempo, for the hop in beats (0 = unknown)
     context: np.ndarray | None = None  # jam: latents [F, D] held as the first F frames (engine.continuation)
-    loop_layout: str = "auto"  # a loop that fits in one window: "auto" | "cycle" | "rolled" (engine.timeline)
+    loop_layout: str = "auto"  # a loop that fits in one window: "auto" | "cycle" | "rolled" | "fitted" (engine.timeline)
 
     def __post_init__(self) -> None:
         if self.prompt is None:
@@ -431,7 +431,9 @@ class JascoPipeline:
 
             return GenerationOutput(**generate_continuation(self, items, params, progress=progress,
                                                             cancelled=cancelled, z0=z0))
-        plan = timeline_for(self, items, params.solver)  # a clip that loops or outgrows the window: engine.timeline
+        preset = get_preset(params.preset)
+        prefer = preset.loop_layout if preset is not None else "rolled"
+        plan = timeline_for(self, items, params.solver, prefer)  # a clip that loops or outgrows the window: engine.timeline
         if plan is not None:
             return GenerationOutput(**generate_on_timeline(self, items, params, plan, progress=progress,
                                                            cancelled=cancelled, z0=z0))
@@ -465,8 +467,9 @@ class JascoPipeline:
             timeline={**single_window(self).describe(), "window_evaluations": result.nfe * len(items)},
         )
 
-    def decode(self, latents: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """Normalised latents [B, T, D] -> audio [B, 1, S] (denormalise, EnCodec decoder, float32)."""
+    def decode(self, latents: torch.Tensor | np.ndarray, keep: tuple[int, int] | None = None) -> torch.Tensor:
+        """Normalised latents [B, T, D] -> audio [B, 1, S] (denormalise, EnCodec decoder, float32); ``keep`` =
+        (first, stop): only the audio of those latent frames, the others decoded as context (engine.encodec)."""
         comp = self.model.compression
         if comp is None:
             raise ModelLoadError("this model has no compression model to decode with")
@@ -475,7 +478,7 @@ class JascoPipeline:
             raise BadValue(f"latents must have shape [B, T, {self.cfg.latent_dim}], got {list(z.shape)}")
         with torch.inference_mode(), torch.autocast(device_type=self._device.type, enabled=False):
             z = z * self.cfg.latent_std + self.cfg.latent_mean
-            return comp.decode(z.permute(0, 2, 1)).float()
+            return comp.decode(z.permute(0, 2, 1), keep).float()
 
 
 def load_model(folder: Path, *, t5: str | os.PathLike[str] | None = None,

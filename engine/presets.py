@@ -22,6 +22,7 @@ class Preset:
     rtol: float = 1e-5  # dopri5
     atol: float = 1e-5
     guidance_interval: tuple[float, float] | None = None  # multi-term CFG only for lo <= t <= hi
+    loop_layout: str = "rolled"  # what a loop that fits one window gets when its layout is "auto" (engine.timeline)
 
     @property
     def evaluations(self) -> int | None:
@@ -43,7 +44,7 @@ NONE = "none"
 # (bench/engine.py ``loop`` prints its generate-to-done time per precision and its latent error vs dopri5 1e-5
 # float32; on the fixture's 4-bar loop: 0.228, the rolled layout's difference to the cycle included).
 PRESETS: dict[str, Preset] = {
-    "sketch": Preset("midpoint", steps=1),  # 2 evaluations
+    "sketch": Preset("midpoint", steps=1, loop_layout="fitted"),  # 2 evaluations, a loop at its own length
     "draft": Preset("rk4", steps=1),  # 4 evaluations
     "normal": Preset("rk4", steps=2),  # 8 evaluations
     "reference": Preset("dopri5", rtol=1e-5, atol=1e-5),  # audiocraft's default generate

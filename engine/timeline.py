@@ -11,8 +11,9 @@ one-shot clip that fits the window) stays on the single-window path, bit for bit
 - The noise is ``randn(B, L, D)`` from the seed (its first ``W`` frames are the single-window
   noise of the same seed).
 - Sampling: :class:`engine.windows.WindowedField` with any solver. A loop that fits in one window
-  has two layouts (``engine.windows``): ``cycle`` (windows every hop) and ``rolled`` (one window,
-  shifted at every evaluation); :func:`loop_layout` chooses, and the timeline records which.
+  has three layouts (``engine.windows``): ``cycle`` (windows every hop), ``rolled`` (one window,
+  shifted at every evaluation) and ``fitted`` (one window of the loop's own length, shifted: the
+  ``sketch`` preset's); :func:`loop_layout` chooses, and the timeline records which.
 - Decoding: a line decodes its ``L`` frames; a loop decodes ``DECODE_CONTEXT`` frames of
   circular context on both sides and keeps the middle, so the audio is exactly one period of
   ``L`` frames whose end flows into its start.
@@ -35,7 +36,7 @@ from .drums import prepare_waveform, separate_drums
 from .guidance import ItemConditions, cfg_terms
 from .melody import prepare_melody
 from .samplers import get_sampler
-from .windows import LAYOUTS, Timeline, WindowedField, plan
+from .windows import LAYOUTS, ROLLING, Timeline, WindowedField, plan
 
 DECODE_CONTEXT = 100  # latent frames of circular context on each side when a loop is decoded (2 s at 50 Hz)
 
@@ -74,9 +75,10 @@ LOOP_LAYOUTS = ("auto", *LAYOUTS)  # what a GenerationInput may ask for; "auto" 
 ADAPTIVE_SOLVERS = ("dopri5",)  # their step control needs a field that is a function of (t, z) alone
 
 
-def loop_layout(frames: int, window: int, asked: str = "auto", solver: str = "") -> str:
+def loop_layout(frames: int, window: int, asked: str = "auto", solver: str = "", prefer: str = "rolled") -> str:
     """The layout of a loop of ``frames`` frames: ``asked``, or for ``auto`` the measured choice (bench/longform.py
-    ``--layouts``): ``rolled`` for a loop that fits in one window with a fixed-step solver, else ``cycle``.
+    ``--layouts``): ``prefer`` (``rolled``; a preset may ask for ``fitted``, engine.presets) for a loop that fits
+    in one window with a fixed-step solver, else ``cycle``.
 
     Measured (fixture, midpoint 1 step, medians of 3 seeds; seam = wrap step / median step, audio at 48 kHz):
     1-2 bars (one window in both layouts) the seams are the same (0.49-1.02 cycle, 0.53-0.95 rolled); 4 bars
@@ -88,21 +90,24 @@ def loop_layout(frames: int, window: int, asked: str = "auto", solver: str = "")
     evaluations, 20 s in cycle), so it is refused when asked for explicitly too."""
     if asked not in LOOP_LAYOUTS:
         raise BadValue(f"loop layout must be one of {', '.join(LOOP_LAYOUTS)}, got {asked!r}")
+    if prefer not in ROLLING:
+        raise BadValue(f"a preferred loop layout must be one of {', '.join(ROLLING)}, got {prefer!r}")
     if frames > window:
-        if asked == "rolled":
+        if asked in ROLLING:
             raise BadValue(f"a loop of {frames} frames is longer than the model's window ({window}): only the "
                            "cycle layout covers it")
         return "cycle"
     if solver in ADAPTIVE_SOLVERS:
-        if asked == "rolled":
-            raise BadValue(f"the rolled loop layout needs a fixed-step solver, not {solver}")
+        if asked in ROLLING:
+            raise BadValue(f"the {asked} loop layout needs a fixed-step solver, not {solver}")
         return "cycle"
-    return "rolled" if asked == "auto" else asked
+    return prefer if asked == "auto" else asked
 
 
-def timeline_for(pipe: Any, items: Sequence[Any], solver: str = "") -> Timeline | None:
+def timeline_for(pipe: Any, items: Sequence[Any], solver: str = "", prefer: str = "rolled") -> Timeline | None:
     """The windows of a batch, or None for the single-window path (no clip length, or a one-shot
-    clip that fits the window). Every item of a batch must share the clip length, loop and hop."""
+    clip that fits the window). Every item of a batch must share the clip length, loop and hop.
+    ``prefer``: what ``auto`` picks for a loop that fits one window (:func:`loop_layout`)."""
     for i in items:
         if not isinstance(i.loop, bool):
             raise BadValue(f"loop must be true or false, got {i.loop!r}")
@@ -123,7 +128,7 @@ def timeline_for(pipe: Any, items: Sequence[Any], solver: str = "") -> Timeline 
     if not loop and frames <= window:
         return None
     hop = hop_frames(window, cfg.frame_rate, hop_beats, beat_seconds)
-    layout = loop_layout(frames, window, asked_layout, solver) if loop else "cycle"
+    layout = loop_layout(frames, window, asked_layout, solver, prefer) if loop else "cycle"
     return plan(frames, window, hop, loop, layout)
 
 
@@ -163,9 +168,7 @@ def decode_loop(pipe: Any, latents: torch.Tensor, context: int = DECODE_CONTEXT)
     ``context`` frames of circular context on each side (so the wrap point has no edge)."""
     length = latents.shape[1]
     idx = torch.arange(-context, length + context, device=latents.device) % length
-    audio = pipe.decode(latents[:, idx])
-    per_frame = audio.shape[-1] // (length + 2 * context)
-    return audio[..., context * per_frame:(context + length) * per_frame]
+    return pipe.decode(latents[:, idx], keep=(context, context + length))
 
 
 def initial_noise(shape: tuple[int, int, int], seed: int, z0: torch.Tensor | np.ndarray | None = None
@@ -203,7 +206,7 @@ def generate_on_timeline(pipe: Any, items: Sequence[Any], params: Any, timeline:
         latents = result.latents.float()
         audio = decode_loop(pipe, latents) if timeline.loop else pipe.decode(latents)
     info = {**timeline.describe(), "window_evaluations": field.evaluations}
-    if timeline.layout == "rolled":
+    if timeline.layout in ROLLING:
         info["rolls"] = list(field.rolls)  # the shift of every evaluation
     return {
         "audio": np.ascontiguousarray(audio.cpu().numpy(), dtype=np.float32),

@@ -16,7 +16,11 @@ Loop layouts (``Timeline.layout``; only loops that fit in one window have a choi
   shifted by a fresh offset at every evaluation (the evaluation count times ``L / golden ratio``,
   modulo ``L``), so that neither the window's edges nor its doubled frames sit at the same place
   twice: no seam is privileged. Half the work of ``cycle`` for a loop between the hop and the
-  window. ``engine.timeline.loop_layout`` chooses between them (measured: bench/engine.py ``seams``).
+  window. ``engine.timeline.loop_layout`` chooses between them (measured: bench/longform.py ``--layouts``).
+- ``fitted``: one window of exactly ``L`` frames (the model runs at the loop's own length, as audiocraft's
+  generate does for a ``duration`` shorter than the window), rolled like ``rolled``: every frame once, no
+  doubled frames, ``L / W`` of the work of ``rolled``. The model never saw sequences shorter than its
+  window in training, so this is an explicit choice (the ``sketch`` preset's), not the ``auto`` rule.
 
 At every evaluation :class:`WindowedField` runs all windows, times all CFG terms, in one
 batched forward (chunked when asked, or when CUDA runs out of memory), each window with its
@@ -52,7 +56,7 @@ class Timeline:
     hop: int  # the largest distance between window starts that was asked for
     loop: bool
     offsets: tuple[int, ...]  # start frame of every window (on a loop, indices wrap modulo L)
-    layout: str = "cycle"  # a loop's windows: "cycle" | "rolled" (see the module docstring)
+    layout: str = "cycle"  # a loop's windows: "cycle" | "rolled" | "fitted" (see the module docstring)
 
     @property
     def windows(self) -> int:
@@ -65,7 +69,7 @@ class Timeline:
 
     def roll(self, evaluation: int) -> int:
         """The shift of the rolled layout at evaluation number ``evaluation`` (0 for every other layout)."""
-        if self.layout != "rolled":
+        if self.layout not in ROLLING:
             return 0
         return int(round(evaluation * self.frames * ROLL_STRIDE)) % self.frames
 
@@ -85,7 +89,8 @@ class Timeline:
                 "windows": self.windows, "offsets": list(self.offsets), "layout": self.layout}
 
 
-LAYOUTS = ("cycle", "rolled")
+LAYOUTS = ("cycle", "rolled", "fitted")
+ROLLING = ("rolled", "fitted")  # the layouts shifted at every evaluation
 ROLL_STRIDE = (math.sqrt(5.0) - 1.0) / 2.0  # 1 / golden ratio: successive rolls spread evenly over the loop
 
 
@@ -93,10 +98,11 @@ def plan(frames: int, window: int, hop: int, loop: bool, layout: str = "cycle") 
     """The windows of a clip of ``frames`` frames (see the module docstring)."""
     if layout not in LAYOUTS:
         raise BadValue(f"loop layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    if layout == "rolled":
+    if layout in ROLLING:
         if not loop or isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= window:
-            raise BadValue(f"the rolled layout is for loops that fit in one window of {window} frames")
-        return Timeline(frames=frames, window=window, hop=hop, loop=True, offsets=(0,), layout="rolled")
+            raise BadValue(f"the {layout} layout is for loops that fit in one window of {window} frames")
+        size = window if layout == "rolled" else frames
+        return Timeline(frames=frames, window=size, hop=hop, loop=True, offsets=(0,), layout=layout)
     for name, value in (("frames", frames), ("window", window), ("hop", hop)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise BadValue(f"{name} must be a positive whole number of frames, got {value!r}")
@@ -210,7 +216,7 @@ class WindowedField:
         b, length, d = z.shape
         if length != self.timeline.frames:
             raise BadValue(f"latents have {length} frames, the timeline {self.timeline.frames}")
-        if self.timeline.layout == "rolled":
+        if self.timeline.layout in ROLLING:
             roll = self.timeline.roll(self.calls)
             self._place(roll)
             self.rolls.append(roll)

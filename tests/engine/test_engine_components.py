@@ -253,6 +253,55 @@ def test_first_codes_match_transformers_quantizer(tiny_fixture) -> None:
     assert comp.frame_rate == 50.0 and comp.sample_rate == 32000
 
 
+def _encodec(**overrides: object) -> "CompressionModel":
+    from transformers import EncodecModel
+
+    from engine.encodec import CompressionModel
+    from engine.tiny import encodec_config
+
+    cfg = encodec_config()
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    torch.manual_seed(0)
+    return CompressionModel(EncodecModel(cfg).eval())
+
+
+@pytest.mark.parametrize("overrides", [
+    {},  # the tiny test model's sizes
+    {"num_filters": 64, "hidden_size": 128, "codebook_dim": 128, "num_lstm_layers": 2},  # encodec_32khz's sizes
+    {"residual_kernel_size": 7, "num_residual_layers": 2, "upsampling_ratios": [6, 5, 4, 2]},  # a wider reach
+])
+def test_the_chunked_decoder_equals_the_whole_decode(overrides: dict) -> None:
+    """The upsampling stack runs in pieces with a margin that covers its receptive field: the audio is the
+    whole decode's to float rounding, at piece edges and clip edges alike; ``keep`` is its slice."""
+    from engine.encodec import DECODE_CHUNK
+
+    comp = _encodec(**overrides)
+    assert comp.chunked is not None and comp.chunked.hop == comp.hop_length
+    frames = 2 * DECODE_CHUNK + 9  # three pieces, the last one short
+    lat = torch.randn(2, comp.latent_dim, frames)
+    with torch.inference_mode():
+        whole = comp.model.decoder(lat)
+        ours = comp.decode(lat)
+        kept = comp.decode(lat, keep=(7, frames - 5))
+    scale = float(whole.abs().max())
+    assert ours.shape == whole.shape == (2, 1, frames * comp.hop_length)
+    assert float((ours - whole).abs().max()) <= 1e-5 * scale
+    hop = comp.hop_length
+    assert float((kept - whole[..., 7 * hop:(frames - 5) * hop]).abs().max()) <= 1e-5 * scale
+    with pytest.raises(ValueError):
+        comp.decode(lat, keep=(5, 5))
+
+
+def test_a_decoder_that_normalises_over_time_is_decoded_whole() -> None:
+    """time_group_norm normalises over the whole clip: pieces would change the audio, so no split."""
+    comp = _encodec(norm_type="time_group_norm")
+    assert comp.chunked is None
+    lat = torch.randn(1, comp.latent_dim, 20)
+    with torch.inference_mode():
+        assert torch.equal(comp.decode(lat, keep=(3, 11)), comp.model.decoder(lat)[..., 3 * 640:11 * 640])
+
+
 def test_generate_input_validation(tiny_fixture) -> None:
     with pytest.raises(BadValue):
         GenerationInput(prompt=3)  # type: ignore[arg-type]

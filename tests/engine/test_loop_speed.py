@@ -1,5 +1,6 @@
-"""The musician's loop (issue 22): one rolled window for a loop that fits in the window, and the
-condition cache across takes and presses (the tiny conformance model)."""
+"""The musician's loop (issue 22): one rolled window for a loop that fits in the window (the model's window,
+or the loop's own length for the sketch preset), and the condition cache across takes and presses (the tiny
+conformance model)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,15 @@ def _wrap_and_steps(latents: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.linalg.norm(z[0] - z[-1])), np.linalg.norm(np.diff(z, axis=0), axis=1)
 
 
+@pytest.mark.parametrize("layout", ["rolled", "fitted"])
 @pytest.mark.parametrize("seconds, frames", [(8.0, 400), (2.0, 100)])
-def test_a_loop_that_fits_one_window_is_one_rolled_periodic_window(tiny_fixture, seconds: float, frames: int) -> None:
+def test_a_loop_that_fits_one_window_is_one_rolled_periodic_window(tiny_fixture, seconds: float, frames: int,
+                                                                    layout: str) -> None:
     chords = (("C", 0.0), ("Am", seconds / 4), ("C", seconds / 2))  # no chord change at the wrap
-    out = tiny_fixture.generate([_loop(seconds, chords)], SKETCH)
+    out = tiny_fixture.generate([_loop(seconds, chords, loop_layout=layout)], SKETCH)
     tl = out.timeline
-    assert (tl["layout"], tl["windows"], tl["frames"]) == ("rolled", 1, frames)
+    assert (tl["layout"], tl["windows"], tl["frames"]) == (layout, 1, frames)
+    assert tl["window"] == (500 if layout == "rolled" else frames)  # fitted: the model runs at the loop's length
     assert out.latents.shape == (1, frames, 16) and out.audio.shape == (1, 1, frames * 640)  # exactly the bars
     assert out.nfe == 2 and tl["window_evaluations"] == 2
     assert len(set(tl["rolls"])) == 2  # a fresh shift at every evaluation
@@ -40,20 +44,43 @@ def test_a_loop_that_fits_one_window_is_one_rolled_periodic_window(tiny_fixture,
 
 
 def test_rolled_loop_costs_one_window_where_the_cycle_needs_two(tiny_fixture) -> None:
-    rolled = tiny_fixture.generate([_loop()], SKETCH)
+    rolled = tiny_fixture.generate([_loop(loop_layout="rolled")], SKETCH)
     cycle = tiny_fixture.generate([_loop(loop_layout="cycle")], SKETCH)
     assert cycle.timeline["windows"] == 2 and cycle.timeline["layout"] == "cycle"
     assert rolled.timeline["window_evaluations"] * 2 == cycle.timeline["window_evaluations"]
 
 
+def test_the_sketch_preset_fits_the_window_to_the_loop_the_others_keep_the_model_window(tiny_fixture) -> None:
+    """sketch asks for the fitted layout (the transformer runs on the loop's 400 frames, not 500); draft keeps
+    auto's rolled 500-frame window; a layout asked for explicitly wins over the preset's."""
+    sketch = tiny_fixture.generate([_loop()], SKETCH).timeline
+    draft = tiny_fixture.generate([_loop()], SamplingParams(seed=4, preset="draft")).timeline
+    asked = tiny_fixture.generate([_loop(loop_layout="cycle")], SKETCH).timeline
+    assert (sketch["layout"], sketch["window"], sketch["frames"]) == ("fitted", 400, 400)
+    assert (draft["layout"], draft["window"]) == ("rolled", 500)
+    assert asked["layout"] == "cycle"
+    two_bars = tiny_fixture.generate([_loop(4.0)], SKETCH)
+    assert two_bars.timeline["window"] == 200 and two_bars.audio.shape == (1, 1, 200 * 640)
+    ten_bars = tiny_fixture.generate([_loop(20.0)], SKETCH).timeline  # longer than the window: the cycle
+    assert ten_bars["layout"] == "cycle" and ten_bars["window"] == 500
+
+
 def test_loop_layout_is_an_explicit_choice() -> None:
     assert loop_layout(400, 500) == "rolled" and loop_layout(400, 500, "cycle") == "cycle"
-    assert loop_layout(900, 500) == "cycle"
+    assert loop_layout(400, 500, prefer="fitted") == "fitted" and loop_layout(400, 500, "fitted") == "fitted"
+    assert loop_layout(900, 500) == "cycle" and loop_layout(900, 500, prefer="fitted") == "cycle"
     assert loop_layout(400, 500, "auto", "dopri5") == "cycle"  # adaptive step control needs a fixed field
+    assert loop_layout(400, 500, "auto", "dopri5", prefer="fitted") == "cycle"
     with pytest.raises(BadValue):
         loop_layout(400, 500, "rolled", "dopri5")
     with pytest.raises(BadValue):
+        loop_layout(400, 500, "fitted", "dopri5")
+    with pytest.raises(BadValue):
+        loop_layout(400, 500, prefer="cycle")  # a preset prefers one of the one-window layouts
+    with pytest.raises(BadValue):
         loop_layout(900, 500, "rolled")  # longer than the window: only the cycle covers it
+    with pytest.raises(BadValue):
+        loop_layout(900, 500, "fitted")
     with pytest.raises(BadValue):
         loop_layout(400, 500, "spiral")
     with pytest.raises(BadValue):
