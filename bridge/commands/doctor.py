@@ -177,7 +177,7 @@ def _cached_file(repos: tuple[str, ...], filenames: tuple[str, ...]) -> str | No
 def check_models() -> Check:
     """Which official checkpoints, and the T5/EnCodec they name, are in the Hugging Face cache."""
     try:
-        import huggingface_hub  # noqa: F401
+        importlib.import_module("huggingface_hub")
     except ImportError:
         return Check("models", FAIL, "huggingface_hub not installed", "python3 scripts/dev.py setup")
     from core.hubfiles import COMPRESSION_STATE_DICT, JASCO_COMPONENTS, STATE_DICT, candidates, download_command
