@@ -13,10 +13,12 @@ import importlib
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from core import __version__
 from core.errors import JascoError
+from core.fileio import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,14 @@ def main(argv: Sequence[str] | None = None, **context: Any) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def write_or_print(text: str, path: Path | None) -> None:
+    """A generating command's output (``--write PATH``): the file written atomically, else stdout."""
+    if path is not None:
+        atomic_write_bytes(path, text.encode("utf-8"))
+    else:
+        print(text, end="")
 
 
 if __name__ == "__main__":  # pragma: no cover

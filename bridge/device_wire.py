@@ -49,6 +49,14 @@ def table() -> dict[str, Any]:
 
 
 def render_js() -> str:
-    body = json.dumps(table(), indent=2)
+    """The table as a script for Max's [js] and Node; an address table one address a line."""
+    rows = []
+    for key, value in table().items():
+        if isinstance(value, dict):
+            entries = ",\n".join(f"    {json.dumps(address)}: {json.dumps(shape)}" for address, shape in value.items())
+            rows.append(f"  {json.dumps(key)}: {{\n{entries}\n  }}")
+        else:
+            rows.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    body = "{\n" + ",\n".join(rows) + "\n}"
     return (JS_HEADER + f"var JASCO_WIRE = {body};\n"
             'if (typeof module !== "undefined") { module.exports = JASCO_WIRE; }\n')

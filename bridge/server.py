@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from bridge import protocol
-from bridge.access import AllowList, check_bind, is_loopback, parse_allow  # noqa: F401 - re-exported
+from bridge.access import AllowList, check_bind
 from bridge.audio import AudioData
 from bridge.clients import MIDI_SESSION, ClientRegistry
-from bridge.drum_check import MAX_DRUM_CHECKS, DrumCheck, DrumChecker  # noqa: F401 - re-exported
+from bridge.drum_check import DrumCheck, DrumChecker
 from bridge.handlers import Context, Handlers
 from bridge.model_policy import ModelPolicy
 from bridge.osc import MAX_PACKET_IN, decode_packet

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from core.errors import BadArguments
-from core.grid import MELODY_BINS, SAMPLE_RATE
+from core.grid import SAMPLE_RATE
 from core.params import param
 
 

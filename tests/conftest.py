@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from tests.proc_util import stop
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("JASCO_SHARED", REPO.parent / "shared")).resolve()
@@ -112,9 +115,4 @@ def jack_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
                 time.sleep(0.1)
         yield name
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop(proc, signal.SIGTERM, 5)

@@ -36,6 +36,19 @@ def dry_run(tmp_path: Path, *args: str, via_bash: bool = False) -> str:
     return out.stdout
 
 
+def settings_for(venv: Path) -> dev.Settings:
+    return dev.Settings(venv=venv, torch_spec="torch==2.13.0", torch_index="", apt_lock_wait_s=1.0,
+                        python=sys.executable)
+
+
+def made_venv(tmp_path: Path) -> tuple[Path, dev.Settings]:
+    """A venv folder as setup leaves it (``bin/python``; nothing installed in it) and the settings naming it."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    return venv, settings_for(venv)
+
+
 def test_dry_run_on_windows_plans_the_scripts_folder_and_prints_winget(tmp_path: Path) -> None:
     out = dry_run(tmp_path, "test", "--platform", "windows")
     assert "winget install OpenJS.NodeJS.LTS" in out and "apt-get" not in out
@@ -54,8 +67,7 @@ def test_run_installs_what_running_needs_and_test_adds_the_test_tools(tmp_path: 
     assert "-e .[audition]" in run and "-e .[test,audition,remote]" in test
     for tool in ("jackd2", "nodejs", "liblo-tools", "brew install", "winget install", "remote", "test,"):
         assert tool not in run, f"run plans {tool!r} on {system}:\n{run}"
-    settings = dev.Settings(venv=tmp_path / "venv", torch_spec="torch==2.13.0", torch_index="", apt_lock_wait_s=1.0,
-                            python=sys.executable)
+    settings = settings_for(tmp_path / "venv")
     apt = {command: [s.argv for s in dev.make_plan(system, settings, probe=False, command=command).steps
                      if s.kind == "apt"] for command in ("run", "test")}
     if system == "linux":  # a bare Debian: what each command would install
@@ -66,11 +78,7 @@ def test_run_installs_what_running_needs_and_test_adds_the_test_tools(tmp_path: 
 
 
 def test_a_venv_set_up_for_the_tests_also_serves_run(tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").write_text("")
-    settings = dev.Settings(venv=venv, torch_spec="torch==2.13.0", torch_index="", apt_lock_wait_s=1.0,
-                            python=sys.executable)
+    venv, settings = made_venv(tmp_path)
     pyproject = (REPO / "pyproject.toml").read_bytes()
     dev.stamp_path(venv).write_text(dev.install_stamp(pyproject, "torch==2.13.0", "", dev.EXTRAS) + "\n")
     assert not [s for s in dev.make_plan("linux", settings, probe=True, command="run").steps if s.kind == "pip"]
@@ -93,11 +101,7 @@ def test_dry_run_here_and_the_bash_wrapper_say_the_same(tmp_path: Path) -> None:
 
 
 def test_plan_for_a_finished_setup_is_empty(tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").write_text("")
-    settings = dev.Settings(venv=venv, torch_spec="torch==2.13.0", torch_index="", apt_lock_wait_s=1.0,
-                            python=sys.executable)
+    venv, settings = made_venv(tmp_path)
     want = dev.install_stamp((REPO / "pyproject.toml").read_bytes(), "torch==2.13.0", "", dev.EXTRAS)
     dev.stamp_path(venv).write_text(want + "\n")
     steps = dev.python_steps(venv, "linux", sys.executable, venv_ok=True, stamp_ok=True, torch_spec="t",

@@ -16,6 +16,8 @@ import soundfile as sf
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from tests.proc_util import stop
+
 REPO = Path(__file__).resolve().parents[1]
 
 README = REPO / "README.md"
@@ -95,10 +97,5 @@ def test_readme_run_command_serves_and_renders_a_demo_clip(tmp_path: Path) -> No
             pong = OscMessage(sock.recvfrom(65536)[0])
         assert pong.address == "/jasco/pong" and pong.params == ["readme"]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop(proc, signal.SIGTERM, 20, group=True)
     assert proc.returncode == 0, log.read_text()[-3000:]

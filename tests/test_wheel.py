@@ -34,6 +34,8 @@ from packaging.requirements import Requirement
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from tests.proc_util import stop
+
 REPO = Path(__file__).resolve().parents[1]
 # what the wheel is built from: the packages and the files pyproject.toml names
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "core", "midi", "engine", "bridge", "assets", "max_for_live")
@@ -257,10 +259,5 @@ def test_serve_answers_and_renders_one_generate(installed: Installed) -> None:
         assert clip.is_file() and clip.with_suffix(".json").is_file()
         assert clip.parent == installed.home / "Music" / "jasco-bridge"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop(proc, signal.SIGTERM, 30, group=True)
     assert proc.returncode == 0, log.read_text()[-3000:]

@@ -119,10 +119,21 @@ def check_apple_gpu() -> Check:
     return mps_check(info)
 
 
-def check_module(name: str, purpose: str, fix: str) -> Callable[[], Check]:
+# The packages the engine needs and what each is for; a missing one fails (fix: pip install NAME).
+REQUIRED_MODULES: tuple[tuple[str, str], ...] = (
+    ("transformers", "T5 text encoder, EnCodec"),
+    ("torchdiffeq", "dopri5 solver"),
+    ("soundfile", "audio files"),
+    ("soxr", "resampling"),
+    ("pyloudnorm", "loudness normalisation"),
+    ("mido", "MIDI files"),
+)
+
+
+def check_module(name: str, purpose: str) -> Callable[[], Check]:
     def run() -> Check:
         if importlib.util.find_spec(name) is None:
-            return Check(name, FAIL, "not installed", fix)
+            return Check(name, FAIL, "not installed", f"pip install {name}")
         return Check(name, OK, f"importable ({purpose})")
 
     return run
@@ -177,7 +188,7 @@ def _cached_file(repos: tuple[str, ...], filenames: tuple[str, ...]) -> str | No
 def check_models() -> Check:
     """Which official checkpoints, and the T5/EnCodec they name, are in the Hugging Face cache."""
     try:
-        import huggingface_hub  # noqa: F401
+        importlib.import_module("huggingface_hub")
     except ImportError:
         return Check("models", FAIL, "huggingface_hub not installed", "python3 scripts/dev.py setup")
     from core.hubfiles import COMPRESSION_STATE_DICT, JASCO_COMPONENTS, STATE_DICT, candidates, download_command
@@ -312,12 +323,7 @@ def all_checks(args: argparse.Namespace) -> list[Callable[[], Check]]:
         check_torch,
         check_precision(getattr(args, "dtype", None), bool(getattr(args, "compile", False))),
         *([check_apple_gpu] if sys.platform == "darwin" else []),
-        check_module("transformers", "T5 text encoder, EnCodec", "pip install transformers"),
-        check_module("torchdiffeq", "dopri5 solver", "pip install torchdiffeq"),
-        check_module("soundfile", "audio files", "pip install soundfile"),
-        check_module("soxr", "resampling", "pip install soxr"),
-        check_module("pyloudnorm", "loudness normalisation", "pip install pyloudnorm"),
-        check_module("mido", "MIDI files", "pip install mido"),
+        *(check_module(name, purpose) for name, purpose in REQUIRED_MODULES),
         check_portaudio,
         check_midi,
         check_models,

@@ -17,6 +17,7 @@ file it finished, so running the command again fetches only the rest. With
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import re
@@ -199,7 +200,7 @@ def _offline() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        import huggingface_hub  # noqa: F401
+        importlib.import_module("huggingface_hub")
     except ImportError as exc:
         raise EnvironmentProblem("huggingface_hub is not installed: python3 scripts/dev.py setup") from exc
     if args.allow_insecure_endpoint:

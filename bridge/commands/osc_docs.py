@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from bridge import protocol
+from bridge.cli import write_or_print
 from core.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_PORT, DEFAULT_REPLY_PORT
 from bridge.osc import MAX_PACKET_IN, MAX_PACKET_OUT
 from core.requests import MAX_SESSION_NOTES
@@ -162,8 +163,5 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.readme, readme_with_table(readme).encode("utf-8"))
         return 0
     text = render_markdown()
-    if args.write is not None:
-        atomic_write_bytes(args.write, text.encode("utf-8"))
-    else:
-        print(text, end="")
+    write_or_print(text, args.write)
     return 0

@@ -15,8 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
+from bridge.cli import write_or_print
 from core import params as P
-from core.fileio import atomic_write_bytes
 
 JS_HEADER = "// generated from core/params.py by `jasco-bridge params --js`; do not edit\n"
 
@@ -48,8 +48,5 @@ def run(args: argparse.Namespace) -> int:
         text = render_js()
     else:
         text = render_markdown()
-    if args.write is not None:
-        atomic_write_bytes(args.write, text.encode("utf-8"))
-    else:
-        print(text, end="")
+    write_or_print(text, args.write)
     return 0

@@ -9,6 +9,7 @@ the model lives in the worker's engine process.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import threading
@@ -91,7 +92,7 @@ class Auditioner:
 
     def __init__(self, device: str | None) -> None:
         try:
-            import sounddevice  # noqa: F401  (PortAudio is loaded here)
+            importlib.import_module("sounddevice")  # PortAudio is loaded here
         except (OSError, ImportError) as err:
             raise EnvironmentProblem(
                 f"--audition needs PortAudio and the sounddevice package ({err}); "

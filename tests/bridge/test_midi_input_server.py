@@ -18,10 +18,11 @@ import pytest
 from bridge.midi_input import MidiInputBridge
 from bridge.server import MIDI_SESSION, BridgeServer
 from midi.vocab import ChordVocabulary
+from tests.midi_ports import virtual_output
 
 from osc_helpers import FAKE, FakeWorker, OscClient, ServeProcess
 
-rtmidi = pytest.importorskip("rtmidi")
+pytest.importorskip("rtmidi")
 
 NOTE_ON, CC = 0x90, 0xB0
 TRIGGER_NOTE = 36
@@ -29,13 +30,8 @@ TRIGGER_NOTE = 36
 
 @pytest.fixture
 def controller(jack_server: str) -> Iterator[object]:
-    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="jasco-test-ctl")
-    out.open_virtual_port("controller")
-    try:
+    with virtual_output("jasco-test-ctl", "controller") as out:
         yield out
-    finally:
-        out.close_port()
-        out.delete()
 
 
 @pytest.fixture

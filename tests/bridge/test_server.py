@@ -23,7 +23,9 @@ from bridge.jobs import InterruptedJob
 from bridge.osc import MAX_PACKET_IN
 from core.requests import MAX_SESSION_NOTES
 from bridge.audio import read_audio
-from bridge.server import MAX_DRUM_CHECKS, AllowList, BridgeServer, check_bind
+from bridge.access import AllowList, check_bind
+from bridge.drum_check import MAX_DRUM_CHECKS
+from bridge.server import BridgeServer
 from midi.vocab import ChordVocabulary
 
 from osc_helpers import FakeWorker, OscClient, build, bundle

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ from core.params import MAX_RANDOM_SEED
 
 from .livesets import SETTINGS, live_set
 from .oscpeer import Listener, build
-from .test_end_to_end import free_udp_port, stop, wait_until_answering
+from tests.proc_util import stop
+
+from .test_end_to_end import free_udp_port, wait_until_answering
 
 BRIDGE_TESTS = Path(__file__).resolve().parents[1] / "bridge"   # jasco_fake_engine.py
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +55,7 @@ def served(cli_exe: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             wait_until_answering(proc, port, log_path)
             yield {"port": port, "real": (real / "clips").resolve(), "log": log_path}
         finally:
-            stop(proc)
+            stop(proc, signal.SIGINT, 15, group=True)
 
 
 def test_the_clip_is_recognised_through_a_relative_or_symlinked_clip_dir(served: dict[str, Any], run_device) -> None:

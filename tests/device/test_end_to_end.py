@@ -7,7 +7,6 @@ importable and ``jasco-bridge serve --help`` working.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -20,6 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+
+from tests.proc_util import stop
 
 from .livesets import PROMPT, SETTINGS, live_set
 from .oscpeer import Listener, build
@@ -70,7 +71,7 @@ def bridge_server(cli_exe: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
         wait_until_answering(proc, port, tmp_path / "bridge.log")
         yield {"port": port, "clip_dir": clip_dir, "log": tmp_path / "bridge.log"}
     finally:
-        stop(proc)
+        stop(proc, signal.SIGINT, 15, group=True)
         log.close()
 
 
@@ -92,17 +93,6 @@ def wait_until_answering(proc: subprocess.Popen[bytes], port: int, log: Path) ->
                     f"({[(p.address, p.values) for p in probe.packets][-4:]}):\n{log.read_text()[-3000:]}")
     finally:
         probe.close()
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
 
 
 @pytest.mark.slow

@@ -81,21 +81,25 @@ def unreleased_notes_file(path: Path, notes: int = 100_000) -> Path:
     return path
 
 
+def refused(path: Path, chords_pkl: Path, limit: str) -> dict[str, object]:
+    """The child's answer for ``path``: ``too_large``, naming ``limit``."""
+    got = recognise_in_child(path, chords_pkl)
+    assert got["answer"] == "too_large", got
+    assert limit in str(got["message"]), got
+    return got
+
+
 def test_a_tiny_file_of_one_endless_chord_is_refused_before_any_work(tmp_path: Path, chords_pkl: Path) -> None:
     path = long_chord_file(tmp_path / "endless.mid")
     assert path.stat().st_size < 100
-    got = recognise_in_child(path, chords_pkl)
-    assert got["answer"] == "too_large", got
-    assert f"the limit is {MAX_END_BEAT:.0f} beats" in str(got["message"])
+    got = refused(path, chords_pkl, f"the limit is {MAX_END_BEAT:.0f} beats")
     assert float(got["seconds"]) < 2.0  # type: ignore[arg-type]
 
 
 def test_many_unreleased_notes_are_refused_by_their_total_length(tmp_path: Path, chords_pkl: Path) -> None:
     path = unreleased_notes_file(tmp_path / "held.mid")
     assert path.stat().st_size < 400_000
-    got = recognise_in_child(path, chords_pkl)
-    assert got["answer"] == "too_large", got
-    assert f"the limit is {MAX_NOTE_BEATS:.0f}" in str(got["message"])
+    refused(path, chords_pkl, f"the limit is {MAX_NOTE_BEATS:.0f}")
 
 
 def test_the_bound_counts_audible_notes_and_their_end() -> None:

@@ -13,21 +13,15 @@ import pytest
 from core.errors import BadConfig, BadValue
 from midi.midi_input import ControllerMapping, LiveInput, list_ports, load_mapping
 from midi.vocab import ChordVocabulary
+from tests.midi_ports import virtual_output
 
 CLOCK, START, STOP = 0xF8, 0xFA, 0xFC
 
 
 @pytest.fixture
 def controller(jack_server: str) -> Iterator[Any]:
-    import rtmidi
-
-    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="controller")
-    out.open_virtual_port("keys")
-    try:
+    with virtual_output("controller", "keys") as out:
         yield out
-    finally:
-        out.close_port()
-        out.delete()
 
 
 class Recorder:
