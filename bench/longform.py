@@ -17,7 +17,8 @@ A ratio near 1 means the wrap is an ordinary step.
 ``--layouts``: for the loops that fit in one window (1, 2, 4 bars at 90, 120, 150 bpm; 5 bars at
 150 bpm is exactly the window), the ``cycle`` layout (windows every hop: two windows once the loop
 is longer than the hop) against the ``rolled`` one (one window shifted at every evaluation,
-engine.windows): window evaluations, wall time, the audio seam above and the latent seam (the
+engine.windows) and the ``fitted`` one (one window of the loop's own length, shifted: the sketch
+preset's): window evaluations, wall time, the audio seam above and the latent seam (the
 step from the last latent frame to the first over the median step between neighbours). It is
 the measurement behind ``engine.timeline.loop_layout``.
 
@@ -25,7 +26,7 @@ Usage::
 
     python bench/longform.py                      # the conformance fixture on CPU, euler 8 steps
     python bench/longform.py --model 400m --device cuda --solver dopri5
-    python bench/longform.py --layouts --solver midpoint --steps 1     # cycle vs rolled (the sketch preset)
+    python bench/longform.py --layouts --solver midpoint --steps 1     # cycle vs rolled vs fitted (sketch's solver)
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ def _latent_seam(latents: np.ndarray) -> float:
 
 
 def layouts(pipe: Any, name: str, device: str, solver: str, steps: int, seeds: int, out: Callable[[str], None]) -> None:
-    """cycle vs rolled for loops that fit in one window (medians over ``seeds`` seeds)."""
+    """cycle vs rolled vs fitted for loops that fit in one window (medians over ``seeds`` seeds)."""
     from engine import SamplingParams
+    from engine.windows import LAYOUTS
 
     out(f"model {name} on {device} ({pipe.dtype}), solver {solver} {steps} steps, medians over {seeds} seeds")
     out("")
@@ -136,7 +138,7 @@ def layouts(pipe: Any, name: str, device: str, solver: str, steps: int, seeds: i
     out("|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     cases = [(bars, bpm) for bpm in TEMPOS for bars in (1, 2, 4) if bars * 4 * 60 / bpm <= 10.0] + [(5, 150.0)]
     for bars, bpm in cases:
-        for layout in ("cycle", "rolled"):
+        for layout in LAYOUTS:
             walls, audio, latent = [], [], []
             for seed in range(seeds):
                 params = SamplingParams(seed=seed + 1, solver=solver, steps=steps)
@@ -155,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--solver", default="euler", choices=("euler", "midpoint", "heun", "rk4", "dopri5"))
-    parser.add_argument("--layouts", action="store_true", help="cycle vs rolled for loops that fit in one window")
+    parser.add_argument("--layouts", action="store_true",
+                        help="cycle vs rolled vs fitted for loops that fit in one window")
     parser.add_argument("--seeds", type=int, default=3, help="--layouts: seeds per case")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -179,8 +179,9 @@ PARAMS: tuple[Param, ...] = (
     Param("preset", str, "none",
           "speed/quality preset: none = use solver, steps, rtol, atol (defaults: audiocraft's dopri5 1e-5); "
           "sketch / draft / normal = few-evaluation solvers, 2 / 4 / 8 evaluations (measured error vs reference "
-          "in bench/engine.py); reference = dopri5 1e-5. A preset other than none replaces solver, steps, rtol "
-          "and atol", choices=("none", "sketch", "draft", "normal", "reference"), sampling=True),
+          "in bench/engine.py; sketch also runs a loop of up to 10 s at its own length, not in the model's 10 s "
+          "window: the fastest take); reference = dopri5 1e-5. A preset other than none replaces solver, steps, "
+          "rtol and atol", choices=("none", "sketch", "draft", "normal", "reference"), sampling=True),
     Param("solver", str, "dopri5",
           "ODE solver (dopri5 is audiocraft's default; euler, midpoint, heun, rk4 are fixed-step)",
           choices=("euler", "midpoint", "heun", "rk4", "dopri5"), sampling=True),

@@ -40,9 +40,11 @@ NONE = "none"
 # 6.7 %, rk4 8: 1.6 %, euler 8: 5.9 %, heun/cosine 8: 2.2 %. The cosine grid helps heun at 4 evaluations
 # but not rk4. A guidance interval moves the solution by 5-7 % (it is another field, not a discretisation
 # error), so no preset uses one; it stays an engine option (SamplingParams.guidance_interval).
-# sketch (2 evaluations, issue 22): the loop a musician auditions while playing, half the work of draft
-# (bench/engine.py ``loop`` prints its generate-to-done time per precision and its latent error vs dopri5 1e-5
-# float32; on the fixture's 4-bar loop: 0.228, the rolled layout's difference to the cycle included).
+# sketch (2 evaluations, issue 22): the loop a musician auditions while playing, half the work of draft, and a
+# loop that fits the window rendered at its own length (the fitted layout: a 4-bar loop at 120 bpm runs the
+# transformer on 400 frames, not 500; seams measured like rolled's, bench/longform.py --layouts). bench/engine.py
+# ``loop`` prints its generate-to-done time per precision and its latent error vs dopri5 1e-5 float32 (on the
+# fixture's 4-bar loop: 0.228 in the rolled layout, the layout's difference to the reference's cycle included).
 PRESETS: dict[str, Preset] = {
     "sketch": Preset("midpoint", steps=1, loop_layout="fitted"),  # 2 evaluations, a loop at its own length
     "draft": Preset("rk4", steps=1),  # 4 evaluations
