@@ -51,6 +51,7 @@ reset; on CPU the process's resident set size sampled every 2 ms during the meas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import resource
@@ -58,7 +59,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -578,8 +579,24 @@ def _warm_path(pipe: Any, request: Any, clip_dir: Path) -> tuple[float, Any, Sta
     return done - began, result, clock
 
 
+@contextlib.contextmanager
+def previous_sketch(pipe: Any) -> Iterator[None]:
+    """The sketch path as the previous round shipped it, for a before/after row in one run: the loop in the
+    model's 500-frame window (rolled layout) and the EnCodec decoder run whole over the loop and its context."""
+    import engine.presets
+
+    comp = pipe.model.compression
+    saved_preset, saved_chunked = engine.presets.PRESETS["sketch"], comp.chunked
+    engine.presets.PRESETS["sketch"] = dataclasses.replace(saved_preset, loop_layout="rolled")
+    comp.chunked = None
+    try:
+        yield
+    finally:
+        engine.presets.PRESETS["sketch"], comp.chunked = saved_preset, saved_chunked
+
+
 def loop_table(big: Any, precisions: list[str], presets: list[str], reference: bool,
-               out: Callable[[str], None]) -> None:
+               out: Callable[[str], None], before: bool = True) -> None:
     import tempfile
 
     variants = precision_variants(big, precisions, emulated_bf16=True)
@@ -589,6 +606,13 @@ def loop_table(big: Any, precisions: list[str], presets: list[str], reference: b
         profiles = {}
         for name, pipe in variants.items():
             _warm_path(pipe, loop_request(presets[0], seed=99), clip_dir)  # warm-up: T5, condition cache, allocator
+            if before and "sketch" in presets:
+                with previous_sketch(pipe):
+                    sec, res, clock = _warm_path(pipe, loop_request("sketch"), clip_dir)
+                rows.append((name, "sketch (previous round)", res.nfe, res.timeline.get("layout"),
+                             res.timeline.get("windows"), sec, res.latents))
+                profiles[(name, "sketch (previous round)")] = clock
+                out(f"  ... {name} sketch as the previous round: {sec:.2f} s")
             for preset in presets:
                 sec, res, clock = _warm_path(pipe, loop_request(preset), clip_dir)
                 rows.append((name, preset, res.nfe, res.timeline.get("layout"), res.timeline.get("windows"), sec,
@@ -688,6 +712,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="loop section: comma list (default: float32,bfloat16,int8 on CPU; float32,bfloat16,float16 "
                         "on CUDA)")
     parser.add_argument("--loop-presets", default="sketch,draft,normal", help="loop section: comma list of presets")
+    parser.add_argument("--no-before", action="store_true",
+                        help="loop section: skip the row of sketch as the previous round ran it (500-frame window, "
+                        "whole decode)")
     parser.add_argument("--no-reference", action="store_true",
                         help="loop section: skip the dopri5 1e-5 float32 reference (no error column)")
     args = parser.parse_args(argv)
@@ -736,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## loop: {LOOP_BARS} bars at {LOOP_BPM:g} bpm (8 s), chords + text, {big_label}, warm "
               "(second press, same inputs), generate -> done = engine render + clip and sidecar written")
         loop_table(big, precisions, [p.strip() for p in args.loop_presets.split(",") if p.strip()],
-                   not args.no_reference, print)
+                   not args.no_reference, print, before=not args.no_before)
     if ("precision" in sections or "presets" in sections) and big is None:
         big, big_label = build_400m(device, "float32")
     if "precision" in sections:

@@ -129,7 +129,7 @@ class ChunkedDecoder:
     rounding (tests/engine/test_engine_components.py). It is faster because a piece's activations
     (64 channels x 32 kHz x 1.3 s at the last stage) stay in the CPU's cache where the whole clip's
     (100 MB per tensor for 12 s) do not; and a caller that keeps only some frames (a loop decoded with
-    circular context) runs the upsampling stack on those frames alone.
+    circular context) runs the upsampling stack on those frames alone. On a GPU the kept frames are one piece.
     """
 
     def __init__(self, head: Sequence[nn.Module], tail: Sequence[nn.Module], margin: int) -> None:
@@ -165,9 +165,10 @@ class ChunkedDecoder:
         for layer in self.head:
             x = layer(x)  # [B, C, T]
         t = x.shape[-1]
+        chunk = DECODE_CHUNK if x.device.type == "cpu" else stop - first  # a GPU's memory is fast: one piece
         pieces = []
-        for start in range(first, stop, DECODE_CHUNK):
-            end = min(stop, start + DECODE_CHUNK)
+        for start in range(first, stop, chunk):
+            end = min(stop, start + chunk)
             lo, hi = max(0, start - self.margin), min(t, end + self.margin)
             y = x[..., lo:hi]
             for layer in self.tail:
