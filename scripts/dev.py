@@ -44,6 +44,7 @@ import argparse
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -204,11 +205,39 @@ def serve_argv(venv: Path, system: str, model: str, extra: Sequence[str]) -> lis
 
 
 FAST_MARKER = "not slow"  # test --fast: the everyday lane (tests marked slow are left out; see tests/conftest.py)
+SERIAL_MARKER = "serial"  # tests that measure time: run alone, after the parallel phase (tests/conftest.py)
+DEFAULT_TEST_WORKERS = 2  # pytest-xdist workers of the parallel phase (JASCO_TEST_WORKERS to change)
+# Extra words that choose the tests or the workers themselves: then the suite runs as the user says, in one go.
+_OWN_SELECTION = ("-m", "-n", "--numprocesses", "--dist", "-p")
+NO_TESTS_COLLECTED = 5  # pytest's exit status when a selection holds no test
 
 
-def test_argv(venv: Path, system: str, extra: Sequence[str], fast: bool = False) -> list[str]:
-    lane = ["-m", FAST_MARKER] if fast else []
-    return [str(venv_bin(venv, "python", system)), "-m", "pytest", "-q", *lane, *extra]
+def _chooses_itself(extra: Sequence[str]) -> bool:
+    return any(word == opt or word.startswith(opt + ("=" if opt.startswith("--") else ""))
+               for word in extra for opt in _OWN_SELECTION)
+
+
+def test_phases(venv: Path, system: str, extra: Sequence[str], fast: bool = False,
+                workers: int = DEFAULT_TEST_WORKERS) -> list[list[str]]:
+    """The pytest commands of ``dev.py test``: the tests not marked ``serial`` in ``workers`` processes
+    (pytest-xdist, ``--dist loadgroup``: an ``xdist_group`` stays on one worker), then the ``serial`` ones
+    alone, so that no other test shares the CPU with a test that measures time. ``fast`` leaves out the
+    slow tests in both. ``extra`` goes to both phases; where it has its own ``-m``/``-n``/``--dist``/``-p``,
+    it is one plain pytest run with those words instead."""
+    pytest_ = [str(venv_bin(venv, "python", system)), "-m", "pytest", "-q"]
+    if _chooses_itself(extra):
+        return [[*pytest_, *(["-m", FAST_MARKER] if fast else []), *extra]]
+    lane = f"{FAST_MARKER} and " if fast else ""
+    return [[*pytest_, "-n", str(workers), "--dist", "loadgroup", "-m", f"{lane}not {SERIAL_MARKER}", *extra],
+            [*pytest_, "-m", f"{lane}{SERIAL_MARKER}", *extra]]
+
+
+def combined_status(codes: Sequence[int]) -> int:
+    """One exit status for the phases: the first failure's; a phase without tests (5) fails only if all are so."""
+    failed = [c for c in codes if c not in (0, NO_TESTS_COLLECTED)]
+    if failed:
+        return failed[0]
+    return NO_TESTS_COLLECTED if codes and all(c == NO_TESTS_COLLECTED for c in codes) else 0
 
 
 # --- looking at this machine --------------------------------------------------------------
@@ -353,6 +382,40 @@ def hand_over(argv: Sequence[str], system: str) -> int:
             continue
 
 
+def run_phases(phases: Sequence[Sequence[str]], *, stop_on_failure: bool,
+               runner: Callable[[Sequence[str]], int] | None = None) -> int:
+    """Run the test phases one after the other (all of them, unless ``stop_on_failure``); their combined status."""
+    run = runner or _run_passing_interrupts
+    codes: list[int] = []
+    for n, argv in enumerate(phases, 1):
+        if len(phases) > 1:
+            log(f"tests, phase {n} of {len(phases)}: {' '.join(argv[3:])}")
+        codes.append(run(argv))
+        if stop_on_failure and codes[-1] not in (0, NO_TESTS_COLLECTED):
+            break
+    return combined_status(codes)
+
+
+def _run_passing_interrupts(argv: Sequence[str]) -> int:
+    proc = subprocess.Popen(list(argv))
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # Ctrl-C reached the child too (same terminal): let it shut down
+            continue
+
+
+def test_workers(env: "os._Environ[str] | dict[str, str]") -> int:
+    value = env.get("JASCO_TEST_WORKERS", "")
+    try:
+        workers = int(value) if value else DEFAULT_TEST_WORKERS
+    except ValueError:
+        raise SystemExit(f"JASCO_TEST_WORKERS must be a whole number, got {value!r}") from None
+    if workers < 1:
+        raise SystemExit(f"JASCO_TEST_WORKERS must be at least 1, got {workers}")
+    return workers
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dev.py", description="jasco-bridge: set up, then run or test "
                                      "(the same on Linux, macOS and Windows)", allow_abbrev=False)
@@ -380,7 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             print(f"then  $ {' '.join(serve_argv(settings.venv, system, '<official model if cached, else tiny>', extra))}")
         elif args.command == "test":
-            print(f"then  $ {' '.join(test_argv(settings.venv, system, extra, args.fast))}")
+            for word, phase in zip(("then", "and"), test_phases(settings.venv, system, extra, args.fast,
+                                                                test_workers(os.environ))):
+                print(f"{word:5} $ {shlex.join(phase)}")
         return 0
     os.chdir(ROOT)
     try:
@@ -391,7 +456,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "setup":
         return 0
     if args.command == "test":
-        return hand_over(test_argv(settings.venv, system, extra, args.fast), system)
+        phases = test_phases(settings.venv, system, extra, args.fast, test_workers(os.environ))
+        if len(phases) == 1:
+            return hand_over(phases[0], system)
+        return run_phases(phases, stop_on_failure=any(w in ("-x", "--exitfirst") for w in extra))
     if official_model_cached(settings.venv, system):
         model = OFFICIAL_MODEL
     else:
