@@ -33,6 +33,14 @@ What is installed depends on the command: ``run`` installs what running the brid
    ``test,audition,remote``). A stamp file in the venv
    records what was installed; it is redone only when pyproject.toml or the spec changes.
 
+``test`` runs pytest twice: first every test not marked ``serial`` in two pytest-xdist workers
+(``-n 2 --dist loadgroup``, ``JASCO_TEST_WORKERS`` to change; each test file stays on one worker), then
+the ``serial`` ones (tests that measure time: jam takes on their boundaries, real-time MIDI over JACK, a
+ping's round trip) alone, so that no other test moves what they measure. Both must pass. ``--fast``
+leaves out the slow tests in both phases. Extra words go to both phases (``test tests/midi -x``); words
+that choose the tests or workers themselves (``-m``, ``-n``, ``--dist``, ``-p``) make it one plain pytest
+run with them. The whole suite takes about TIME_WALL on two cores.
+
 ``--dry-run`` prints the plan and changes nothing; ``--platform linux|darwin|windows``
 (with ``--dry-run``) shows another system's plan. Standard library only: this runs before
 the virtual environment exists.
