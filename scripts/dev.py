@@ -34,7 +34,7 @@ What is installed depends on the command: ``run`` installs what running the brid
    records what was installed; it is redone only when pyproject.toml or the spec changes.
 
 ``test`` runs pytest twice: first every test not marked ``serial`` in two pytest-xdist workers
-(``-n 2 --dist loadgroup``, ``JASCO_TEST_WORKERS`` to change; each test file stays on one worker), then
+(``-n 2 --dist loadfile``, ``JASCO_TEST_WORKERS`` to change; each test file stays on one worker), then
 the ``serial`` ones (tests that measure time: jam takes on their boundaries, real-time MIDI over JACK, a
 ping's round trip) alone, so that no other test moves what they measure. Both must pass. ``--fast``
 leaves out the slow tests in both phases. Extra words go to both phases (``test tests/midi -x``); words
@@ -228,7 +228,7 @@ def _chooses_itself(extra: Sequence[str]) -> bool:
 def test_phases(venv: Path, system: str, extra: Sequence[str], fast: bool = False,
                 workers: int = DEFAULT_TEST_WORKERS) -> list[list[str]]:
     """The pytest commands of ``dev.py test``: the tests not marked ``serial`` in ``workers`` processes
-    (pytest-xdist, ``--dist loadgroup``: an ``xdist_group`` stays on one worker), then the ``serial`` ones
+    (pytest-xdist, ``--dist loadfile``: each test file's tests on one worker), then the ``serial`` ones
     alone, so that no other test shares the CPU with a test that measures time. ``fast`` leaves out the
     slow tests in both. ``extra`` goes to both phases; where it has its own ``-m``/``-n``/``--dist``/``-p``,
     it is one plain pytest run with those words instead."""
@@ -236,7 +236,7 @@ def test_phases(venv: Path, system: str, extra: Sequence[str], fast: bool = Fals
     if _chooses_itself(extra):
         return [[*pytest_, *(["-m", FAST_MARKER] if fast else []), *extra]]
     lane = f"{FAST_MARKER} and " if fast else ""
-    return [[*pytest_, "-n", str(workers), "--dist", "loadgroup", "-m", f"{lane}not {SERIAL_MARKER}", *extra],
+    return [[*pytest_, "-n", str(workers), "--dist", "loadfile", "-m", f"{lane}not {SERIAL_MARKER}", *extra],
             [*pytest_, "-m", f"{lane}{SERIAL_MARKER}", *extra]]
 
 

@@ -48,26 +48,14 @@ SLOW_PATHS = (
 
 
 # ``dev.py test`` runs the suite in two phases: every test not marked ``serial`` in two pytest-xdist workers
-# (``-n 2 --dist loadgroup``), then the ``serial`` ones alone. ``serial`` marks a test that measures time
-# (a take on its boundary within a tolerance, real-time MIDI over JACK, a clock held for beats): another
-# worker on the same cores would move what it measures. In the parallel phase each test file is one
-# ``xdist_group`` (its module fixtures are set up once, on one worker; what one file's tests share stays in
-# one process); files that share something more costly are one group together:
-SHARED_GROUPS = {
-    "tests/remote/": "ray",  # one engine-serve (a private Ray instance) per worker session: start it once
-}
+# (``-n 2 --dist loadfile``: a test file's tests stay on one worker, so its module fixtures are set up once),
+# then the ``serial`` ones alone. ``serial`` marks a test that measures time (a take on its boundary within
+# a tolerance, real-time MIDI over JACK, a chord held for a measured time, a ping's round trip): another
+# worker on the same cores would move what it measures. (``--dist loadgroup`` would be the tool for groups
+# across files, but with pytest 9.2 pytest-xdist 3.8 can not rename the tests it groups: it ignores them.)
 
 
-def _group_of(rel: str) -> str:
-    for prefix, group in SHARED_GROUPS.items():
-        if rel.startswith(prefix):
-            return group
-    return rel
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    grouped = config.pluginmanager.hasplugin("xdist")
     for item in items:
         try:
             rel = Path(str(item.path)).resolve().relative_to(REPO).as_posix()
@@ -75,8 +63,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if rel.startswith(SLOW_PATHS):
             item.add_marker(pytest.mark.slow)
-        if grouped and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(_group_of(rel)))
 
 
 def require_shared(path: Path) -> Path:

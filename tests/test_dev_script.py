@@ -84,7 +84,7 @@ def test_dry_run_on_macos_prints_brew_and_uses_bin(tmp_path: Path) -> None:
     out = dry_run(tmp_path, "test", "--platform", "darwin", "-x", "tests/core")
     assert "brew install liblo jack node" in out and "apt-get" not in out
     python = tmp_path / "venv" / "bin" / "python"
-    assert f"then  $ {python} -m pytest -q -n 2 --dist loadgroup -m 'not serial' -x tests/core" in out
+    assert f"then  $ {python} -m pytest -q -n 2 --dist loadfile -m 'not serial' -x tests/core" in out
     assert f"and   $ {python} -m pytest -q -m serial -x tests/core" in out
 
 
@@ -225,18 +225,18 @@ def test_the_venv_running_these_tests_needs_nothing_more() -> None:
 def test_the_fast_lane_leaves_out_the_slow_tests(tmp_path: Path) -> None:
     out = dry_run(tmp_path, "test", "--fast", "--platform", "linux", "tests/core")
     python = tmp_path / "venv" / "bin" / "python"
-    assert f"then  $ {python} -m pytest -q -n 2 --dist loadgroup -m 'not slow and not serial' tests/core" in out
+    assert f"then  $ {python} -m pytest -q -n 2 --dist loadfile -m 'not slow and not serial' tests/core" in out
     assert f"and   $ {python} -m pytest -q -m 'not slow and serial' tests/core" in out
 
 
 # --- the test command: a parallel phase, then the tests that measure time alone ----------------------------
 def test_the_whole_suite_runs_in_two_phases_that_together_select_every_test() -> None:
     parallel, alone = dev.test_phases(Path("v"), "linux", [])
-    assert parallel == ["v/bin/python", "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "-m", "not serial"]
+    assert parallel == ["v/bin/python", "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", "-m", "not serial"]
     assert alone == ["v/bin/python", "-m", "pytest", "-q", "-m", "serial"]
     fast = dev.test_phases(Path("v"), "windows", ["-x"], fast=True, workers=3)
     assert fast[0][0] == str(Path("v") / "Scripts" / "python.exe")
-    assert fast[0][4:] == ["-n", "3", "--dist", "loadgroup", "-m", "not slow and not serial", "-x"]
+    assert fast[0][4:] == ["-n", "3", "--dist", "loadfile", "-m", "not slow and not serial", "-x"]
     assert fast[1][4:] == ["-m", "not slow and serial", "-x"]
 
 
@@ -253,12 +253,22 @@ def test_the_two_phases_select_each_collected_test_exactly_once(tmp_path: Path) 
         @pytest.mark.serial
         def test_slow_serial(): pass
     """))
+    class Selected:  # pytest itself, in this process (a pytest subprocess per selection took seconds each)
+        def __init__(self) -> None:
+            self.names: set[str] = set()
+
+        def pytest_collection_finish(self, session: pytest.Session) -> None:
+            self.names = {item.name for item in session.items}
+
     def collected(argv: list[str]) -> set[str]:
-        words = [w for w in argv[4:] if w not in ("-n", "2", "--dist", "loadgroup")]  # the selection only
-        out = subprocess.run([sys.executable, "-m", "pytest", "-q", "--co", "-p", "no:cacheprovider", "-p",
-                              "no:randomly", "-W", "ignore::pytest.PytestUnknownMarkWarning", *words,
-                              "test_split.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        return {line.split("::")[1] for line in out.stdout.splitlines() if "::" in line}
+        words = [w for w in argv[4:] if w not in ("-n", "2", "--dist", "loadfile")]  # the selection only
+        selected = Selected()
+        code = pytest.main(["--co", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--rootdir", str(tmp_path),
+                            "-c", str(tmp_path / "pytest.ini"), "-W", "ignore::pytest.PytestUnknownMarkWarning",
+                            *words, str(tmp_path / "test_split.py")], plugins=[selected])
+        assert code in (0, 5), code
+        return selected.names
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     for fast, want in ((False, {"test_plain", "test_slow", "test_serial", "test_slow_serial"}),
                        (True, {"test_plain", "test_serial"})):
         first, second = (collected(argv) for argv in dev.test_phases(Path("v"), "linux", [], fast=fast))
@@ -328,6 +338,6 @@ def test_the_real_test_command_runs_both_phases_and_passes_their_status_on(tmp_p
     done = subprocess.run([sys.executable, str(SCRIPT), "test"], capture_output=True, text=True, env=env,
                           timeout=120)
     assert done.returncode == 3, done.stderr
-    assert log.read_text().splitlines() == ["-m pytest -q -n 2 --dist loadgroup -m not serial",
+    assert log.read_text().splitlines() == ["-m pytest -q -n 2 --dist loadfile -m not serial",
                                             "-m pytest -q -m serial"]
     assert "phase 1 of 2" in done.stderr and "phase 2 of 2" in done.stderr
