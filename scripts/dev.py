@@ -39,7 +39,8 @@ the ``serial`` ones (tests that measure time: jam takes on their boundaries, rea
 ping's round trip) alone, so that no other test moves what they measure. Both must pass. ``--fast``
 leaves out the slow tests in both phases. Extra words go to both phases (``test tests/midi -x``); words
 that choose the tests or workers themselves (``-m``, ``-n``, ``--dist``, ``-p``) make it one plain pytest
-run with them. The whole suite takes about TIME_WALL on two cores.
+run with them. The whole suite took 7 min 47 s on two shared cores (parallel phase 6 min 46 s,
+serial phase 1 min; 15 min when every test ran one after the other).
 
 ``--dry-run`` prints the plan and changes nothing; ``--platform linux|darwin|windows``
 (with ``--dry-run``) shows another system's plan. Standard library only: this runs before
