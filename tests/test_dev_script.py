@@ -91,7 +91,9 @@ def test_a_venv_set_up_for_the_tests_also_serves_run(tmp_path: Path) -> None:
 def test_dry_run_on_macos_prints_brew_and_uses_bin(tmp_path: Path) -> None:
     out = dry_run(tmp_path, "test", "--platform", "darwin", "-x", "tests/core")
     assert "brew install liblo jack node" in out and "apt-get" not in out
-    assert f"{tmp_path / 'venv' / 'bin' / 'python'} -m pytest -q -x tests/core" in out
+    python = tmp_path / "venv" / "bin" / "python"
+    assert f"then  $ {python} -m pytest -q -n 2 --dist loadfile -m 'not serial' -x tests/core" in out
+    assert f"and   $ {python} -m pytest -q -m serial -x tests/core" in out
 
 
 def test_dry_run_here_and_the_bash_wrapper_say_the_same(tmp_path: Path) -> None:
@@ -226,4 +228,120 @@ def test_the_venv_running_these_tests_needs_nothing_more() -> None:
 
 def test_the_fast_lane_leaves_out_the_slow_tests(tmp_path: Path) -> None:
     out = dry_run(tmp_path, "test", "--fast", "--platform", "linux", "tests/core")
-    assert f"{tmp_path / 'venv' / 'bin' / 'python'} -m pytest -q -m not slow tests/core" in out
+    python = tmp_path / "venv" / "bin" / "python"
+    assert f"then  $ {python} -m pytest -q -n 2 --dist loadfile -m 'not slow and not serial' tests/core" in out
+    assert f"and   $ {python} -m pytest -q -m 'not slow and serial' tests/core" in out
+
+
+# --- the test command: a parallel phase, then the tests that measure time alone ----------------------------
+def test_the_whole_suite_runs_in_two_phases_that_together_select_every_test() -> None:
+    parallel, alone = dev.test_phases(Path("v"), "linux", [])
+    assert parallel == ["v/bin/python", "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", "-m", "not serial"]
+    assert alone == ["v/bin/python", "-m", "pytest", "-q", "-m", "serial"]
+    fast = dev.test_phases(Path("v"), "windows", ["-x"], fast=True, workers=3)
+    assert fast[0][0] == str(Path("v") / "Scripts" / "python.exe")
+    assert fast[0][4:] == ["-n", "3", "--dist", "loadfile", "-m", "not slow and not serial", "-x"]
+    assert fast[1][4:] == ["-m", "not slow and serial", "-x"]
+
+
+def test_the_two_phases_select_each_collected_test_exactly_once(tmp_path: Path) -> None:
+    """Against pytest itself: the marker expressions of both phases split this suite's own markers."""
+    (tmp_path / "test_split.py").write_text(textwrap.dedent("""
+        import pytest
+        def test_plain(): pass
+        @pytest.mark.slow
+        def test_slow(): pass
+        @pytest.mark.serial
+        def test_serial(): pass
+        @pytest.mark.slow
+        @pytest.mark.serial
+        def test_slow_serial(): pass
+    """))
+    class Selected:  # pytest itself, in this process (a pytest subprocess per selection took seconds each)
+        def __init__(self) -> None:
+            self.names: set[str] = set()
+
+        def pytest_collection_finish(self, session: pytest.Session) -> None:
+            self.names = {item.name for item in session.items}
+
+    def collected(argv: list[str]) -> set[str]:
+        words = [w for w in argv[4:] if w not in ("-n", "2", "--dist", "loadfile")]  # the selection only
+        selected = Selected()
+        code = pytest.main(["--co", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--rootdir", str(tmp_path),
+                            "-c", str(tmp_path / "pytest.ini"), "-W", "ignore::pytest.PytestUnknownMarkWarning",
+                            *words, str(tmp_path / "test_split.py")], plugins=[selected])
+        assert code in (0, 5), code
+        return selected.names
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    for fast, want in ((False, {"test_plain", "test_slow", "test_serial", "test_slow_serial"}),
+                       (True, {"test_plain", "test_serial"})):
+        first, second = (collected(argv) for argv in dev.test_phases(Path("v"), "linux", [], fast=fast))
+        assert first | second == want and not first & second
+        assert second == want & {"test_serial", "test_slow_serial"}
+
+
+@pytest.mark.parametrize("extra", [["-m", "slow"], ["-mslow"], ["-n", "4"], ["-n4"], ["--numprocesses=4"],
+                                   ["--dist", "load"], ["-p", "no:xdist"], ["tests/core", "-m", "not slow"]])
+def test_words_that_choose_the_tests_or_workers_make_it_one_plain_run(extra: list[str]) -> None:
+    assert dev.test_phases(Path("v"), "linux", extra) == [["v/bin/python", "-m", "pytest", "-q", *extra]]
+    assert dev.test_phases(Path("v"), "linux", extra, fast=True) == [
+        ["v/bin/python", "-m", "pytest", "-q", "-m", "not slow", *extra]]
+
+
+def test_words_that_only_look_alike_keep_the_two_phases() -> None:
+    for extra in (["--maxfail=2"], ["-k", "midi"], ["--durations=40"], ["tests/midi", "-x"]):
+        assert len(dev.test_phases(Path("v"), "linux", extra)) == 2, extra
+
+
+def test_the_phases_status_and_when_the_second_runs() -> None:
+    assert dev.combined_status([0, 0]) == 0
+    assert dev.combined_status([0, 5]) == 0 and dev.combined_status([5, 0]) == 0  # a phase with no test is fine
+    assert dev.combined_status([5, 5]) == 5  # ... unless nothing was selected at all
+    assert dev.combined_status([1, 0]) == 1 and dev.combined_status([0, 2]) == 2 and dev.combined_status([5, 1]) == 1
+    ran: list[list[str]] = []
+
+    def runner(codes: dict[str, int]):
+        def run(argv):
+            ran.append(list(argv))
+            return codes[argv[-1]]
+        return run
+
+    phases = [["py", "-m", "pytest", "a"], ["py", "-m", "pytest", "b"]]
+    assert dev.run_phases(phases, stop_on_failure=False, runner=runner({"a": 1, "b": 0})) == 1
+    assert [argv[-1] for argv in ran] == ["a", "b"]  # a failure in the parallel phase: the serial one still runs
+    ran.clear()
+    assert dev.run_phases(phases, stop_on_failure=True, runner=runner({"a": 1, "b": 0})) == 1
+    assert [argv[-1] for argv in ran] == ["a"]  # -x: stop at the first failing phase
+    ran.clear()
+    assert dev.run_phases(phases, stop_on_failure=True, runner=runner({"a": 5, "b": 0})) == 0
+    assert [argv[-1] for argv in ran] == ["a", "b"]
+
+
+def test_the_number_of_workers_comes_from_the_environment() -> None:
+    assert dev.test_workers({}) == dev.DEFAULT_TEST_WORKERS == 2
+    assert dev.test_workers({"JASCO_TEST_WORKERS": "4"}) == 4
+    for bad in ("two", "0", "-1"):
+        with pytest.raises(SystemExit, match="JASCO_TEST_WORKERS"):
+            dev.test_workers({"JASCO_TEST_WORKERS": bad})
+
+
+def test_the_real_test_command_runs_both_phases_and_passes_their_status_on(tmp_path: Path) -> None:
+    """``dev.py test`` end to end on a stand-in venv whose python records its argv and fails the serial phase."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    log = tmp_path / "calls.txt"
+    fake = venv / "bin" / "python"
+    fake.write_text(f"#!{sys.executable}\nimport sys\nopen({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+                    "sys.exit(3 if sys.argv[-1] == 'serial' else 0)\n")
+    fake.chmod(0o755)
+    pyproject = (REPO / "pyproject.toml").read_bytes()
+    dev.stamp_path(venv).write_text(dev.install_stamp(pyproject, dev.DEFAULT_TORCH_SPEC, "", dev.EXTRAS) + "\n")
+    env = {"PATH": os.environ["PATH"], "JASCO_VENV": str(venv), "HOME": str(tmp_path)}
+    if sys.platform == "linux" and dev.missing_debian_packages(dev.APT_PACKAGES):
+        pytest.skip("this machine lacks the Debian packages dev.py would install first")
+    done = subprocess.run([sys.executable, str(SCRIPT), "test"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert log.read_text().splitlines() == ["-m pytest -q -n 2 --dist loadfile -m not serial",
+                                            "-m pytest -q -m serial"]
+    assert "phase 1 of 2" in done.stderr and "phase 2 of 2" in done.stderr

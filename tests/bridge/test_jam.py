@@ -50,6 +50,7 @@ class JamLog:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # takes on the host's boundary ticks within TOLERANCE_S: alone on the CPU
 def test_jam_follows_clock_chords_stop_continue_and_tempo(jack_server: str, fixture_dir: Path, chords_pkl: Path,
                                                          tmp_path: Path) -> None:
     host = Host()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from bridge.server import BridgeServer
@@ -26,6 +27,9 @@ from core.grid import SAMPLE_RATE
 from core.params import RenderParams
 from midi.vocab import ChordVocabulary
 from osc_helpers import OscClient
+
+# serial: notes played at real times into 0.5 s bars, takes told before their boundary (tests/conftest.py)
+pytestmark = pytest.mark.serial
 
 BPM = 240.0  # a 2-beat bar is 0.5 s
 GRID = PhraseGrid(bars=1, beats_per_bar=2)

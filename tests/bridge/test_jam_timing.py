@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 
 from bridge.jam.clock import MidiClockFollower
@@ -22,6 +23,9 @@ from bridge.jam.sinks import FileSink
 from midi.midi_input import LiveInput
 from midi.vocab import ChordVocabulary
 from tests.bridge.jam_host import Host, find
+
+# serial: each take on its boundary tick within TOLERANCE_S, real time over JACK (tests/conftest.py)
+pytestmark = pytest.mark.serial
 
 SR = 16000
 TOLERANCE_S = 0.02  # measured on a loaded 2-core machine: see the printout

@@ -137,6 +137,7 @@ def test_live_chords_clock_recording_and_triggers(controller: Any, vocab: ChordV
     live.close()  # idempotent
 
 
+@pytest.mark.serial  # a chord held for a measured second against the internal clock: alone on the CPU
 def test_internal_clock_recording(controller: Any, vocab: ChordVocabulary) -> None:
     assert any("keys" in p for p in list_ports("auto"))  # ALSA may be absent: auto falls back to JACK
     with LiveInput("keys", api="auto", vocab=vocab, bpm=120.0, client_name="jasco-live-test2") as live:

@@ -14,9 +14,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from midi.midi_input import LiveInput
 from midi.vocab import ChordVocabulary
+
+# serial: JACK's real-time thread must keep up with no other test on the CPU (tests/conftest.py)
+pytestmark = pytest.mark.serial
 
 
 def test_every_message_arrives_intact_while_python_is_busy(jack_server: str, chords_pkl: Path) -> None:

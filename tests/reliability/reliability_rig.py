@@ -222,6 +222,21 @@ class Peer:
             k = self.replies.index(pong, start)
             return list(self.replies[start:k])
 
+    def wait_count(self, count: int, where: Callable[[Reply], bool], *, since: int = 0,
+                   timeout: float | None = None) -> list[Reply]:
+        """The replies (index ≥ ``since``) matching ``where`` once there are ``count`` of them (bounded wait)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        with self._cond:
+            while True:
+                found = [r for r in self.replies[since:] if where(r)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(found)} of {count} replies within the timeout: "
+                                         f"{[(r.address, r.args[:3]) for r in found]}")
+                self._cond.wait(min(left, 0.2))
+
     def between(self, start: int, end: int | None = None) -> list[Reply]:
         with self._cond:
             return list(self.replies[start:end])

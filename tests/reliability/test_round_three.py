@@ -5,6 +5,7 @@ that always ends, a journal that never stops the server, a fair queue).
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -63,16 +64,27 @@ def test_sigterm_while_the_start_is_blocked_stops_the_server(tmp_path: Path) -> 
                                                                   os.environ.get("PYTHONPATH", "")) if p))
     proc = subprocess.Popen([sys.executable, "-c", _BLOCKED_START, str(fifo), str(tmp_path / "clips")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    writer = -1
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "start blocked"
-        time.sleep(0.3)
+        # Wait until the child holds the FIFO open for reading: a non-blocking open for writing fails (ENXIO)
+        # until then. It then waits in read() for data that never comes (the write end stays open, empty).
+        deadline = time.monotonic() + 30
+        while writer < 0:
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as err:
+                assert err.errno == errno.ENXIO and time.monotonic() < deadline, err
+                time.sleep(0.01)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=25)
         assert time.monotonic() - started < 25
         assert proc.returncode == 0 and "Traceback" not in out, out
     finally:
+        if writer >= 0:
+            os.close(writer)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -141,10 +153,10 @@ def test_one_client_never_makes_another_wait_behind_all_its_jobs(tmp_path: Path)
             mark = hog.mark()
             for k in range(20):
                 hog.send("/jasco/generate", f"hog{k}")
-            hog.ping()
-            time.sleep(0.3)
-            accepted = [r for r in hog.between(mark) if r.address == "/jasco/queued"]
-            refused = [r for r in hog.between(mark) if r.address == "/jasco/error" and r.args[1] == "queue_full"]
+            answers = hog.wait_count(20, lambda r: r.address == "/jasco/queued" or (
+                r.address == "/jasco/error" and r.args[0] == ""), since=mark)  # each generate's answer
+            accepted = [r for r in answers if r.address == "/jasco/queued"]
+            refused = [r for r in answers if r.address == "/jasco/error" and r.args[1] == "queue_full"]
             assert len(accepted) <= 13 and refused and "most one client may have" in refused[0].args[2]
             other.send("/jasco/set", "bars", 1)
             queued = other.generate("mine")
