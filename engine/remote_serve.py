@@ -324,7 +324,7 @@ def serve_main(argv: list[str] | None = None) -> int:
         # switch RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 makes it keep loopback, and the GCS, raylet,
         # object manager, agents and every worker's gRPC server bind to the node's address. Not
         # loopback: each Serve replica's inter-deployment gRPC server (Ray binds it to "[::]:0",
-        # no option moves it). tests/remote/test_ray_ports.py checks this; README "Limits" names it.
+        # no option moves it). tests/remote/test_remote_engine.py checks this; README "Limits" names it.
         init.update(include_dashboard=False, dashboard_host="127.0.0.1", num_cpus=args.num_cpus,
                     _node_ip_address="127.0.0.1")
         if args.temp_dir:
