@@ -42,7 +42,8 @@ def test_serve_dtype_reaches_the_engine_and_the_sidecar(cli_exe: str, tmp_path: 
         side = json.loads(Path(done.args[1]).with_suffix(".json").read_text())
         assert (side["dtype"], side["dtype_asked"], side["compiled"]) == ("bfloat16", "bfloat16", False)
         assert side["request"]["params"]["preset"] == "sketch" and side["nfe"] == 2
-        assert side["timeline"]["layout"] == "rolled" and side["timeline"]["windows"] == 1
+        assert side["timeline"]["layout"] == "fitted" and side["timeline"]["windows"] == 1
+        assert side["timeline"]["window"] == side["timeline"]["frames"]  # sketch: the model ran at the loop's length
         assert len(side["timeline"]["rolls"]) == 2  # one shift per evaluation
     finally:
         server.stop()
