@@ -383,12 +383,7 @@ def hand_over(argv: Sequence[str], system: str) -> int:
     """Become ``argv`` (POSIX: exec, so signals reach it directly); Windows: run it and pass its status on."""
     if system != "windows":
         os.execv(argv[0], list(argv))
-    proc = subprocess.Popen(list(argv))
-    while True:
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:  # Ctrl-C reached the child too (same console): let it shut down
-            continue
+    return _run_passing_interrupts(argv)
 
 
 def run_phases(phases: Sequence[Sequence[str]], *, stop_on_failure: bool,
@@ -406,6 +401,7 @@ def run_phases(phases: Sequence[Sequence[str]], *, stop_on_failure: bool,
 
 
 def _run_passing_interrupts(argv: Sequence[str]) -> int:
+    """Run ``argv`` and return its status; a Ctrl-C reaches the child too (same terminal or console): wait for it."""
     proc = subprocess.Popen(list(argv))
     while True:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-FASTEST_PRESET = "draft"  # engine/presets.py: rk4, 1 step (4 evaluations)
+FASTEST_PRESET = "sketch"  # engine/presets.py: midpoint, 1 step (2 evaluations)
 
 
 @dataclass(frozen=True)
