@@ -661,20 +661,21 @@ def decoder_table(rounds: int, out: Callable[[str], None]) -> None:
     saved = enc.DECODE_CHUNK
     best: dict[tuple[str, str], float] = {}
     errors: dict[tuple[str, str], float] = {}
+
+    def decode_whole(lat: torch.Tensor, keep: tuple[int, int] | None) -> torch.Tensor:  # the previous round's way
+        audio = comp.model.decoder(lat)
+        return audio if keep is None else audio[..., keep[0] * hop:keep[1] * hop]
+
     try:
         with torch.inference_mode():
             for case, (frames, keep) in cases.items():
                 lat = torch.randn(1, comp.latent_dim, frames, generator=torch.Generator().manual_seed(0))
-                whole = comp.model.decoder(lat)
-                if keep is not None:
-                    whole = whole[..., keep[0] * hop:keep[1] * hop]
+                whole = decode_whole(lat, keep)  # the reference (and a warm-up)
                 for _ in range(rounds):
                     for how in ("whole", *(f"chunked {c}" for c in chunks)):
                         began = time.perf_counter()
                         if how == "whole":
-                            audio = comp.model.decoder(lat)
-                            if keep is not None:
-                                audio = audio[..., keep[0] * hop:keep[1] * hop]
+                            audio = decode_whole(lat, keep)
                         else:
                             enc.DECODE_CHUNK = int(how.split()[1])
                             audio = comp.decode(lat, keep)

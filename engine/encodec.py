@@ -35,7 +35,7 @@ class CompressionModel(nn.Module):
         self.hop_length = int(math.prod(cfg.upsampling_ratios))
         self.frame_rate = self.sample_rate / self.hop_length
         self.latent_dim = int(cfg.hidden_size)
-        self.chunked = ChunkedDecoder.of(model.decoder, cfg)  # None: decode whole (a decoder it cannot split)
+        self.chunked = ChunkedDecoder.of(model.decoder, cfg, self.hop_length)  # None: decode whole (cannot split)
 
     @classmethod
     def from_config_dict(cls, config: dict, source: str = "<memory>") -> "CompressionModel":
@@ -132,18 +132,14 @@ class ChunkedDecoder:
     circular context) runs the upsampling stack on those frames alone. On a GPU the kept frames are one piece.
     """
 
-    def __init__(self, head: Sequence[nn.Module], tail: Sequence[nn.Module], margin: int) -> None:
+    def __init__(self, head: Sequence[nn.Module], tail: Sequence[nn.Module], margin: int, hop: int) -> None:
         self.head = list(head)  # at the latent frame rate, whole sequence
         self.tail = list(tail)  # upsampling to audio, in pieces
         self.margin = margin  # latent frames of overlap each side (>= the tail's receptive field)
-        self.hop = 1  # audio samples per latent frame after the tail
-        for module in self.tail:
-            for sub in module.modules():
-                if isinstance(sub, nn.ConvTranspose1d):
-                    self.hop *= int(sub.stride[0])
+        self.hop = hop  # audio samples per latent frame after the tail (the config's upsampling ratios)
 
     @classmethod
-    def of(cls, decoder: nn.Module, config: object) -> "ChunkedDecoder | None":
+    def of(cls, decoder: nn.Module, config: object, hop: int) -> "ChunkedDecoder | None":
         """The split of a transformers ``EncodecDecoder`` (its ``layers``, named as in the checkpoint), or None
         when it cannot be split exactly: a norm over time (``time_group_norm``), a recurrent layer after the
         first upsampling, or no upsampling at all."""
@@ -158,7 +154,7 @@ class ChunkedDecoder:
         if any(isinstance(m, (nn.RNNBase, nn.GroupNorm, nn.LayerNorm, nn.BatchNorm1d))
                for layer in tail for m in layer.modules()):
             return None
-        return cls(head, tail, receptive_margin(tail))
+        return cls(head, tail, receptive_margin(tail), hop)
 
     def __call__(self, latents: torch.Tensor, first: int, stop: int) -> torch.Tensor:
         x = latents

@@ -68,7 +68,7 @@ class Timeline:
         return pos % self.frames if self.loop else pos
 
     def roll(self, evaluation: int) -> int:
-        """The shift of the rolled layout at evaluation number ``evaluation`` (0 for every other layout)."""
+        """The shift of a rolling layout (rolled, fitted) at evaluation ``evaluation`` (0 for the cycle)."""
         if self.layout not in ROLLING:
             return 0
         return int(round(evaluation * self.frames * ROLL_STRIDE)) % self.frames
